@@ -1,0 +1,277 @@
+/*
+ * milepost.h: the one header of libmilepost, the library that the agent
+ * (milepost), the receiver (milepostd) and the plugins link.
+ *
+ * Conventions: functions return 0 on success and -1 on failure unless a
+ * comment says otherwise; an error string, when there is one, is written to
+ * a caller-supplied buffer of MP_ERRLEN bytes.  "Borrowed" pointers belong to
+ * the callee's argument; "taken" ones become the callee's to free.
+ */
+#ifndef MILEPOST_H
+#define MILEPOST_H
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#define MP_ERRLEN	256
+#define MP_HASHLEN	65		/* hex SHA-256 plus NUL */
+#define MP_TIMELEN	40		/* RFC 3339 with microseconds */
+#define MP_IDMAX	256		/* longest idempotency id accepted */
+
+#define MP_DEFAULT_URL		"http://127.0.0.1:8780"
+#define MP_DEFAULT_LISTEN	"127.0.0.1:8780"
+
+#ifndef __dead
+#define __dead __attribute__((__noreturn__))
+#endif
+#define MP_PRINTF(a, b) __attribute__((__format__(__printf__, a, b)))
+
+/* log.c */
+void	log_init(const char *, int);
+void	log_setverbose(int);
+int	log_getverbose(void);
+void	log_warn(const char *, ...) MP_PRINTF(1, 2);
+void	log_warnx(const char *, ...) MP_PRINTF(1, 2);
+void	log_info(const char *, ...) MP_PRINTF(1, 2);
+void	log_debug(const char *, ...) MP_PRINTF(1, 2);
+__dead void fatal(const char *, ...) MP_PRINTF(1, 2);
+__dead void fatalx(const char *, ...) MP_PRINTF(1, 2);
+
+/* xmalloc.c: allocators that never return NULL */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...) MP_PRINTF(2, 3);
+int	 xvasprintf(char **, const char *, va_list);
+void	 freezero_str(char *);
+#ifndef HAVE_STRLCPY
+size_t	 strlcpy(char *, const char *, size_t);
+#endif
+
+/* buf.c: a growable byte buffer; the caller owns b->data after buf_steal */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+void	 buf_init(struct buf *);
+void	 buf_free(struct buf *);
+void	 buf_reset(struct buf *);
+void	 buf_add(struct buf *, const void *, size_t);
+void	 buf_adds(struct buf *, const char *);
+void	 buf_addc(struct buf *, char);
+void	 buf_printf(struct buf *, const char *, ...) MP_PRINTF(2, 3);
+char	*buf_cstr(struct buf *);	/* NUL-terminated view, borrowed */
+char	*buf_steal(struct buf *);	/* NUL-terminated, taken */
+
+/* timefmt.c: times are int64 microseconds since the Unix epoch, UTC */
+int	 tf_parse(const char *, int64_t *);
+void	 tf_format(int64_t, char [MP_TIMELEN]);
+int64_t	 tf_now(void);
+
+/* timespan.c: "500s", "8m20s", "1h", "PT8M20S", "1.5h", "500" -> seconds */
+int	 ts_parse(const char *, double *);
+
+/* hmac.c: HMAC-SHA256 and constant-time helpers */
+#define HMAC_SHA256_LEN	32
+void	 hmac_sha256(const void *, size_t, const void *, size_t,
+	    unsigned char [HMAC_SHA256_LEN]);
+int	 hmac_equal(const void *, const void *, size_t);
+int	 hmac_str_equal(const char *, const char *);
+void	 hmac_hex(const unsigned char *, size_t, char *);
+void	 sha256_hex(const void *, size_t, char [MP_HASHLEN]);
+size_t	 b64_encode(const void *, size_t, char *, size_t);
+int	 b64_decode(const char *, unsigned char *, size_t, size_t *);
+
+/* stdwh.c: Standard Webhooks v1 (symmetric) signing and verification */
+#define STDWH_KEYMAX	64
+#define STDWH_SIGLEN	64	/* "v1," + base64(32) + NUL fits */
+#define STDWH_TOLERANCE	300	/* seconds either side */
+struct stdwh_key {
+	unsigned char	key[STDWH_KEYMAX];
+	size_t		len;
+};
+enum stdwh_result {
+	STDWH_OK = 0,
+	STDWH_MISSING,		/* a webhook-* header is absent or empty */
+	STDWH_BADTIME,		/* timestamp unparseable or outside tolerance */
+	STDWH_MISMATCH,		/* no signature matches any key */
+};
+int	 stdwh_key_parse(const char *, struct stdwh_key *);
+void	 stdwh_sign(const struct stdwh_key *, const char *, int64_t,
+	    const void *, size_t, char [STDWH_SIGLEN]);
+enum stdwh_result stdwh_verify(const struct stdwh_key *, size_t,
+	    const char *, const char *, const char *, const void *, size_t,
+	    int64_t);
+const char *stdwh_strerror(enum stdwh_result);
+
+/* config.c: YAML (or JSON) -> json-c tree with line numbers -> settings */
+enum role {
+	ROLE_NONE = 0,
+	ROLE_CLIENT,
+	ROLE_READER,
+	ROLE_WRITER,
+	ROLE_OPERATOR,
+	ROLE_ADMIN,
+};
+struct token {
+	unsigned char	digest[HMAC_SHA256_LEN];	/* SHA-256 of token */
+	enum role	role;
+	char		*tenant;
+};
+struct limits {
+	size_t		max_body;	/* bytes, POST bodies */
+	size_t		max_headers;	/* bytes, all request headers */
+	unsigned	max_connections;
+	unsigned	timeout;	/* seconds, per read/write */
+	size_t		queue_max;	/* evidence waiting for the writer */
+	size_t		batch_max;	/* evidence per transaction */
+};
+struct types;
+struct config {
+	char		*path;
+	char		*listen;
+	char		*ledger;
+	struct stdwh_key *agent_keys;
+	size_t		 nagent_keys;
+	struct token	*tokens;
+	size_t		 ntokens;
+	struct limits	 limits;
+	struct types	*types;
+	json_object	*tree;		/* the whole file, owned */
+};
+struct config	*config_load(const char *, char *, size_t);
+struct config	*config_default(void);
+void		 config_free(struct config *);
+int		 config_line(json_object *);
+const char	*config_role_name(enum role);
+enum role	 config_token_role(const struct config *, const char *,
+		    const struct token **);
+json_object	*config_yaml_parse(const char *, size_t, const char *,
+		    char *, size_t);
+
+/* types.c: the registry of evidence types and validation */
+enum ptype {
+	PT_TEXT = 0,
+	PT_ENUM,
+	PT_BOOLEAN,
+	PT_INTEGER,
+	PT_NUMBER,
+	PT_PERCENTAGE,
+	PT_TIMESPAN,
+	PT_TIMESTAMP,
+};
+struct propdef {
+	char		*name;
+	enum ptype	 type;
+	int		 required;
+	int		 list;
+	char		**options;	/* enum only, NULL-terminated */
+};
+struct evtype {
+	char		*name;
+	struct propdef	*props;
+	size_t		 nprops;
+	int		 builtin;
+};
+struct types {
+	struct evtype	*ev;
+	size_t		 nev;
+};
+struct types	*types_new(void);
+void		 types_free(struct types *);
+int		 types_load(struct types *, json_object *, const char *,
+		    char *, size_t);
+const struct evtype *types_find(const struct types *, const char *);
+int		 types_ptype_parse(const char *, enum ptype *);
+const char	*types_ptype_name(enum ptype);
+int		 types_coerce(const struct propdef *, json_object *,
+		    json_object **, char *, size_t);
+
+/* evidence.c: the evidence record, its JSON codec and canonical hash */
+struct evidence {
+	int64_t		 seq;
+	char		*id;
+	char		*source;
+	char		*type;
+	char		*subject;
+	int64_t		 time;		/* event time, microseconds */
+	int64_t		 recorded_at;	/* transaction time, microseconds */
+	char		*properties;	/* canonical JSON text */
+	char		*links;		/* canonical JSON text */
+	char		 hash[MP_HASHLEN];
+};
+enum ev_error {
+	EV_OK = 0,
+	EV_SYNTAX,	/* 400: malformed evidence */
+	EV_TYPE,	/* 422: unknown type or a property breaks its type */
+};
+struct evidence	*evidence_new(void);
+void		 evidence_free(struct evidence *);
+enum ev_error	 evidence_from_json(json_object *, const struct types *,
+		    const char *, const char *, int64_t, struct evidence **,
+		    char *, size_t, char *, size_t);
+json_object	*evidence_to_json(const struct evidence *);
+void		 evidence_canonical_json(json_object *, struct buf *);
+void		 evidence_hash(const struct evidence *, const char *,
+		    char [MP_HASHLEN]);
+int		 evidence_id_valid(const char *);
+
+/* ledger.c: the append-only, hash-chained ledger behind a backend table */
+struct ledger;
+typedef int (*ledger_scan_cb)(const struct evidence *, void *);
+struct ledger_backend {
+	const char	*scheme;	/* "sqlite" */
+	int	(*open)(struct ledger *, const char *, int, char *, size_t);
+	void	(*close)(struct ledger *);
+	int	(*begin)(struct ledger *);
+	/* returns 0 stored, 1 duplicate (seq set to the stored one), -1 */
+	int	(*append)(struct ledger *, struct evidence *);
+	int	(*commit)(struct ledger *);
+	void	(*rollback)(struct ledger *);
+	int	(*head)(struct ledger *, int64_t *, char [MP_HASHLEN]);
+	int	(*set_head)(struct ledger *, int64_t, const char *);
+	int	(*scan)(struct ledger *, int64_t, size_t, ledger_scan_cb,
+		    void *);
+	void	(*maintain)(struct ledger *);	/* checkpoint, may block */
+	const char *(*error)(struct ledger *);
+};
+struct ledger {
+	const struct ledger_backend *be;
+	void		*priv;
+	int		 readonly;
+	int64_t		 last_seq;	/* chain tip, writer only */
+	char		 last_hash[MP_HASHLEN];
+	int64_t		 pending_seq;	/* tip inside an open transaction */
+	char		 pending_hash[MP_HASHLEN];
+};
+#define LEDGER_GENESIS	"0000000000000000000000000000000000000000000000000000000000000000"
+#define LEDGER_RDONLY	0x1
+struct ledger	*ledger_open(const char *, int, char *, size_t);
+void		 ledger_close(struct ledger *);
+int		 ledger_begin(struct ledger *);
+int		 ledger_append(struct ledger *, struct evidence *);
+int		 ledger_commit(struct ledger *);
+void		 ledger_rollback(struct ledger *);
+int		 ledger_scan(struct ledger *, int64_t, size_t, ledger_scan_cb,
+		    void *);
+void		 ledger_maintain(struct ledger *);
+const char	*ledger_error(struct ledger *);
+struct ledger_verify {
+	int64_t		 checked;
+	int64_t		 bad_seq;	/* 0 when intact */
+	char		 reason[MP_ERRLEN];
+};
+int		 ledger_verify(struct ledger *, struct ledger_verify *);
+extern const struct ledger_backend ledger_sqlite;
+
+#endif /* MILEPOST_H */
