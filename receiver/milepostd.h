@@ -1,0 +1,111 @@
+/*
+ * milepostd.h: the receiver.  One event-loop thread (libevent evhttp) does
+ * HTTP, verification, parsing and validation; one writer thread owns the
+ * read-write ledger and commits whatever has queued as one transaction
+ * (group commit).  Requests cross to the writer through the ingest queue
+ * and come back through the completion queue; each item has one owner at
+ * a time.
+ */
+#ifndef MILEPOSTD_H
+#define MILEPOSTD_H
+
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "milepost.h"
+
+struct ingest;
+struct evconnlistener;
+
+/* metrics.c: Prometheus counters, safe to bump from either thread */
+enum reject_reason {
+	REJECT_SIZE = 0,
+	REJECT_SIGNATURE,
+	REJECT_SYNTAX,
+	REJECT_TYPE,
+	REJECT_OVERLOAD,
+	REJECT_AUTH,
+	REJECT_NOTFOUND,
+	REJECT_METHOD,
+	REJECT_STORAGE,
+	REJECT_MAX
+};
+#define METRICS_BATCH_BUCKETS	14	/* 1, 2, 4, ... 8192 */
+#define METRICS_LAT_BUCKETS	12
+struct metrics {
+	atomic_uint_fast64_t	accepted;
+	atomic_uint_fast64_t	duplicates;
+	atomic_uint_fast64_t	rejected[REJECT_MAX];
+	atomic_uint_fast64_t	batches;
+	atomic_uint_fast64_t	batch_sum;
+	atomic_uint_fast64_t	batch_bucket[METRICS_BATCH_BUCKETS];
+	atomic_uint_fast64_t	commit_us_sum;
+	atomic_uint_fast64_t	commit_bucket[METRICS_LAT_BUCKETS];
+	atomic_uint_fast64_t	commit_failures;
+	atomic_int_fast64_t	ledger_seq;
+	atomic_uint_fast64_t	queue_depth;
+	atomic_uint_fast64_t	connections;
+};
+void	metrics_reject(struct metrics *, enum reject_reason);
+void	metrics_batch(struct metrics *, size_t, int64_t);
+void	metrics_render(struct metrics *, struct buf *);
+
+/* server.c: the daemon's state, set-up, signals and shutdown */
+struct server {
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct evhttp_bound_socket *bound;
+	struct evconnlistener	*listener;
+	struct config		*cf;
+	struct ingest		*ingest;
+	struct ledger		*reader;	/* read-only, loop thread */
+	struct metrics		 metrics;
+	unsigned		 nconns;
+	int			 paused;	/* listener off at the cap */
+	int			 stopping;
+	struct event		*ev_term, *ev_int, *ev_exit;
+	char			 addr[128];
+};
+struct server	*server_new(struct config *, char *, size_t);
+int		 server_run(struct server *);
+void		 server_free(struct server *);
+void		 server_check_stop(struct server *);
+
+/* http.c: routes, limits and replies */
+void	http_route(struct evhttp_request *, void *);
+void	http_reply_json(struct evhttp_request *, int, json_object *);
+void	http_error(struct server *, struct evhttp_request *, int,
+	    enum reject_reason, const char *, const char *);
+
+/* ingest.c: the writer thread and its group commit */
+struct ingest_req {
+	TAILQ_ENTRY(ingest_req)	 entry;
+	struct evhttp_request	*req;
+	struct evidence		**ev;
+	int			*dup;
+	size_t			 nev;
+	int			 batch;		/* reply with a list */
+	int			 failed;	/* storage error: 503 */
+};
+TAILQ_HEAD(ingest_queue, ingest_req);
+typedef void (*ingest_done_cb)(struct ingest_req *, void *);
+struct ingest	*ingest_new(struct event_base *, struct ledger *,
+		    const struct limits *, struct metrics *, ingest_done_cb,
+		    void *);
+int		 ingest_submit(struct ingest *, struct ingest_req *);
+size_t		 ingest_inflight(struct ingest *);
+void		 ingest_free(struct ingest *);
+void		 ingest_req_free(struct ingest_req *);
+
+/* api.c: the read API */
+void	api_evidence_list(struct server *, struct evhttp_request *);
+void	api_healthz(struct server *, struct evhttp_request *);
+void	api_metrics(struct server *, struct evhttp_request *);
+enum role api_auth(struct server *, struct evhttp_request *, enum role);
+
+#endif /* MILEPOSTD_H */

@@ -1,0 +1,163 @@
+/*
+ * api.c: the read endpoints.  They run on the loop thread against the
+ * read-only ledger connection (WAL lets them read beside the writer); each
+ * is bounded (at most 1000 entries) so that no read stalls ingest.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "milepostd.h"
+
+#define API_LIMIT_DEFAULT	100
+#define API_LIMIT_MAX		1000
+
+/*
+ * Check the bearer token against need.  Returns the role, or ROLE_NONE
+ * after replying 401 (no or unknown token) or 403 (role too weak).
+ */
+enum role
+api_auth(struct server *srv, struct evhttp_request *req, enum role need)
+{
+	const char	*h;
+	enum role	 r;
+
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		http_error(srv, req, 401, REJECT_AUTH, "a bearer token is "
+		    "required", NULL);
+		return (ROLE_NONE);
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	if ((r = config_token_role(srv->cf, h, NULL)) == ROLE_NONE) {
+		http_error(srv, req, 401, REJECT_AUTH, "unknown token", NULL);
+		return (ROLE_NONE);
+	}
+	if (r < need) {
+		http_error(srv, req, 403, REJECT_AUTH, "this token's role may "
+		    "not read this", NULL);
+		return (ROLE_NONE);
+	}
+	return (r);
+}
+
+static int
+api_query_int(struct evkeyvalq *q, const char *key, long long dflt,
+    long long min, long long max, long long *out)
+{
+	const char	*v;
+	char		*end;
+
+	if ((v = evhttp_find_header(q, key)) == NULL) {
+		*out = dflt;
+		return (0);
+	}
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || *out < min ||
+	    *out > max)
+		return (-1);
+	return (0);
+}
+
+static int
+api_collect(const struct evidence *ev, void *arg)
+{
+	json_object_array_add(arg, evidence_to_json(ev));
+	return (0);
+}
+
+/* GET /v1/evidence?after=SEQ&limit=N: entries in ledger order. */
+void
+api_evidence_list(struct server *srv, struct evhttp_request *req)
+{
+	struct evkeyvalq	 q;
+	const char		*query;
+	json_object		*o, *arr, *last;
+	long long		 after, limit, next;
+	char			 msg[128];
+	size_t			 n;
+
+	if (api_auth(srv, req, ROLE_READER) == ROLE_NONE)
+		return;
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
+		    "string", NULL);
+		return;
+	}
+	if (api_query_int(&q, "after", 0, 0, INT64_MAX, &after) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "after must be a "
+		    "sequence number (0 or more)", "after");
+		goto out;
+	}
+	if (api_query_int(&q, "limit", API_LIMIT_DEFAULT, 1, API_LIMIT_MAX,
+	    &limit) == -1) {
+		snprintf(msg, sizeof(msg), "limit must be 1 to %d",
+		    API_LIMIT_MAX);
+		http_error(srv, req, 400, REJECT_SYNTAX, msg, "limit");
+		goto out;
+	}
+	arr = json_object_new_array();
+	if (ledger_scan(srv->reader, after, (size_t)limit, api_collect,
+	    arr) == -1) {
+		log_warnx("%s: %s", __func__, ledger_error(srv->reader));
+		json_object_put(arr);
+		http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not "
+		    "be read; retry", NULL);
+		goto out;
+	}
+	next = after;
+	if ((n = json_object_array_length(arr)) > 0) {
+		json_object_object_get_ex(json_object_array_get_idx(arr,
+		    n - 1), "seq", &last);
+		next = json_object_get_int64(last);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "evidence", arr);
+	json_object_object_add(o, "next", json_object_new_int64(next));
+	http_reply_json(req, 200, o);
+	json_object_put(o);
+out:
+	evhttp_clear_headers(&q);
+}
+
+/* GET /healthz: 200 while serving, 503 while shutting down. */
+void
+api_healthz(struct server *srv, struct evhttp_request *req)
+{
+	json_object	*o;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string(
+	    srv->stopping ? "stopping" : "ok"));
+	json_object_object_add(o, "seq", json_object_new_int64(
+	    atomic_load(&srv->metrics.ledger_seq)));
+	http_reply_json(req, srv->stopping ? 503 : 200, o);
+	json_object_put(o);
+}
+
+/* GET /metrics: Prometheus text format. */
+void
+api_metrics(struct server *srv, struct evhttp_request *req)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	metrics_render(&srv->metrics, &b);
+	evbuffer_add(evhttp_request_get_output_buffer(req), b.data, b.len);
+	buf_free(&b);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", NULL);
+}

@@ -1,0 +1,281 @@
+/*
+ * http.c: the routes, and POST /v1/evidence.
+ *
+ * Checks come in the order INTERFACE.md fixes: size (413), signature
+ * (401), syntax (400), types (422); only then is the request queued for
+ * the writer, and it is answered once its batch is durable.  Every handler
+ * ends in exactly one reply, now or from the completion callback.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "milepostd.h"
+
+#define HTTP_JSON_DEPTH		32
+#define HTTP_BATCH_MAX		1000
+
+static const char *
+http_reason(int code)
+{
+	switch (code) {
+	case 200: return ("OK");
+	case 202: return ("Accepted");
+	case 304: return ("Not Modified");
+	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 413: return ("Payload Too Large");
+	case 422: return ("Unprocessable Entity");
+	case 429: return ("Too Many Requests");
+	case 503: return ("Service Unavailable");
+	}
+	return ("");
+}
+
+/* Reply with o (borrowed) as the JSON body. */
+void
+http_reply_json(struct evhttp_request *req, int code, json_object *o)
+{
+	struct evbuffer	*b;
+	const char	*s;
+	size_t		 len;
+
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	b = evhttp_request_get_output_buffer(req);
+	evbuffer_add(b, s, len);
+	evbuffer_add(b, "\n", 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	evhttp_send_reply(req, code, http_reason(code), NULL);
+}
+
+/* Reply {"error": msg[, "property": prop]} and count the rejection. */
+void
+http_error(struct server *srv, struct evhttp_request *req, int code,
+    enum reject_reason why, const char *msg, const char *prop)
+{
+	json_object	*o;
+
+	metrics_reject(&srv->metrics, why);
+	log_debug("%s: %d %s%s%s", __func__, code, msg, prop ? ": " : "",
+	    prop ? prop : "");
+	o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	if (prop != NULL && *prop != '\0')
+		json_object_object_add(o, "property",
+		    json_object_new_string(prop));
+	if (code == 503 || code == 429)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+	if (code == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", why == REJECT_AUTH ? "Bearer" :
+		    "Standard-Webhooks");
+	http_reply_json(req, code, o);
+	json_object_put(o);
+}
+
+/*
+ * Parse body strictly: one JSON value, nothing after it but white space.
+ * Returns a new object (taken) or NULL with err set.
+ */
+static json_object *
+http_parse_json(const char *body, size_t len, char *err, size_t errlen)
+{
+	struct json_tokener	*tok;
+	json_object		*o;
+	size_t			 off;
+
+	if ((tok = json_tokener_new_ex(HTTP_JSON_DEPTH)) == NULL)
+		fatalx("%s: json_tokener_new_ex", __func__);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, body, (int)len);
+	if (o == NULL) {
+		enum json_tokener_error e = json_tokener_get_error(tok);
+
+		snprintf(err, errlen, "malformed JSON at byte %zu: %s",
+		    json_tokener_get_parse_end(tok),
+		    e == json_tokener_continue ? "unexpected end of input" :
+		    json_tokener_error_desc(e));
+		json_tokener_free(tok);
+		return (NULL);
+	}
+	for (off = json_tokener_get_parse_end(tok); off < len; off++) {
+		if (body[off] != ' ' && body[off] != '\n' &&
+		    body[off] != '\r' && body[off] != '\t') {
+			snprintf(err, errlen, "malformed JSON: trailing data "
+			    "at byte %zu", off);
+			json_object_put(o);
+			o = NULL;
+			break;
+		}
+	}
+	json_tokener_free(tok);
+	return (o);
+}
+
+static void
+http_evidence_post(struct server *srv, struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	struct ingest_req	*ir = NULL;
+	json_object		*root = NULL, *list = NULL, *item;
+	enum stdwh_result	 sr;
+	enum ev_error		 er;
+	const char		*wid, *body;
+	char			 err[MP_ERRLEN], prop[128], msg[MP_ERRLEN + 64];
+	char			 idbuf[MP_IDMAX + 16];
+	size_t			 len, i, n;
+	int64_t			 now;
+
+	if (srv->stopping) {
+		http_error(srv, req, 503, REJECT_OVERLOAD, "shutting down",
+		    NULL);
+		return;
+	}
+	/* 413: size. */
+	len = evbuffer_get_length(in);
+	if (len > srv->cf->limits.max_body) {
+		snprintf(msg, sizeof(msg), "body of %zu bytes is over the "
+		    "limit of %zu", len, srv->cf->limits.max_body);
+		http_error(srv, req, 413, REJECT_SIZE, msg, NULL);
+		return;
+	}
+	body = (const char *)evbuffer_pullup(in, -1);
+	if (body == NULL)
+		body = "";
+
+	/* 401: Standard Webhooks signature over the raw bytes. */
+	now = tf_now();
+	wid = evhttp_find_header(h, "webhook-id");
+	if (srv->cf->nagent_keys == 0) {
+		http_error(srv, req, 401, REJECT_SIGNATURE, "no agent_secret is "
+		    "configured on this receiver", NULL);
+		return;
+	}
+	sr = stdwh_verify(srv->cf->agent_keys, srv->cf->nagent_keys, wid,
+	    evhttp_find_header(h, "webhook-timestamp"),
+	    evhttp_find_header(h, "webhook-signature"), body, len,
+	    now / 1000000);
+	if (sr != STDWH_OK) {
+		http_error(srv, req, 401, REJECT_SIGNATURE, stdwh_strerror(sr),
+		    NULL);
+		return;
+	}
+	if (!evidence_id_valid(wid)) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "webhook-id must be 1 "
+		    "to 256 printable characters without spaces", NULL);
+		return;
+	}
+
+	/* 400 then 422: one evidence, or {"evidence": [...]}. */
+	if ((root = http_parse_json(body, len, err, sizeof(err))) == NULL) {
+		http_error(srv, req, 400, REJECT_SYNTAX, err, NULL);
+		return;
+	}
+	ir = xcalloc(1, sizeof(*ir));
+	ir->req = req;
+	if (json_object_is_type(root, json_type_object) &&
+	    json_object_object_get_ex(root, "evidence", &list)) {
+		if (json_object_object_length(root) != 1 ||
+		    !json_object_is_type(list, json_type_array) ||
+		    (n = json_object_array_length(list)) == 0 ||
+		    n > HTTP_BATCH_MAX) {
+			snprintf(msg, sizeof(msg), "a batch is {\"evidence\": "
+			    "[...]} with 1 to %d items and nothing else",
+			    HTTP_BATCH_MAX);
+			http_error(srv, req, 400, REJECT_SYNTAX, msg,
+			    "evidence");
+			goto out;
+		}
+		ir->batch = 1;
+	} else
+		n = 1;
+	ir->ev = xcalloc(n, sizeof(*ir->ev));
+	ir->dup = xcalloc(n, sizeof(*ir->dup));
+	for (i = 0; i < n; i++) {
+		item = ir->batch ? json_object_array_get_idx(list, i) : root;
+		if (ir->batch)
+			snprintf(idbuf, sizeof(idbuf), "%s.%zu", wid, i);
+		er = evidence_from_json(item, srv->cf->types, "agent",
+		    ir->batch ? idbuf : wid, now, &ir->ev[i], err,
+		    sizeof(err), prop, sizeof(prop));
+		if (er == EV_OK) {
+			ir->nev++;
+			continue;
+		}
+		if (ir->batch)
+			snprintf(msg, sizeof(msg), "evidence[%zu]: %s", i, err);
+		else
+			snprintf(msg, sizeof(msg), "%s", err);
+		if (er == EV_SYNTAX)
+			http_error(srv, req, 400, REJECT_SYNTAX, msg,
+			    prop[0] ? prop : NULL);
+		else
+			http_error(srv, req, 422, REJECT_TYPE, msg, prop);
+		goto out;
+	}
+	if (ingest_submit(srv->ingest, ir) == -1) {
+		http_error(srv, req, 503, REJECT_OVERLOAD, "the ingest queue is "
+		    "full; retry", NULL);
+		goto out;
+	}
+	ir = NULL;		/* the writer's now; replied on completion */
+out:
+	if (ir != NULL) {
+		ir->req = NULL;
+		ingest_req_free(ir);
+	}
+	json_object_put(root);
+}
+
+/* The one request callback: dispatch on path, then method. */
+void
+http_route(struct evhttp_request *req, void *arg)
+{
+	struct server		*srv = arg;
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	const char		*allow = "GET";
+
+	if (path == NULL)
+		path = "/";
+	if (strcmp(path, "/v1/evidence") == 0) {
+		allow = "GET, POST";
+		if (m == EVHTTP_REQ_POST) {
+			http_evidence_post(srv, req);
+			return;
+		}
+		if (m == EVHTTP_REQ_GET) {
+			api_evidence_list(srv, req);
+			return;
+		}
+	} else if (strcmp(path, "/healthz") == 0) {
+		if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
+			api_healthz(srv, req);
+			return;
+		}
+	} else if (strcmp(path, "/metrics") == 0) {
+		if (m == EVHTTP_REQ_GET) {
+			api_metrics(srv, req);
+			return;
+		}
+	} else {
+		http_error(srv, req, 404, REJECT_NOTFOUND, "no such endpoint",
+		    NULL);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    allow);
+	http_error(srv, req, 405, REJECT_METHOD, "method not allowed", NULL);
+}

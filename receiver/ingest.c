@@ -1,0 +1,247 @@
+/*
+ * ingest.c: the writer thread and its group commit.
+ *
+ * The event loop submits requests (already verified and validated); the
+ * writer takes everything that has queued, up to batch_max evidence,
+ * appends it in one transaction and commits with fsync, then hands the
+ * batch back as completions and wakes the loop, which replies.  Batches
+ * therefore grow with load and no timer is involved: under light load a
+ * request is committed alone, at once.  The loop never waits on disk.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "milepostd.h"
+
+struct ingest {
+	pthread_t		 thread;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	struct ingest_queue	 queue;		/* loop -> writer */
+	struct ingest_queue	 done;		/* writer -> loop */
+	size_t			 queued;	/* evidence in queue */
+	size_t			 inflight;	/* requests, loop side */
+	int			 stop;
+	int			 started;
+	const struct limits	*limits;
+	struct ledger		*ledger;	/* writer thread only */
+	struct metrics		*metrics;
+	struct event		*ev_done;
+	ingest_done_cb		 cb;
+	void			*cbarg;
+};
+
+void
+ingest_req_free(struct ingest_req *ir)
+{
+	size_t	i;
+
+	if (ir == NULL)
+		return;
+	for (i = 0; i < ir->nev; i++)
+		evidence_free(ir->ev[i]);
+	free(ir->ev);
+	free(ir->dup);
+	free(ir);
+}
+
+static int64_t
+ingest_monotonic_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/*
+ * Append and commit one batch.  On any storage error the whole batch is
+ * rolled back and every request in it is marked failed (the clients get a
+ * 503 and retry); nothing of it was acknowledged.
+ */
+static void
+ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
+{
+	struct ingest_req	*ir;
+	int64_t			 t0, now;
+	size_t			 i;
+	int			 rc, failed = 0;
+
+	t0 = ingest_monotonic_us();
+	now = tf_now();
+	if (ledger_begin(in->ledger) == -1) {
+		log_warnx("%s: begin: %s", __func__, ledger_error(in->ledger));
+		failed = 1;
+	}
+	TAILQ_FOREACH(ir, batch, entry) {
+		for (i = 0; !failed && i < ir->nev; i++) {
+			ir->ev[i]->recorded_at = now;
+			if ((rc = ledger_append(in->ledger, ir->ev[i])) == -1) {
+				log_warnx("%s: append: %s", __func__,
+				    ledger_error(in->ledger));
+				failed = 1;
+			}
+			ir->dup[i] = rc == 1;
+		}
+	}
+	if (failed)
+		ledger_rollback(in->ledger);
+	else if (ledger_commit(in->ledger) == -1) {
+		log_warnx("%s: commit: %s", __func__, ledger_error(in->ledger));
+		failed = 1;
+	}
+	if (failed) {
+		atomic_fetch_add(&in->metrics->commit_failures, 1);
+		TAILQ_FOREACH(ir, batch, entry)
+			ir->failed = 1;
+		return;
+	}
+	atomic_store(&in->metrics->ledger_seq, in->ledger->last_seq);
+	metrics_batch(in->metrics, nev, ingest_monotonic_us() - t0);
+}
+
+static void *
+ingest_main(void *arg)
+{
+	struct ingest		*in = arg;
+	struct ingest_queue	 batch;
+	struct ingest_req	*ir;
+	size_t			 nev;
+
+	pthread_mutex_lock(&in->mtx);
+	for (;;) {
+		while (TAILQ_EMPTY(&in->queue) && !in->stop)
+			pthread_cond_wait(&in->cond, &in->mtx);
+		if (TAILQ_EMPTY(&in->queue))
+			break;		/* stopping, and nothing left */
+		/* Take everything queued, up to batch_max evidence. */
+		TAILQ_INIT(&batch);
+		nev = 0;
+		while ((ir = TAILQ_FIRST(&in->queue)) != NULL &&
+		    (nev == 0 || nev + ir->nev <= in->limits->batch_max)) {
+			TAILQ_REMOVE(&in->queue, ir, entry);
+			TAILQ_INSERT_TAIL(&batch, ir, entry);
+			nev += ir->nev;
+		}
+		in->queued -= nev;
+		atomic_store(&in->metrics->queue_depth, in->queued);
+		pthread_mutex_unlock(&in->mtx);
+
+		ingest_commit(in, &batch, nev);
+
+		pthread_mutex_lock(&in->mtx);
+		TAILQ_CONCAT(&in->done, &batch, entry);
+		pthread_mutex_unlock(&in->mtx);
+		event_active(in->ev_done, EV_READ, 0);
+
+		/* Checkpoint here, between batches, never on the loop. */
+		ledger_maintain(in->ledger);
+		pthread_mutex_lock(&in->mtx);
+	}
+	pthread_mutex_unlock(&in->mtx);
+	return (NULL);
+}
+
+/* On the loop: reply to every completed request. */
+static void
+ingest_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct ingest		*in = arg;
+	struct ingest_queue	 done;
+	struct ingest_req	*ir;
+
+	TAILQ_INIT(&done);
+	pthread_mutex_lock(&in->mtx);
+	TAILQ_CONCAT(&done, &in->done, entry);
+	pthread_mutex_unlock(&in->mtx);
+	while ((ir = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, ir, entry);
+		in->inflight--;
+		in->cb(ir, in->cbarg);	/* takes ir */
+	}
+}
+
+/*
+ * Start the writer thread on ledger (taken: the writer owns and closes
+ * it).  cb runs on base's loop for every completed request.
+ */
+struct ingest *
+ingest_new(struct event_base *base, struct ledger *ledger,
+    const struct limits *limits, struct metrics *metrics, ingest_done_cb cb,
+    void *cbarg)
+{
+	struct ingest	*in;
+	int		 error;
+
+	in = xcalloc(1, sizeof(*in));
+	pthread_mutex_init(&in->mtx, NULL);
+	pthread_cond_init(&in->cond, NULL);
+	TAILQ_INIT(&in->queue);
+	TAILQ_INIT(&in->done);
+	in->limits = limits;
+	in->ledger = ledger;
+	in->metrics = metrics;
+	in->cb = cb;
+	in->cbarg = cbarg;
+	in->ev_done = event_new(base, -1, EV_PERSIST, ingest_done, in);
+	if ((error = pthread_create(&in->thread, NULL, ingest_main, in)) != 0)
+		fatalx("%s: pthread_create: %s", __func__, strerror(error));
+	in->started = 1;
+	return (in);
+}
+
+/*
+ * Queue ir (taken on success) for the writer.  Returns -1, leaving ir with
+ * the caller, when the queue already holds queue_max evidence.
+ */
+int
+ingest_submit(struct ingest *in, struct ingest_req *ir)
+{
+	pthread_mutex_lock(&in->mtx);
+	if (in->queued > 0 && in->queued + ir->nev > in->limits->queue_max) {
+		pthread_mutex_unlock(&in->mtx);
+		return (-1);
+	}
+	TAILQ_INSERT_TAIL(&in->queue, ir, entry);
+	in->queued += ir->nev;
+	atomic_store(&in->metrics->queue_depth, in->queued);
+	pthread_cond_signal(&in->cond);
+	pthread_mutex_unlock(&in->mtx);
+	in->inflight++;
+	return (0);
+}
+
+/* Requests submitted and not yet replied to (loop thread). */
+size_t
+ingest_inflight(struct ingest *in)
+{
+	return (in->inflight);
+}
+
+/* Stop the writer after it has committed everything queued. */
+void
+ingest_free(struct ingest *in)
+{
+	struct ingest_req	*ir;
+
+	if (in == NULL)
+		return;
+	if (in->started) {
+		pthread_mutex_lock(&in->mtx);
+		in->stop = 1;
+		pthread_cond_signal(&in->cond);
+		pthread_mutex_unlock(&in->mtx);
+		pthread_join(in->thread, NULL);
+	}
+	while ((ir = TAILQ_FIRST(&in->done)) != NULL) {
+		TAILQ_REMOVE(&in->done, ir, entry);
+		ingest_req_free(ir);
+	}
+	ledger_close(in->ledger);
+	event_free(in->ev_done);
+	pthread_mutex_destroy(&in->mtx);
+	pthread_cond_destroy(&in->cond);
+	free(in);
+}

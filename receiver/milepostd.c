@@ -1,0 +1,71 @@
+/* milepostd.c: main() of the receiver, and nothing else. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "milepostd.h"
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr, "usage: milepostd [-dnv] [-c file]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config	*cf;
+	struct server	*srv;
+	const char	*file = NULL;
+	char		 err[MP_ERRLEN];
+	int		 ch, check = 0, verbose = 0, rc;
+
+	log_init("milepostd", 0);
+	while ((ch = getopt(argc, argv, "c:dnvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'd':
+		case 'v':
+			verbose++;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			printf("milepostd %s\n", PACKAGE_VERSION);
+			return (0);
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_setverbose(verbose);
+
+	cf = file ? config_load(file, err, sizeof(err)) : config_default();
+	if (cf == NULL) {
+		fprintf(stderr, "milepostd: %s\n", err);
+		return (1);
+	}
+	if (check) {
+		fprintf(stderr, "milepostd: %s: configuration OK\n", cf->path);
+		config_free(cf);
+		return (0);
+	}
+	if (cf->nagent_keys == 0)
+		log_warnx("no agent_secret configured: every POST /v1/evidence "
+		    "will be refused");
+	if ((srv = server_new(cf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "milepostd: %s\n", err);
+		config_free(cf);
+		return (1);
+	}
+	rc = server_run(srv);
+	server_free(srv);
+	config_free(cf);
+	return (rc);
+}
