@@ -17,6 +17,41 @@ static const struct ledger_backend *ledger_backends[] = {
 	NULL,
 };
 
+struct tip_walk {
+	const struct ledger	*l;
+	int			 seen;
+	int			 bad;
+};
+
+static int
+ledger_tip_one(const struct evidence *ev, void *arg)
+{
+	struct tip_walk	*w = arg;
+
+	if (w->seen++ > 0 || ev->seq != w->l->last_seq ||
+	    strcmp(ev->hash, w->l->last_hash) != 0) {
+		w->bad = 1;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Check that the recorded tip is the last stored entry: the entry with
+ * the tip's sequence number and hash, and none after it (none at all for
+ * an empty tip).  Returns 0 when it is, 1 when not, -1 on a storage error.
+ */
+static int
+ledger_tip_check(struct ledger *l)
+{
+	struct tip_walk	w = { l, 0, 0 };
+
+	if (l->be->scan(l, l->last_seq > 0 ? l->last_seq - 1 : 0, 2,
+	    ledger_tip_one, &w) == -1)
+		return (w.bad ? 1 : -1);
+	return (w.seen == (l->last_seq > 0 ? 1 : 0) ? 0 : 1);
+}
+
 /*
  * Open the ledger at url ("sqlite:PATH").  Returns a new handle, or NULL
  * with err set.  A writable handle loads the chain tip and refuses a ledger
@@ -29,6 +64,7 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 	struct ledger			 *l;
 	const char			 *colon;
 	size_t				  n;
+	int				  rc;
 
 	if ((colon = strchr(url, ':')) == NULL) {
 		snprintf(err, errlen, "%s: not a ledger URL (sqlite:PATH)",
@@ -55,6 +91,16 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 	}
 	if (!l->readonly && l->be->head(l, &l->last_seq, l->last_hash) == -1) {
 		snprintf(err, errlen, "%s: %s", url, l->be->error(l));
+		ledger_close(l);
+		return (NULL);
+	}
+	if (!l->readonly && (rc = ledger_tip_check(l)) != 0) {
+		if (rc == 1)
+			snprintf(err, errlen, "%s: the ledger's tip (entry "
+			    "%lld) is not its last entry; run milepost ledger "
+			    "verify", url, (long long)l->last_seq);
+		else
+			snprintf(err, errlen, "%s: %s", url, l->be->error(l));
 		ledger_close(l);
 		return (NULL);
 	}
@@ -208,11 +254,18 @@ ledger_verify(struct ledger *l, struct ledger_verify *v)
 		return (-1);
 	}
 	if (head_seq != w.expect - 1 || strcmp(head_hash, w.prev) != 0) {
-		v->bad_seq = w.expect;
+		/* The first entry that the tip does not vouch for. */
+		if (head_seq > w.expect - 1)
+			v->bad_seq = w.expect;		/* removed at the end */
+		else if (head_seq < w.expect - 1)
+			v->bad_seq = head_seq + 1;	/* added past the tip */
+		else
+			v->bad_seq = head_seq > 0 ? head_seq : 1; /* rewritten */
 		snprintf(v->reason, sizeof(v->reason), "the ledger's tip is "
-		    "entry %lld but the chain ends at %lld (entries removed "
-		    "from the end)", (long long)head_seq,
-		    (long long)(w.expect - 1));
+		    "entry %lld but the chain ends at %lld%s (entries removed, "
+		    "added or rewritten at the end)", (long long)head_seq,
+		    (long long)(w.expect - 1), head_seq == w.expect - 1 ?
+		    " with another hash" : "");
 		return (1);
 	}
 	return (0);

@@ -102,7 +102,7 @@ tf_format(int64_t us, char out[MP_TIMELEN])
 	struct tm	tm;
 	time_t		t;
 	int64_t		frac;
-	char		tmp[32];
+	char		tmp[16];	/* "-MM-DDTHH:MM:SS" */
 
 	t = (time_t)(us / 1000000);
 	frac = us % 1000000;
@@ -111,11 +111,14 @@ tf_format(int64_t us, char out[MP_TIMELEN])
 		t--;
 	}
 	gmtime_r(&t, &tm);
-	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* The year by hand: strftime's %Y does not pad years before 1000. */
+	strftime(tmp, sizeof(tmp), "-%m-%dT%H:%M:%S", &tm);
 	if (frac)
-		snprintf(out, MP_TIMELEN, "%s.%06lldZ", tmp, (long long)frac);
+		snprintf(out, MP_TIMELEN, "%04lld%s.%06lldZ",
+		    (long long)tm.tm_year + 1900, tmp, (long long)frac);
 	else
-		snprintf(out, MP_TIMELEN, "%sZ", tmp);
+		snprintf(out, MP_TIMELEN, "%04lld%sZ",
+		    (long long)tm.tm_year + 1900, tmp);
 }
 
 int64_t

@@ -341,8 +341,12 @@ types_load(struct types *t, json_object *decls, const char *file,
 		json_object_object_foreach(props, pname, pdecl) {
 			snprintf(path, sizeof(path),
 			    "evidence_types.%s.properties.%s", name, pname);
-			if (types_load_prop(file, path, pname, pdecl ? pdecl :
-			    props, &p, err, errlen) == -1)
+			if (pdecl == NULL)
+				return (types_err(err, errlen, file, props, path,
+				    "a property is a mapping with at least "
+				    "'type'"));
+			if (types_load_prop(file, path, pname, pdecl, &p, err,
+			    errlen) == -1)
 				return (-1);
 			types_setprop(e, &p);
 		}

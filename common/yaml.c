@@ -182,13 +182,11 @@ yaml_mapping(struct yparse *y, yaml_event_t *start, int *fail)
 		}
 		isnull = val == NULL;
 		(void)isnull;
-		/* A key's line is the line to blame for its value. */
-		if (val != NULL && json_object_get_type(val) !=
-		    json_type_object && json_object_get_type(val) !=
-		    json_type_array)
-			yaml_setline(val, keyline);
-		else if (val != NULL && config_line(val) == 0)
-			yaml_setline(val, keyline);
+		/*
+		 * A key's line is the line to blame for its value, even for
+		 * a block mapping or sequence, which starts a line later.
+		 */
+		yaml_setline(val, keyline);
 		json_object_object_add(map, key, val);
 		free(key);
 	}
@@ -226,6 +224,46 @@ fail:
 	return (NULL);
 }
 
+/* The number of nodes in o, counting no further than max. */
+static size_t
+yaml_count(json_object *o, size_t max)
+{
+	size_t	n = 1, i, len;
+
+	switch (json_object_get_type(o)) {
+	case json_type_object:
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (n > max)
+				break;
+			n += yaml_count(v, max);
+		}
+		break;
+	case json_type_array:
+		len = json_object_array_length(o);
+		for (i = 0; i < len && n <= max; i++)
+			n += yaml_count(json_object_array_get_idx(o, i), max);
+		break;
+	default:
+		break;
+	}
+	return (n);
+}
+
+/*
+ * Copy one node of an alias for json_object_deep_copy, keeping its line:
+ * json-c's default copy refuses nodes that carry userdata.
+ */
+static int
+yaml_copy(json_object *src, json_object *parent, const char *key,
+    size_t index, json_object **dst)
+{
+	if (json_c_shallow_copy_default(src, parent, key, index, dst) != 1)
+		return (-1);
+	yaml_setline(*dst, (size_t)config_line(src));
+	return (2);
+}
+
 static json_object *
 yaml_node(struct yparse *y, yaml_event_t *ev, int *fail)
 {
@@ -259,13 +297,23 @@ yaml_node(struct yparse *y, yaml_event_t *ev, int *fail)
 				continue;
 			if (y->anchors[i].obj == NULL)
 				return (NULL);
-			if (json_object_deep_copy(y->anchors[i].obj, &o,
-			    NULL) != 0) {
+			/* Count before copying, so the bound holds. */
+			y->nodes += yaml_count(y->anchors[i].obj,
+			    YAML_MAX_NODES);
+			if (y->nodes > YAML_MAX_NODES) {
+				yaml_seterr(y, ev->start_mark.line + 1, "%s",
+				    "too many nodes (alias expansion?)");
 				*fail = 1;
 				return (NULL);
 			}
-			y->nodes += json_object_object_length(o) > 0 ?
-			    (size_t)json_object_object_length(o) : 0;
+			if (json_object_deep_copy(y->anchors[i].obj, &o,
+			    yaml_copy) != 0) {
+				yaml_seterr(y, ev->start_mark.line + 1,
+				    "cannot expand alias *%s",
+				    (const char *)ev->data.alias.anchor);
+				*fail = 1;
+				return (NULL);
+			}
 			return (o);
 		}
 		yaml_seterr(y, ev->start_mark.line + 1, "unknown alias *%s",

@@ -1,0 +1,143 @@
+/*
+ * cmd-ledger.c: "milepost ledger verify", which walks the ledger's hash
+ * chain directly (read-only, beside a running receiver), with no HTTP.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+static int	cmd_ledger_exec(const struct cmd_entry *, int, char **);
+static int	cmd_ledger_verify(const char *);
+static int	cmd_ledger_missing(const char *);
+
+const struct cmd_entry cmd_ledger_entry = {
+	.name = "ledger",
+	.usage = "verify [--ledger URL | -c FILE]",
+	.summary = "check the ledger's hash chain",
+	.help =
+	    "options:\n"
+	    "  --ledger URL  the ledger, such as sqlite:/var/lib/milepost/"
+	    "ledger.db\n"
+	    "  -c FILE       use the ledger of this milepostd "
+	    "configuration\n"
+	    "\nexit status: 0 when the chain is intact, 1 when it is broken "
+	    "(the first\n"
+	    "bad sequence number is printed), 2 when the ledger cannot be "
+	    "read.\n",
+	.exec = cmd_ledger_exec,
+};
+
+/*
+ * Is url an SQLite ledger whose file does not exist?  A read-only open
+ * never creates one, and "no such file" says more than SQLite's "unable
+ * to open database file".
+ */
+static int
+cmd_ledger_missing(const char *url)
+{
+	struct stat	st;
+
+	if (strncmp(url, "sqlite:", 7) != 0)
+		return (0);
+	url += 7;
+	if (strncmp(url, "//", 2) == 0)
+		url += 2;
+	return (stat(url, &st) == -1 && errno == ENOENT);
+}
+
+/*
+ * Open url read-only and verify it.  Prints the verdict on stdout and
+ * returns 0 (intact), 1 (broken) or 2 (cannot be read).
+ */
+static int
+cmd_ledger_verify(const char *url)
+{
+	struct ledger		*l;
+	struct ledger_verify	 v;
+	char			 err[MP_ERRLEN];
+	int			 rc;
+
+	if (cmd_ledger_missing(url)) {
+		log_warnx("ledger verify: %s: no such ledger", url);
+		return (CMD_EXIT_USAGE);
+	}
+	if ((l = ledger_open(url, LEDGER_RDONLY, err, sizeof(err))) == NULL) {
+		log_warnx("ledger verify: %s", err);
+		return (CMD_EXIT_USAGE);
+	}
+	rc = ledger_verify(l, &v);
+	ledger_close(l);
+	switch (rc) {
+	case 0:
+		printf("ledger intact: %lld entries\n", (long long)v.checked);
+		return (CMD_EXIT_OK);
+	case 1:
+		printf("ledger broken at sequence %lld: %s\n",
+		    (long long)v.bad_seq, v.reason);
+		return (CMD_EXIT_FAIL);
+	default:
+		log_warnx("ledger verify: %s: %s", url, v.reason);
+		return (CMD_EXIT_USAGE);
+	}
+}
+
+/* "ledger verify ...".  Returns the exit status. */
+static int
+cmd_ledger_exec(const struct cmd_entry *ce, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL,	'c' },
+		{ "help",	no_argument,		NULL,	'h' },
+		{ "ledger",	required_argument,	NULL,	'l' },
+		{ NULL,		0,			NULL,	0 }
+	};
+	struct config	*cf;
+	const char	*url = NULL, *file = NULL;
+	char		 err[MP_ERRLEN];
+	int		 ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'h':
+			return (cmd_help(ce));
+		case 'l':
+			url = optarg;
+			break;
+		default:
+			return (cmd_usage_error(ce, "unknown or incomplete "
+			    "option: %s", argv[optind - 1]));
+		}
+	}
+	if (optind >= argc)
+		return (cmd_usage_error(ce, "no ledger command (verify)"));
+	if (strcmp(argv[optind], "verify") != 0)
+		return (cmd_usage_error(ce, "unknown ledger command: %s",
+		    argv[optind]));
+	if (optind + 1 < argc)
+		return (cmd_usage_error(ce, "unexpected argument: %s",
+		    argv[optind + 1]));
+	if (url != NULL && file != NULL)
+		return (cmd_usage_error(ce, "give --ledger or -c, not both"));
+	if (url == NULL && file == NULL)
+		return (cmd_usage_error(ce, "which ledger? give --ledger URL "
+		    "or -c FILE"));
+	if (url != NULL)
+		return (cmd_ledger_verify(url));
+
+	if ((cf = config_load(file, err, sizeof(err))) == NULL) {
+		log_warnx("ledger verify: %s", err);
+		return (CMD_EXIT_USAGE);
+	}
+	rc = cmd_ledger_verify(cf->ledger);
+	config_free(cf);
+	return (rc);
+}

@@ -1,0 +1,25 @@
+/*
+ * check_milepost.h: the unit test suites of libmilepost, one per module,
+ * gathered by check_main.c into one runner.
+ */
+#ifndef CHECK_MILEPOST_H
+#define CHECK_MILEPOST_H
+
+#include <check.h>
+
+/* check_stdwh.c */
+Suite	*make_stdwh_suite(void);
+
+/* check_time.c */
+Suite	*make_time_suite(void);
+
+/* check_config.c */
+Suite	*make_config_suite(void);
+
+/* check_evidence.c */
+Suite	*make_evidence_suite(void);
+
+/* check_ledger.c */
+Suite	*make_ledger_suite(void);
+
+#endif /* CHECK_MILEPOST_H */

@@ -1,0 +1,111 @@
+# tests/it/lib.sh: helpers for the integration tests.  Each test starts the
+# real milepostd on a random loopback port with its own ledger, and drives
+# it with the real agent, curl, openssl and sqlite3.
+set -u
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$top_builddir}"
+MILEPOSTD="$top_builddir/milepostd"
+MILEPOST="$top_builddir/milepost"
+T=$(mktemp -d /tmp/mp-it.XXXXXX)
+DPID=
+fails=0
+passes=0
+SECRET="whsec_$(head -c 32 /dev/urandom | base64)"
+READER_TOKEN="reader-token-$(head -c 8 /dev/urandom | xxd -p)"
+ADMIN_TOKEN="admin-token-$(head -c 8 /dev/urandom | xxd -p)"
+CLIENT_TOKEN="client-token-$(head -c 8 /dev/urandom | xxd -p)"
+export MILEPOST_SECRET="$SECRET" MILEPOST_SPOOL="$T/spool"
+unset MILEPOST_URL MILEPOST_TOKEN GITHUB_RUN_ID BUILD_TAG CI_JOB_ID
+
+cleanup() {
+	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { passes=$((passes + 1)); echo "ok - $*"; }
+not_ok() { fails=$((fails + 1)); echo "not ok - $*"; }
+check() {	# check DESCRIPTION COMMAND...
+	local d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+eq() {		# eq DESCRIPTION EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected [$2], got [$3]"; fi
+}
+finish() {
+	echo "$passes passed, $fails failed"
+	[ "$fails" -eq 0 ]
+	exit $?
+}
+
+# write_config [EXTRA-YAML]: the configuration every test starts from.
+write_config() {
+	cat > "$T/milepost.yaml" <<YAML
+listen: "127.0.0.1:${PORT:-0}"
+ledger: "sqlite:$T/ledger.db"
+agent_secret: "$SECRET"
+tokens:
+  - { token: "$READER_TOKEN", role: reader }
+  - { token: "$ADMIN_TOKEN", role: admin }
+  - { token: "$CLIENT_TOKEN", role: client, tenant: acme }
+${1:-}
+YAML
+}
+
+# start_daemon: start milepostd and wait until it serves; sets PORT, URL.
+start_daemon() {
+	[ -f "$T/milepost.yaml" ] || write_config
+	: > "$T/milepostd.log"
+	"$MILEPOSTD" -c "$T/milepost.yaml" 2>>"$T/milepostd.log" &
+	DPID=$!
+	local i
+	for i in $(seq 100); do
+		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/milepostd.log" | tail -1)
+		[ -n "$PORT" ] && curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
+		if ! kill -0 "$DPID" 2>/dev/null; then cat "$T/milepostd.log"; return 1; fi
+		sleep 0.05
+	done
+	URL="http://127.0.0.1:$PORT"
+	export MILEPOST_URL="$URL"
+	# Keep the port on restart, so the agent's URL stays right.
+	sed -i "s/^listen: .*/listen: \"127.0.0.1:$PORT\"/" "$T/milepost.yaml"
+}
+
+stop_daemon() {	# stop_daemon [SIGNAL]
+	[ -n "$DPID" ] || return 0
+	kill -"${1:-TERM}" "$DPID" 2>/dev/null
+	wait "$DPID" 2>/dev/null
+	DPID=
+}
+
+# sign ID TS BODY: the Standard Webhooks v1 signature, made with openssl.
+sign() {
+	local hex
+	hex=$(printf '%s' "${SECRET#whsec_}" | base64 -d | xxd -p -c 256)
+	printf '%s' "$1.$2.$3" | openssl dgst -sha256 -mac HMAC \
+	    -macopt "hexkey:$hex" -binary | base64
+}
+
+# post ID BODY [CURL-ARGS...]: signed POST /v1/evidence; prints
+# "<status> <body>" on one line.
+post() {
+	local id=$1 body=$2 ts; shift 2
+	ts=$(date +%s)
+	curl -s -o "$T/resp" -w '%{http_code}' -H "webhook-id: $id" \
+	    -H "webhook-timestamp: $ts" \
+	    -H "webhook-signature: v1,$(sign "$id" "$ts" "$body")" \
+	    -H 'Content-Type: application/json' --data-binary "$body" "$@" \
+	    "$URL/v1/evidence"
+	printf ' %s\n' "$(tr -d '\n' < "$T/resp")"
+}
+
+# rows [WHERE]: evidence rows in the ledger, read with sqlite3.
+rows() {
+	sqlite3 "$T/ledger.db" "SELECT count(*) FROM evidence ${1:+WHERE $1};"
+}
+
+# json FILTER: a field of the last response (python3's json, not ours).
+json() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$T/resp" "$1"
+}
