@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# milepostd -n: a good file passes; every error names file, line and key.
+. "$(dirname "$0")/lib.sh"
+
+nerr() {	# nerr FILE -> "<exit> <stderr>"
+	local out rc
+	out=$("$MILEPOSTD" -n -c "$1" 2>&1); rc=$?
+	echo "$rc $out"
+}
+cat > "$T/min.yaml" <<YAML
+listen: "127.0.0.1:8780"
+ledger: "sqlite:$T/l.db"
+agent_secret: "$SECRET"
+YAML
+r=$(nerr "$T/min.yaml"); eq "a minimal file is valid" 0 "${r%% *}"
+check "-n does not create the ledger" test ! -e "$T/l.db"
+
+printf '{"listen": "127.0.0.1:1", "agent_secret": ["%s", "%s"]}\n' "$SECRET" "$SECRET" > "$T/c.json"
+r=$(nerr "$T/c.json"); eq "JSON is accepted, with a list of secrets" 0 "${r%% *}"
+
+cat > "$T/bad1.yaml" <<YAML
+listen: "127.0.0.1:8780"
+agent_secret: "$SECRET"
+lisen: "oops"
+YAML
+r=$(nerr "$T/bad1.yaml")
+eq "an unknown key fails with exit 1" 1 "${r%% *}"
+check "and names file, line 3 and the key" grep -q "bad1.yaml:3: lisen:" <<<"$r"
+
+cat > "$T/bad2.yaml" <<YAML
+agent_secret: "whsec_not base64!"
+YAML
+r=$(nerr "$T/bad2.yaml")
+check "a bad secret names line 1 and agent_secret" grep -q "bad2.yaml:1: agent_secret:" <<<"$r"
+
+cat > "$T/bad3.yaml" <<YAML
+listen: "127.0.0.1:8780"
+evidence_types:
+  Deploy:
+    properties:
+      took: { type: duration }
+YAML
+r=$(nerr "$T/bad3.yaml")
+check "an unknown property type names line 5 and the full key" \
+    grep -q "bad3.yaml:5: evidence_types.Deploy.properties.took.type:" <<<"$r"
+
+cat > "$T/bad4.yaml" <<YAML
+limits:
+  max_body: "5 parsecs"
+YAML
+r=$(nerr "$T/bad4.yaml")
+check "a bad limit names limits.max_body" grep -q "bad4.yaml:2: limits.max_body:" <<<"$r"
+
+printf 'listen: [unclosed\n' > "$T/bad5.yaml"
+r=$(nerr "$T/bad5.yaml")
+eq "a YAML syntax error fails" 1 "${r%% *}"
+check "and names the file and a line" grep -q "bad5.yaml:[0-9]" <<<"$r"
+
+cat > "$T/bad6.yaml" <<YAML
+tokens:
+  - { token: "short", role: admin }
+YAML
+r=$(nerr "$T/bad6.yaml")
+check "a short token names tokens[0].token" grep -q "bad6.yaml:2: tokens\[0\].token:" <<<"$r"
+r=$(nerr "$T/nonexistent.yaml")
+eq "a missing file fails with exit 1" 1 "${r%% *}"
+
+# The built-in build types work with the minimal file: the real agent
+# posts both build events through it.
+cp "$T/min.yaml" "$T/milepost.yaml"
+sed -i 's/127.0.0.1:8780/127.0.0.1:0/' "$T/milepost.yaml"
+start_daemon
+"$MILEPOST" run --id cfg-1 -- true
+eq "built-in types work with a minimal file" 2 "$(sqlite3 "$T/l.db" 'SELECT count(*) FROM evidence')"
+finish
