@@ -43,6 +43,7 @@ sqlite3 "$T/ledger.db" "SELECT id FROM evidence" | sort -u > "$T/stored"
 missing=$(comm -23 <(echo "$acked") "$T/stored" | wc -l)
 eq "every acknowledged id survived kill -9" 0 "$missing"
 stop_daemon TERM
+eq "the restarted daemon exits 0 on SIGTERM" 0 "$?"
 check "the chain verifies after the crash" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"
 # And it keeps appending after the restart.
 start_daemon

@@ -146,7 +146,7 @@ eq "queued requests are committed once the lock is gone" "202 202" "$(cut -d' ' 
 
 # SIGTERM: everything acknowledged is committed, and the daemon exits 0.
 stop_daemon TERM
-rc=$?
+eq "SIGTERM: the daemon exits 0" 0 "$?"
 check "SIGTERM exits after committing" grep -q "all acknowledged evidence is committed" "$T/milepostd.log"
 eq "every acknowledged evidence is in the ledger after SIGTERM" "$((n + 2))" "$(rows)"
 check "the ledger verifies after shutdown" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"

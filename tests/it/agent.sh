@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The real agent against the real receiver: run's two evidence, its exit
+# status, duration and git links; build ids from the CI's environment;
+# emit's typed properties, idempotency and refusals; a wrong secret.
+. "$(dirname "$0")/lib.sh"
+
+unset GITHUB_RUN_ATTEMPT MILEPOST_TIMEOUT
+# Never find a repository above $T, whatever /tmp sits in.
+export GIT_CEILING_DIRECTORIES="$T"
+start_daemon
+
+# ev SQL-EXPR WHERE: one value from the evidence rows matching WHERE.
+ev() {
+	sqlite3 "$T/ledger.db" "SELECT $1 FROM evidence WHERE $2 ORDER BY seq;"
+}
+spooled() {	# spooled [DIR]: evidence files waiting in the spool
+	find "${1:-$MILEPOST_SPOOL}" -maxdepth 1 -name '[0-9]*.json' 2>/dev/null |
+	    wc -l
+}
+completed="type='BuildCompleted'"
+started="type='BuildStartedEvent'"
+
+mkdir "$T/repo" "$T/nogit"
+cd "$T/repo"
+git init -q -b main
+git -c user.name=it -c user.email=it@example.invalid commit -q --allow-empty -m init
+git remote add origin https://github.com/acme/shop.git
+head=$(git rev-parse HEAD)
+
+# run: success.
+"$MILEPOST" run --id b-1 -- true; rc=$?
+eq "run -- true exits 0" 0 "$rc"
+eq "run stores BuildStartedEvent and BuildCompleted for b-1" \
+    "BuildStartedEvent BuildCompleted" "$(ev type "subject='b-1'" | tr '\n' ' ' | sed 's/ $//')"
+eq "BuildStartedEvent has buildId = the build id" b-1 \
+    "$(ev "json_extract(properties,'\$.buildId')" "subject='b-1' AND $started")"
+eq "BuildCompleted says success, exit code 0" "success|0" \
+    "$(ev "json_extract(properties,'\$.buildStatus'), json_extract(properties,'\$.exitCode')" \
+    "subject='b-1' AND $completed")"
+check "BuildCompleted has a numeric duration" \
+    grep -Eqx 'integer|real' <<<"$(ev "json_type(properties,'\$.duration')" "subject='b-1' AND $completed")"
+eq "both evidence come from the agent" "agent agent" "$(ev source "subject='b-1'" | tr '\n' ' ' | sed 's/ $//')"
+curl -s -o "$T/resp" -H "Authorization: Bearer $READER_TOKEN" "$URL/v1/evidence?limit=1000"
+eq "BuildCompleted links commit, branch and repo (read API)" \
+    "{'branch': 'main', 'commit': '$head', 'repo': 'acme/shop'}" \
+    "$(json '[e for e in d["evidence"] if e["subject"] == "b-1" and e["type"] == "BuildCompleted"][0]["links"]')"
+eq "BuildStartedEvent carries the same links" "$head|main|acme/shop" \
+    "$(ev "json_extract(links,'\$.commit'), json_extract(links,'\$.branch'), json_extract(links,'\$.repo')" \
+    "subject='b-1' AND $started")"
+
+# run: failures keep CMD's exit status.
+"$MILEPOST" run --id b-2 -- false; rc=$?
+eq "run -- false exits 1" 1 "$rc"
+eq "BuildCompleted says failure, exit code 1" "failure|1" \
+    "$(ev "json_extract(properties,'\$.buildStatus'), json_extract(properties,'\$.exitCode')" \
+    "subject='b-2' AND $completed")"
+"$MILEPOST" run --id b-3 -- sh -c 'exit 7'; rc=$?
+eq "run -- sh -c 'exit 7' exits 7" 7 "$rc"
+eq "BuildCompleted records exit code 7" "failure|7" \
+    "$(ev "json_extract(properties,'\$.buildStatus'), json_extract(properties,'\$.exitCode')" \
+    "subject='b-3' AND $completed")"
+"$MILEPOST" run --id b-4 -- "$T/no-such-command" 2>/dev/null; rc=$?
+eq "run of a missing command exits 127" 127 "$rc"
+"$MILEPOST" run --id b-5 -- sleep 1; rc=$?
+eq "run -- sleep 1 exits 0" 0 "$rc"
+d=$(ev "json_extract(properties,'\$.duration')" "subject='b-5' AND $completed")
+check "run -- sleep 1 records a duration >= 1 and < 3 (got $d)" \
+    python3 -c 'import sys; d = float(sys.argv[1]); sys.exit(not (1 <= d < 3))' "${d:-x}"
+
+# Build ids from the CI's environment.
+n=$(rows)
+GITHUB_RUN_ID=42 GITHUB_RUN_ATTEMPT=2 "$MILEPOST" run -- true
+eq "GitHub Actions: the build id is RUN_ID-RUN_ATTEMPT" "42-2 42-2" \
+    "$(ev subject "seq > $n" | tr '\n' ' ' | sed 's/ $//')"
+eq "GitHub Actions: buildId is the same id" 42-2 \
+    "$(ev "json_extract(properties,'\$.buildId')" "seq > $n AND $started")"
+n=$(rows)
+BUILD_TAG=jenkins-x-7 "$MILEPOST" run -- true
+eq "Jenkins: the build id is BUILD_TAG" "jenkins-x-7 jenkins-x-7" \
+    "$(ev subject "seq > $n" | tr '\n' ' ' | sed 's/ $//')"
+n=$(rows)
+CI_JOB_ID=99 "$MILEPOST" run -- true
+eq "GitLab: the build id is CI_JOB_ID" "99 99" "$(ev subject "seq > $n" | tr '\n' ' ' | sed 's/ $//')"
+n=$(rows)
+"$MILEPOST" run -- true
+gen=$(ev subject "seq > $n AND $started")
+check "without a CI, a build id is generated (got '$gen')" test -n "$gen"
+eq "a generated id is the same for both evidence of one run" "2 $gen" \
+    "$(ev "count(*)" "seq > $n AND subject='$gen'") $(ev "json_extract(properties,'\$.buildId')" "seq > $n AND $started")"
+n=$(rows)
+"$MILEPOST" run -- true
+check "each run generates a new build id" test "$(ev subject "seq > $n AND $started")" != "$gen"
+
+# emit: typed properties, the event time, links and the idempotency id.
+n=$(rows)
+"$MILEPOST" emit BuildCompleted --subject b-9 --time 2025-07-03T10:08:20Z --id e-1 \
+    --link repo=acme/shop buildStatus=success duration=8m20s exitCode:=0; rc=$?
+eq "emit exits 0 when accepted" 0 "$rc"
+eq "emit writes one evidence" $((n + 1)) "$(rows)"
+curl -s -o "$T/resp" -H "Authorization: Bearer $READER_TOKEN" "$URL/v1/evidence?after=$n"
+eq "emitted evidence keeps its id, type and subject" "e-1 BuildCompleted b-9" \
+    "$(json 'd["evidence"][0]["id"]') $(json 'd["evidence"][0]["type"]') $(json 'd["evidence"][0]["subject"]')"
+eq "emitted evidence keeps --time" 2025-07-03T10:08:20Z "$(json 'd["evidence"][0]["time"]')"
+eq "emitted properties are typed: duration 8m20s is 500 s, exitCode 0" \
+    "{'buildStatus': 'success', 'duration': 500, 'exitCode': 0}" "$(json 'd["evidence"][0]["properties"]')"
+eq "emitted evidence has the --link" "{'repo': 'acme/shop'}" "$(json 'd["evidence"][0]["links"]')"
+"$MILEPOST" emit BuildCompleted --subject b-9 --time 2025-07-03T10:08:20Z --id e-1 \
+    --link repo=acme/shop buildStatus=success duration=8m20s exitCode:=0; rc=$?
+eq "emitting the same --id again exits 0" 0 "$rc"
+eq "emitting the same --id again writes nothing" $((n + 1)) "$(rows)"
+
+# emit: refusals exit 2 with the receiver's reason, and write nothing.
+n=$(rows)
+"$MILEPOST" emit BuildCompleted buildStatus=meh duration=1s 2>"$T/err"; rc=$?
+eq "emit of a bad enum value exits 2" 2 "$rc"
+check "the refusal names the property buildStatus on stderr" grep -q buildStatus "$T/err"
+"$MILEPOST" emit NoSuchType 2>"$T/err"; rc=$?
+eq "emit of an unknown type exits 2" 2 "$rc"
+check "the refusal is explained on stderr" grep -q '422' "$T/err"
+eq "nothing written by a refused emit" "$n" "$(rows)"
+eq "nothing spooled by a refused emit" 0 "$(spooled)"
+
+# A wrong secret (a valid whsec_ key, but not the receiver's).
+wrong="whsec_$(head -c 32 /dev/urandom | base64)"
+MILEPOST_SECRET="$wrong" "$MILEPOST" emit BuildStartedEvent --subject w-1 buildId=w-1 2>"$T/err"; rc=$?
+eq "emit with a wrong secret exits 2" 2 "$rc"
+check "emit with a wrong secret says to check MILEPOST_SECRET" grep -q MILEPOST_SECRET "$T/err"
+MILEPOST_SECRET="$wrong" MILEPOST_SPOOL="$T/spool-wrong" "$MILEPOST" run --id w-2 -- sh -c 'exit 5' 2>/dev/null; rc=$?
+eq "run with a wrong secret still exits with CMD's status" 5 "$rc"
+eq "run with a wrong secret keeps both evidence in the spool" 2 "$(spooled "$T/spool-wrong")"
+eq "a wrong secret writes nothing" "$n" "$(rows)"
+
+# Outside any repository: no links, but run works.
+cd "$T/nogit"
+"$MILEPOST" run --id b-ng -- true; rc=$?
+eq "run outside a git repository exits 0" 0 "$rc"
+eq "run outside a git repository stores both evidence" 2 "$(ev "count(*)" "subject='b-ng'")"
+eq "run outside a git repository stores no commit link" 0 \
+    "$(ev "count(*)" "subject='b-ng' AND json_extract(links,'\$.commit') IS NOT NULL")"
+
+eq "nothing is left in the spool after successful sends" 0 "$(spooled)"
+stop_daemon
+check "the ledger verifies" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"
+finish
