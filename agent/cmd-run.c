@@ -60,6 +60,21 @@ static const int		cmd_run_signals[] = {
 #define CMD_RUN_NSIGNALS	(sizeof(cmd_run_signals) / sizeof(int))
 static volatile sig_atomic_t	cmd_run_child = -1;
 static volatile sig_atomic_t	cmd_run_signalled;
+static volatile sig_atomic_t	cmd_run_exited;
+static struct timespec		cmd_run_t1;	/* when CMD exited */
+
+/*
+ * Note when CMD exits: BuildStartedEvent is sent while CMD runs, so the
+ * duration must not include that send when CMD is the quicker of the two.
+ */
+static void
+cmd_run_sigchld(int sig)
+{
+	if (!cmd_run_exited) {
+		clock_gettime(CLOCK_MONOTONIC, &cmd_run_t1);
+		cmd_run_exited = 1;
+	}
+}
 
 /* Pass a signal on to CMD unless the terminal sent it to CMD already. */
 static void
@@ -172,7 +187,7 @@ cmd_run_exec(const struct cmd_entry *ce, int argc, char **argv)
 		{ "service",	required_argument,	NULL,	's' },
 		{ NULL,		0,			NULL,	0 }
 	};
-	struct sigaction	 sa, old[CMD_RUN_NSIGNALS], oldpipe;
+	struct sigaction	 sa, old[CMD_RUN_NSIGNALS], oldpipe, oldchld;
 	sigset_t		 block, oldmask;
 	struct timespec		 t0, t1;
 	json_object		*links, *ev, *props;
@@ -229,10 +244,17 @@ cmd_run_exec(const struct cmd_entry *ce, int argc, char **argv)
 			sigaction(cmd_run_signals[i], &sa, NULL);
 	}
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cmd_run_sigchld;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, &oldchld);
+
 	tf_format(tf_now(), when);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
+		sigaction(SIGCHLD, &oldchld, NULL);
 		for (i = 0; i < CMD_RUN_NSIGNALS; i++)
 			sigaction(cmd_run_signals[i], &old[i], NULL);
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
@@ -278,7 +300,11 @@ cmd_run_exec(const struct cmd_entry *ce, int argc, char **argv)
 		rc = cmd_run_status(status);
 	}
 	cmd_run_child = -1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	sigaction(SIGCHLD, &oldchld, NULL);
+	if (cmd_run_exited)
+		t1 = cmd_run_t1;
+	else
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 	tf_format(tf_now(), when);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
