@@ -140,5 +140,6 @@ eq "run outside a git repository stores no commit link" 0 \
 
 eq "nothing is left in the spool after successful sends" 0 "$(spooled)"
 stop_daemon
+eq "SIGTERM: the daemon exits 0" 0 "$?"
 check "the ledger verifies" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"
 finish

@@ -25,6 +25,7 @@ metric() {	# metric NAME: its value in GET /metrics
 start_daemon
 port=$PORT
 stop_daemon
+eq "SIGTERM: the first daemon exits 0" 0 "$?"
 r=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
 eq "the receiver is down" 000 "$r"
 
@@ -108,6 +109,7 @@ eq "the evidence spooled on a 503 is delivered once" "4 1" "$(rows) $(rows "id='
 
 # A spooled evidence the receiver refuses moves to rejected/.
 stop_daemon
+eq "SIGTERM: the second daemon exits 0" 0 "$?"
 "$MILEPOST" emit NoSuchType --subject r1 --id e-bad 2>/dev/null; rc=$?
 eq "emit of an unknown type with the receiver down exits 0 (spooled)" 0 "$rc"
 eq "the unknown type is spooled" 1 "$(spooled)"
@@ -124,5 +126,6 @@ eq "a refused item writes nothing" 4 "$(rows)"
 eq "rejected/ is not flushed again" "0 1" "$rc $(spooled "$MILEPOST_SPOOL/rejected")"
 
 stop_daemon
+eq "SIGTERM: the last daemon exits 0" 0 "$?"
 check "the ledger verifies" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"
 finish
