@@ -18,14 +18,6 @@
 
 #define SQLITE_CKPT_PAGES	2000	/* checkpoint when the WAL is larger */
 
-struct sqlite_ledger {
-	sqlite3		*db;
-	sqlite3_stmt	*insert;
-	sqlite3_stmt	*lookup;
-	sqlite3_stmt	*sethead;
-	int		 wal_pages;
-	char		 err[MP_ERRLEN];
-};
 
 static const char *sqlite_schema =
 	"CREATE TABLE IF NOT EXISTS evidence ("
@@ -48,7 +40,87 @@ static const char *sqlite_schema =
 	" evidence BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
 	"CREATE TRIGGER IF NOT EXISTS evidence_no_delete BEFORE DELETE ON "
 	" evidence BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
-	"PRAGMA user_version = 1;";
+	"CREATE INDEX IF NOT EXISTS evidence_type_time ON evidence (type, time);"
+	"CREATE TABLE IF NOT EXISTS claim_revisions ("
+	" type TEXT NOT NULL,"
+	" id TEXT NOT NULL,"
+	" revision INTEGER NOT NULL,"
+	" anchor INTEGER NOT NULL,"		/* event time placing it in a period */
+	" time INTEGER NOT NULL,"		/* event time of its cause */
+	" recorded_at INTEGER NOT NULL,"	/* transaction time */
+	" properties TEXT NOT NULL,"
+	" links TEXT NOT NULL,"
+	" basis TEXT NOT NULL,"
+	" about TEXT,"
+	" PRIMARY KEY (type, id, revision)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS claim_anchor ON claim_revisions "
+	" (type, anchor);"
+	"CREATE TABLE IF NOT EXISTS claim_pending ("
+	" ctype TEXT NOT NULL,"
+	" subject TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" PRIMARY KEY (ctype, subject, seq)) WITHOUT ROWID;"
+	"PRAGMA user_version = 2;";
+
+/* The claim tables again, as TEMP shadows for "claims rebuild". */
+static const char *sqlite_shadow =
+	"CREATE TEMP TABLE claim_revisions ("
+	" type TEXT NOT NULL, id TEXT NOT NULL, revision INTEGER NOT NULL,"
+	" anchor INTEGER NOT NULL, time INTEGER NOT NULL,"
+	" recorded_at INTEGER NOT NULL, properties TEXT NOT NULL,"
+	" links TEXT NOT NULL, basis TEXT NOT NULL, about TEXT,"
+	" PRIMARY KEY (type, id, revision)) WITHOUT ROWID;"
+	"CREATE INDEX temp.claim_anchor ON claim_revisions (type, anchor);"
+	"CREATE TEMP TABLE claim_pending (ctype TEXT NOT NULL,"
+	" subject TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" PRIMARY KEY (ctype, subject, seq)) WITHOUT ROWID;";
+
+enum sqlite_stmt_id {
+	ST_GET = 0,
+	ST_CLAIM_GET,
+	ST_CLAIM_PUT,
+	ST_PENDING_PUT,
+	ST_PENDING_SEL,
+	ST_PENDING_DEL,
+	ST_COLLECT_EV,
+	ST_COLLECT_CL,
+	ST_MAX
+};
+static const char *sqlite_sql[ST_MAX] = {
+	[ST_GET] = "SELECT seq, id, source, type, subject, time, recorded_at, "
+	    "properties, links, hash FROM evidence WHERE seq = ?",
+	[ST_CLAIM_GET] = "SELECT revision, anchor, time, recorded_at, "
+	    "properties, links, basis, about FROM claim_revisions "
+	    "WHERE type = ? AND id = ? AND recorded_at <= ? "
+	    "ORDER BY revision DESC LIMIT 1",
+	[ST_CLAIM_PUT] = "INSERT INTO claim_revisions (type, id, revision, "
+	    "anchor, time, recorded_at, properties, links, basis, about) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_PENDING_PUT] = "INSERT OR IGNORE INTO claim_pending (ctype, "
+	    "subject, seq) VALUES (?, ?, ?)",
+	[ST_PENDING_SEL] = "SELECT seq FROM claim_pending WHERE ctype = ? AND "
+	    "subject = ? ORDER BY seq",
+	[ST_PENDING_DEL] = "DELETE FROM claim_pending WHERE ctype = ? AND "
+	    "subject = ?",
+	[ST_COLLECT_EV] = "SELECT printf('#%020d', seq), time, subject, "
+	    "properties, links FROM evidence WHERE type = ? AND time >= ? AND "
+	    "time < ? AND seq <= ? ORDER BY time DESC, seq DESC LIMIT ?",
+	[ST_COLLECT_CL] = "SELECT c.id, c.anchor, c.id, c.properties, c.links "
+	    "FROM claim_revisions c WHERE c.type = ?1 AND c.anchor >= ?2 AND "
+	    "c.anchor < ?3 AND ?4 = ?4 AND c.revision = (SELECT max(revision) "
+	    "FROM claim_revisions m WHERE m.type = c.type AND m.id = c.id) "
+	    "ORDER BY c.anchor DESC, c.id DESC LIMIT ?5",
+};
+
+struct sqlite_ledger {
+	sqlite3		*db;
+	sqlite3_stmt	*insert;
+	sqlite3_stmt	*lookup;
+	sqlite3_stmt	*sethead;
+	sqlite3_stmt	*st[ST_MAX];
+	int		 wal_pages;
+	char		 err[MP_ERRLEN];
+};
 
 #define SQ(l)	((struct sqlite_ledger *)(l)->priv)
 
@@ -94,6 +166,8 @@ sqlite_close(struct ledger *l)
 	sqlite3_finalize(sq->insert);
 	sqlite3_finalize(sq->lookup);
 	sqlite3_finalize(sq->sethead);
+	for (int i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(sq->st[i]);
 	if (sq->db != NULL && !l->readonly)
 		sqlite3_wal_checkpoint_v2(sq->db, NULL,
 		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -303,6 +377,305 @@ sqlite_maintain(struct ledger *l)
 	sq->wal_pages = 0;
 }
 
+
+/* A cached statement, prepared on first use (after any TEMP shadows). */
+static sqlite3_stmt *
+sqlite_st(struct ledger *l, enum sqlite_stmt_id id)
+{
+	struct sqlite_ledger	*sq = SQ(l);
+
+	if (sq->st[id] == NULL && sqlite3_prepare_v3(sq->db, sqlite_sql[id],
+	    -1, SQLITE_PREPARE_PERSISTENT, &sq->st[id], NULL) != SQLITE_OK)
+		return (NULL);
+	sqlite3_reset(sq->st[id]);
+	sqlite3_clear_bindings(sq->st[id]);
+	return (sq->st[id]);
+}
+
+static char *
+sqlite_coltext(sqlite3_stmt *st, int i)
+{
+	const unsigned char	*t = sqlite3_column_text(st, i);
+
+	return (t ? xstrdup((const char *)t) : NULL);
+}
+
+/* One evidence by sequence number: 1 found (*evp new), 0 not, -1. */
+static int
+sqlite_get(struct ledger *l, int64_t seq, struct evidence **evp)
+{
+	struct evidence	*ev;
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*evp = NULL;
+	if ((st = sqlite_st(l, ST_GET)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, seq);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ev = evidence_new();
+		ev->seq = sqlite3_column_int64(st, 0);
+		ev->id = sqlite_coltext(st, 1);
+		ev->source = sqlite_coltext(st, 2);
+		ev->type = sqlite_coltext(st, 3);
+		ev->subject = sqlite_coltext(st, 4);
+		ev->time = sqlite3_column_int64(st, 5);
+		ev->recorded_at = sqlite3_column_int64(st, 6);
+		ev->properties = sqlite_coltext(st, 7);
+		ev->links = sqlite_coltext(st, 8);
+		strlcpy(ev->hash, (const char *)sqlite3_column_text(st, 9),
+		    sizeof(ev->hash));
+		*evp = ev;
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+}
+
+static void
+sqlite_claim_row(sqlite3_stmt *st, int base, struct claim *c)
+{
+	c->revision = sqlite3_column_int64(st, base);
+	c->anchor = sqlite3_column_int64(st, base + 1);
+	c->time = sqlite3_column_int64(st, base + 2);
+	c->recorded_at = sqlite3_column_int64(st, base + 3);
+	c->properties = sqlite_coltext(st, base + 4);
+	c->links = sqlite_coltext(st, base + 5);
+	c->basis = sqlite_coltext(st, base + 6);
+	c->about = sqlite_coltext(st, base + 7);
+}
+
+/*
+ * The revision of (type, id) believed at transaction time as_of (INT64_MAX:
+ * the latest) into c (cleared by the caller).  1 found, 0 not, -1.
+ */
+static int
+sqlite_claim_get(struct ledger *l, const char *type, const char *id,
+    int64_t as_of, struct claim *c)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = sqlite_st(l, ST_CLAIM_GET)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, as_of);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c->type = xstrdup(type);
+		c->id = xstrdup(id);
+		sqlite_claim_row(st, 0, c);
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+}
+
+static int
+sqlite_claim_put(struct ledger *l, const struct claim *c)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = sqlite_st(l, ST_CLAIM_PUT)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, c->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, c->revision);
+	sqlite3_bind_int64(st, 4, c->anchor);
+	sqlite3_bind_int64(st, 5, c->time);
+	sqlite3_bind_int64(st, 6, c->recorded_at);
+	sqlite3_bind_text(st, 7, c->properties, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, c->links ? c->links : "{}", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, c->basis ? c->basis : "[]", -1,
+	    SQLITE_STATIC);
+	if (c->about != NULL)
+		sqlite3_bind_text(st, 10, c->about, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/*
+ * The latest revision (at as_of) of each claim of type with id > after,
+ * in id order, at most limit; cb for each.  Returns the count or -1.
+ */
+static int
+sqlite_claim_list(struct ledger *l, const char *type, const char *after,
+    size_t limit, int64_t as_of, int (*cb)(const struct claim *, void *),
+    void *arg)
+{
+	sqlite3_stmt	*st;
+	struct claim	 c;
+	int		 rc, n = 0;
+
+	if (sqlite3_prepare_v2(SQ(l)->db,
+	    "SELECT c.id, c.revision, c.anchor, c.time, c.recorded_at, "
+	    "c.properties, c.links, c.basis, c.about FROM claim_revisions c "
+	    "WHERE c.type = ?1 AND c.id > ?2 AND c.revision = (SELECT "
+	    "max(revision) FROM claim_revisions m WHERE m.type = c.type AND "
+	    "m.id = c.id AND m.recorded_at <= ?3) ORDER BY c.id LIMIT ?4",
+	    -1, &st, NULL) != SQLITE_OK)
+		return (-1);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, as_of);
+	sqlite3_bind_int64(st, 4, limit ? (sqlite3_int64)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		c.type = xstrdup(type);
+		c.id = sqlite_coltext(st, 0);
+		sqlite_claim_row(st, 1, &c);
+		n++;
+		rc = cb(&c, arg);
+		claim_clear(&c);
+		if (rc == -1)
+			break;
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? n : -1);
+}
+
+static int
+sqlite_pending_put(struct ledger *l, const char *ctype, const char *subject,
+    int64_t seq)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = sqlite_st(l, ST_PENDING_PUT)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, ctype, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* Take (return and delete) the held sequence numbers for (ctype, subject). */
+static int
+sqlite_pending_take(struct ledger *l, const char *ctype, const char *subject,
+    int64_t **seqs, size_t *n)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*seqs = NULL;
+	*n = 0;
+	if ((st = sqlite_st(l, ST_PENDING_SEL)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, ctype, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*seqs = xreallocarray(*seqs, *n + 1, sizeof(**seqs));
+		(*seqs)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return (-1);
+	if (*n == 0)
+		return (0);
+	if ((st = sqlite_st(l, ST_PENDING_DEL)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, ctype, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/*
+ * The `limit` most recent items of type in [from, to): evidence up to
+ * max_seq (key "#<seq>"), or the latest revision of each claim anchored
+ * there (key = claim id).  cb(key, time, subject, properties, links).
+ */
+static int
+sqlite_collect(struct ledger *l, const char *type, int claims, int64_t from,
+    int64_t to, int64_t max_seq, size_t limit,
+    int (*cb)(const char *, int64_t, const char *, const char *,
+    const char *, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = sqlite_st(l, claims ? ST_COLLECT_CL : ST_COLLECT_EV)) ==
+	    NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, max_seq);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cb((const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_int64(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    (const char *)sqlite3_column_text(st, 3),
+		    (const char *)sqlite3_column_text(st, 4), arg) == -1)
+			break;
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* Shadow the claim tables with empty TEMP ones, for a rebuild. */
+static int
+sqlite_rebuild_begin(struct ledger *l)
+{
+	struct sqlite_ledger	*sq = SQ(l);
+	int			 i;
+
+	for (i = 0; i < ST_MAX; i++) {
+		sqlite3_finalize(sq->st[i]);
+		sq->st[i] = NULL;
+	}
+	/* One transaction for the whole replay; only TEMP is written. */
+	if (sqlite_exec(l, "PRAGMA query_only = 0;") == -1 ||
+	    sqlite_exec(l, sqlite_shadow) == -1)
+		return (-1);
+	return (sqlite_exec(l, "BEGIN;"));
+}
+
+/* Compare the rebuilt (temp) claim tables with the stored (main) ones. */
+static int
+sqlite_rebuild_diff(struct ledger *l, char *diff, size_t len)
+{
+	static const char *q[] = {
+		"SELECT 'stored but not rebuilt', type, id, revision FROM ("
+		"SELECT * FROM main.claim_revisions EXCEPT "
+		"SELECT * FROM temp.claim_revisions) LIMIT 1",
+		"SELECT 'rebuilt but not stored', type, id, revision FROM ("
+		"SELECT * FROM temp.claim_revisions EXCEPT "
+		"SELECT * FROM main.claim_revisions) LIMIT 1",
+		"SELECT 'held revision differs', ctype, subject, seq FROM ("
+		"SELECT * FROM main.claim_pending EXCEPT "
+		"SELECT * FROM temp.claim_pending) LIMIT 1",
+		"SELECT 'held revision differs', ctype, subject, seq FROM ("
+		"SELECT * FROM temp.claim_pending EXCEPT "
+		"SELECT * FROM main.claim_pending) LIMIT 1",
+	};
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc;
+
+	diff[0] = '\0';
+	for (i = 0; i < sizeof(q) / sizeof(q[0]) && diff[0] == '\0'; i++) {
+		if (sqlite3_prepare_v2(SQ(l)->db, q[i], -1, &st, NULL) !=
+		    SQLITE_OK)
+			return (-1);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			snprintf(diff, len, "%s: %s/%s revision %lld",
+			    sqlite3_column_text(st, 0),
+			    sqlite3_column_text(st, 1),
+			    sqlite3_column_text(st, 2),
+			    (long long)sqlite3_column_int64(st, 3));
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return (-1);
+	}
+	return (sqlite_exec(l, "ROLLBACK;"));
+}
+
 const struct ledger_backend ledger_sqlite = {
 	.scheme = "sqlite",
 	.open = sqlite_open,
@@ -316,4 +689,13 @@ const struct ledger_backend ledger_sqlite = {
 	.scan = sqlite_scan,
 	.maintain = sqlite_maintain,
 	.error = sqlite_error,
+	.get = sqlite_get,
+	.claim_get = sqlite_claim_get,
+	.claim_put = sqlite_claim_put,
+	.claim_list = sqlite_claim_list,
+	.pending_put = sqlite_pending_put,
+	.pending_take = sqlite_pending_take,
+	.collect = sqlite_collect,
+	.rebuild_begin = sqlite_rebuild_begin,
+	.rebuild_diff = sqlite_rebuild_diff,
 };

@@ -270,3 +270,81 @@ ledger_verify(struct ledger *l, struct ledger_verify *v)
 	}
 	return (0);
 }
+
+struct rebuild_walk {
+	struct ledger		*l;
+	struct engine		*e;
+	struct claims_rebuild	*r;
+	int64_t			 txn;		/* recorded_at of the group */
+	int			 failed;
+};
+
+static int
+ledger_rebuild_one(const struct evidence *ev, void *arg)
+{
+	struct rebuild_walk	*w = arg;
+
+	/* One daemon transaction = the evidence sharing a recorded_at. */
+	if (w->r->evidence > 0 && ev->recorded_at != w->txn &&
+	    engine_flush(w->e, w->l, w->txn) == -1)
+		goto fail;
+	w->txn = ev->recorded_at;
+	w->l->pending_seq = ev->seq;
+	if (engine_apply(w->e, w->l, ev) == -1)
+		goto fail;
+	w->r->evidence++;
+	return (0);
+fail:
+	w->failed = 1;
+	return (-1);
+}
+
+static int
+ledger_count_rev(const struct claim *c, void *arg)
+{
+	(*(int64_t *)arg) += c->revision;
+	return (0);
+}
+
+/*
+ * Recompute every claim from the ledger, replaying it transaction by
+ * transaction into shadow tables, and compare with what is stored.
+ * Returns 0 when they are equal, 1 with r->diff naming the first
+ * difference, -1 on a storage error.  Nothing stored is changed; l may be
+ * (and should be) a read-only handle.
+ */
+int
+ledger_claims_rebuild(struct ledger *l, const struct types *t,
+    struct claims_rebuild *r)
+{
+	struct rebuild_walk	w;
+	size_t			i;
+
+	memset(r, 0, sizeof(*r));
+	if (l->be->rebuild_begin(l) == -1) {
+		snprintf(r->diff, sizeof(r->diff), "%s", ledger_error(l));
+		return (-1);
+	}
+	memset(&w, 0, sizeof(w));
+	w.l = l;
+	w.e = engine_new(t);
+	w.r = r;
+	if (ledger_scan(l, 0, 0, ledger_rebuild_one, &w) == -1 ||
+	    (r->evidence > 0 && engine_flush(w.e, l, w.txn) == -1)) {
+		snprintf(r->diff, sizeof(r->diff), "%s", ledger_error(l));
+		engine_free(w.e);
+		return (-1);
+	}
+	engine_free(w.e);
+	for (i = 0; i < t->ncl; i++)
+		l->be->claim_list(l, t->cl[i].t.name, NULL, 0, INT64_MAX,
+		    ledger_count_rev, &r->revisions);
+	for (i = 0; i < t->ncc; i++)
+		l->be->claim_list(l, t->cc[i].name, NULL, 0, INT64_MAX,
+		    ledger_count_rev, &r->revisions);
+	if (l->be->rebuild_diff(l, r->diff, sizeof(r->diff)) == -1) {
+		snprintf(r->diff, sizeof(r->diff), "%s", ledger_error(l));
+		return (-1);
+	}
+	return (r->diff[0] != '\0');
+}

@@ -20,6 +20,9 @@
 
 #include <json-c/json.h>
 
+struct evidence;
+struct ledger;
+
 #define MP_ERRLEN	256
 #define MP_HASHLEN	65		/* hex SHA-256 plus NUL */
 #define MP_TIMELEN	40		/* RFC 3339 with microseconds */
@@ -183,9 +186,15 @@ struct evtype {
 	size_t		 nprops;
 	int		 builtin;
 };
+struct claimdef;
+struct computeddef;
 struct types {
 	struct evtype	*ev;
 	size_t		 nev;
+	struct claimdef	*cl;		/* claim types (claims.c) */
+	size_t		 ncl;
+	struct computeddef *cc;		/* computed claims (computed.c) */
+	size_t		 ncc;
 };
 struct types	*types_new(void);
 void		 types_free(struct types *);
@@ -196,6 +205,138 @@ int		 types_ptype_parse(const char *, enum ptype *);
 const char	*types_ptype_name(enum ptype);
 int		 types_coerce(const struct propdef *, json_object *,
 		    json_object **, char *, size_t);
+int		 types_load_props(struct evtype *, json_object *, const char *,
+		    const char *, char *, size_t);
+const struct propdef *types_prop(const struct evtype *, const char *);
+void		 types_evtype_clear(struct evtype *);
+int		 types_name_ok(const char *);
+
+/* claims.c: claim types and lifecycle claims */
+struct setrule {
+	char		*prop;
+	json_object	*value;		/* a constant, coerced; or NULL */
+	char		*from;		/* the evidence property of "$name" */
+};
+struct revisedef {
+	char		*evidence;
+	struct setrule	*set;
+	size_t		 nset;
+};
+struct claimdef {
+	struct evtype	 t;		/* name and typed properties */
+	char		*created_by;	/* evidence type */
+	struct setrule	*create_set;
+	size_t		 ncreate_set;
+	struct revisedef *revised;
+	size_t		 nrevised;
+};
+/* One revision of a claim, as stored. */
+struct claim {
+	char		*type;
+	char		*id;
+	int64_t		 revision;
+	int64_t		 anchor;	/* event time that places it in a period */
+	int64_t		 time;		/* event time of this revision's cause */
+	int64_t		 recorded_at;	/* transaction time */
+	char		*properties;	/* canonical JSON */
+	char		*links;		/* canonical JSON */
+	char		*basis;		/* JSON array of {"id","seq"} */
+	char		*about;		/* or NULL */
+};
+void		 claim_clear(struct claim *);
+json_object	*claim_to_json(const struct claim *);
+int		 claims_load(struct types *, json_object *, const char *,
+		    char *, size_t);
+const struct claimdef *claims_find(const struct types *, const char *);
+void		 claims_free_defs(struct types *);
+
+/* engine.c: applies evidence to claims inside the writer's transaction */
+struct engine;
+struct engine	*engine_new(const struct types *);
+void		 engine_free(struct engine *);
+int		 engine_apply(struct engine *, struct ledger *,
+		    const struct evidence *);
+int		 engine_flush(struct engine *, struct ledger *, int64_t);
+void		 engine_abort(struct engine *);
+int		 engine_active(const struct engine *);
+
+/* computed.c: computed claims: collectors, expressions, periods, ids */
+enum date_offset {
+	DO_CURRENT_MONTH = 0,
+	DO_PREVIOUS_MONTH,
+	DO_CURRENT_WEEK,
+	DO_CURRENT_QUARTER,
+	DO_LAST_7_DAYS,
+	DO_LAST_14_DAYS,
+	DO_LAST_28_DAYS,
+	DO_ALL,
+};
+enum expr {
+	EX_COUNT = 0,
+	EX_TRUECOUNT,
+	EX_FALSECOUNT,
+	EX_SUM,
+	EX_AVG,
+	EX_MIN,
+	EX_MAX,
+	EX_PERCENTILE,
+	EX_PERCENTTRUE,
+	EX_PCT_LT_TS,
+	EX_PCT_GT_TS,
+};
+struct collectordef {
+	char		*name;
+	char		*type;		/* evidence or lifecycle claim type */
+	int		 of_claims;
+	char		*property;	/* or NULL: count items only */
+	enum ptype	 ptype;
+	size_t		 count;
+	int		 exact;
+	enum date_offset offset;
+	char		*filter_subject;	/* exact, or prefix with '*' */
+	char		**filter_keys;		/* links that must match */
+	char		**filter_vals;
+	size_t		 nfilter;
+};
+struct cpropdef {
+	char		*name;
+	enum ptype	 type;
+	enum expr	 expr;
+	size_t		 collector;
+	double		 threshold;	/* seconds, for the TimeSpan ones */
+	double		 p;		/* percentile */
+};
+struct computeddef {
+	char		*name;
+	char		*idtmpl;
+	char		*about;
+	char		*trigger;
+	int		 trigger_is_claim;
+	struct collectordef *coll;
+	size_t		 ncoll;
+	struct cpropdef	*props;
+	size_t		 nprops;
+};
+int		 computed_load(struct types *, json_object *, const char *,
+		    char *, size_t);
+void		 computed_free_defs(struct types *);
+int		 computed_expand_id(const char *, int64_t, char *, size_t);
+int		 computed_template_ok(const char *, char *, size_t);
+void		 computed_period(enum date_offset, int64_t, int64_t *,
+		    int64_t *);
+int64_t		 computed_bucket_start(enum date_offset, int64_t);
+int64_t		 computed_bucket_next(enum date_offset, int64_t);
+const char	*computed_expr_name(enum expr);
+/* One collected value. */
+struct citem {
+	uint64_t	 hkey;		/* hash of key, for quick compares */
+	char		*key;		/* claim id, or "#seq" for evidence */
+	int64_t		 time;
+	int		 kind;		/* 0 none, 1 boolean, 2 number */
+	double		 num;		/* the number, or 0/1 for booleans */
+};
+int		 computed_eval(const struct cpropdef *, const struct citem **,
+		    size_t, json_object **);
 
 /* evidence.c: the evidence record, its JSON codec and canonical hash */
 struct evidence {
@@ -244,6 +385,25 @@ struct ledger_backend {
 		    void *);
 	void	(*maintain)(struct ledger *);	/* checkpoint, may block */
 	const char *(*error)(struct ledger *);
+	int	(*get)(struct ledger *, int64_t, struct evidence **);
+
+	/* Claims: revisions, out-of-order holds, and collector loads. */
+	int	(*claim_get)(struct ledger *, const char *, const char *,
+		    int64_t, struct claim *);	/* 1 found, 0 not, -1 */
+	int	(*claim_put)(struct ledger *, const struct claim *);
+	int	(*claim_list)(struct ledger *, const char *, const char *,
+		    size_t, int64_t, int (*)(const struct claim *, void *),
+		    void *);
+	int	(*pending_put)(struct ledger *, const char *, const char *,
+		    int64_t);
+	int	(*pending_take)(struct ledger *, const char *, const char *,
+		    int64_t **, size_t *);
+	int	(*collect)(struct ledger *, const char *, int, int64_t,
+		    int64_t, int64_t, size_t,
+		    int (*)(const char *, int64_t, const char *, const char *,
+		    const char *, void *), void *);
+	int	(*rebuild_begin)(struct ledger *);	/* shadow claims */
+	int	(*rebuild_diff)(struct ledger *, char *, size_t);
 };
 struct ledger {
 	const struct ledger_backend *be;
@@ -272,6 +432,13 @@ struct ledger_verify {
 	char		 reason[MP_ERRLEN];
 };
 int		 ledger_verify(struct ledger *, struct ledger_verify *);
+struct claims_rebuild {
+	int64_t		 evidence;	/* rows replayed */
+	int64_t		 revisions;	/* claim revisions recomputed */
+	char		 diff[MP_ERRLEN];	/* first difference, or "" */
+};
+int		 ledger_claims_rebuild(struct ledger *, const struct types *,
+		    struct claims_rebuild *);
 extern const struct ledger_backend ledger_sqlite;
 
 #endif /* MILEPOST_H */

@@ -158,17 +158,15 @@ types_new(void)
 void
 types_free(struct types *t)
 {
-	size_t	i, j;
+	size_t	i;
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < t->nev; i++) {
-		for (j = 0; j < t->ev[i].nprops; j++)
-			types_prop_free(&t->ev[i].props[j]);
-		free(t->ev[i].props);
-		free(t->ev[i].name);
-	}
+	for (i = 0; i < t->nev; i++)
+		types_evtype_clear(&t->ev[i]);
 	free(t->ev);
+	claims_free_defs(t);
+	computed_free_defs(t);
 	free(t);
 }
 
@@ -192,7 +190,7 @@ types_err(char *err, size_t errlen, const char *file, json_object *o,
 	return (-1);
 }
 
-static int
+int
 types_name_ok(const char *s)
 {
 	size_t	n = strlen(s);
@@ -282,6 +280,52 @@ types_load_prop(const char *file, const char *path, const char *name,
 		    "an enum property needs options"));
 	p->name = xstrdup(name);
 	return (0);
+}
+
+/*
+ * Load a "properties" mapping (borrowed) into e, naming errors under path.
+ */
+int
+types_load_props(struct evtype *e, json_object *props, const char *file,
+    const char *path, char *err, size_t errlen)
+{
+	struct propdef	p;
+	char		ppath[640];
+
+	if (!json_object_is_type(props, json_type_object))
+		return (types_err(err, errlen, file, props, path,
+		    "must be a mapping of property name to declaration"));
+	json_object_object_foreach(props, pname, pdecl) {
+		snprintf(ppath, sizeof(ppath), "%s.%s", path, pname);
+		if (types_load_prop(file, ppath, pname, pdecl ? pdecl : props,
+		    &p, err, errlen) == -1)
+			return (-1);
+		types_setprop(e, &p);
+	}
+	return (0);
+}
+
+const struct propdef *
+types_prop(const struct evtype *e, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nprops; i++)
+		if (strcmp(e->props[i].name, name) == 0)
+			return (&e->props[i]);
+	return (NULL);
+}
+
+void
+types_evtype_clear(struct evtype *e)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nprops; i++)
+		types_prop_free(&e->props[i]);
+	free(e->props);
+	free(e->name);
+	memset(e, 0, sizeof(*e));
 }
 
 /*

@@ -27,6 +27,7 @@ struct ingest {
 	int			 started;
 	const struct limits	*limits;
 	struct ledger		*ledger;	/* writer thread only */
+	struct engine		*engine;	/* writer thread only */
 	struct metrics		*metrics;
 	struct event		*ev_done;
 	ingest_done_cb		 cb;
@@ -84,7 +85,18 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 				failed = 1;
 			}
 			ir->dup[i] = rc == 1;
+			/* Claims change in the evidence's transaction. */
+			if (rc == 0 && engine_apply(in->engine, in->ledger,
+			    ir->ev[i]) == -1) {
+				log_warnx("%s: claims: %s", __func__,
+				    ledger_error(in->ledger));
+				failed = 1;
+			}
 		}
+	}
+	if (!failed && engine_flush(in->engine, in->ledger, now) == -1) {
+		log_warnx("%s: claims: %s", __func__, ledger_error(in->ledger));
+		failed = 1;
 	}
 	if (failed)
 		ledger_rollback(in->ledger);
@@ -93,6 +105,7 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 		failed = 1;
 	}
 	if (failed) {
+		engine_abort(in->engine);
 		atomic_fetch_add(&in->metrics->commit_failures, 1);
 		TAILQ_FOREACH(ir, batch, entry)
 			ir->failed = 1;
@@ -165,12 +178,12 @@ ingest_done(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Start the writer thread on ledger (taken: the writer owns and closes
- * it).  cb runs on base's loop for every completed request.
+ * it), deriving the claims that types declare.  cb runs on base's loop for every completed request.
  */
 struct ingest *
 ingest_new(struct event_base *base, struct ledger *ledger,
-    const struct limits *limits, struct metrics *metrics, ingest_done_cb cb,
-    void *cbarg)
+    const struct types *types, const struct limits *limits,
+    struct metrics *metrics, ingest_done_cb cb, void *cbarg)
 {
 	struct ingest	*in;
 	int		 error;
@@ -182,6 +195,7 @@ ingest_new(struct event_base *base, struct ledger *ledger,
 	TAILQ_INIT(&in->done);
 	in->limits = limits;
 	in->ledger = ledger;
+	in->engine = engine_new(types);
 	in->metrics = metrics;
 	in->cb = cb;
 	in->cbarg = cbarg;
@@ -239,6 +253,7 @@ ingest_free(struct ingest *in)
 		TAILQ_REMOVE(&in->done, ir, entry);
 		ingest_req_free(ir);
 	}
+	engine_free(in->engine);
 	ledger_close(in->ledger);
 	event_free(in->ev_done);
 	pthread_mutex_destroy(&in->mtx);

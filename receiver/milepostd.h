@@ -95,8 +95,8 @@ struct ingest_req {
 TAILQ_HEAD(ingest_queue, ingest_req);
 typedef void (*ingest_done_cb)(struct ingest_req *, void *);
 struct ingest	*ingest_new(struct event_base *, struct ledger *,
-		    const struct limits *, struct metrics *, ingest_done_cb,
-		    void *);
+		    const struct types *, const struct limits *,
+		    struct metrics *, ingest_done_cb, void *);
 int		 ingest_submit(struct ingest *, struct ingest_req *);
 size_t		 ingest_inflight(struct ingest *);
 void		 ingest_free(struct ingest *);

@@ -280,7 +280,8 @@ server_new(struct config *cf, char *err, size_t errlen)
 	if ((writer = ledger_open(cf->ledger, 0, err, errlen)) == NULL)
 		goto fail;
 	atomic_store(&srv->metrics.ledger_seq, writer->last_seq);
-	srv->ingest = ingest_new(srv->base, writer, lim, &srv->metrics,
+	srv->ingest = ingest_new(srv->base, writer, cf->types, lim,
+	    &srv->metrics,
 	    server_ingest_done, srv);
 	if ((srv->reader = ledger_open(cf->ledger, LEDGER_RDONLY, err,
 	    errlen)) == NULL)

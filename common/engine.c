@@ -1,0 +1,825 @@
+/*
+ * engine.c: turns evidence into claims, inside the writer's transaction.
+ *
+ * For each appended evidence:
+ *  1. lifecycle claims: a creating evidence writes revision 1 (then applies
+ *     any revisions that were held because they arrived first); a revising
+ *     evidence writes revision N+1, or is held (claim_pending) until the
+ *     claim exists;
+ *  2. collectors: the evidence, and every lifecycle claim it changed, is an
+ *     item; the cached buckets of collectors of that type are updated in
+ *     place, never by rescanning;
+ *  3. computed claims triggered by the evidence or by a changed claim are
+ *     evaluated at the trigger's event time (the period anchor) and marked
+ *     dirty.
+ * engine_flush() then writes one revision per dirty computed claim whose
+ * value changed: every evidence of one transaction shares its transaction
+ * time, so intermediate values within it are never visible anyway, and the
+ * revision's basis lists every evidence that triggered it.
+ *
+ * Buckets hold the `count` most recent items of one collector in one
+ * calendar bucket (a month, week, quarter or day), loaded from storage the
+ * first time they are needed and kept in a bounded LRU cache.  A rolled
+ * back batch drops every cache (engine_abort); storage is the truth.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "milepost.h"
+
+#define ENGINE_SLOTS		1024
+#define ENGINE_MAX_BUCKETS	512
+#define ENGINE_MAX_STATES	4096
+#define ENGINE_BASIS_MAX	100
+#define ENGINE_KEYLEN		(MP_IDMAX + 64)
+
+struct bucket {
+	struct bucket		*next;		/* hash chain */
+	const struct computeddef *cc;
+	size_t			 coll;
+	int64_t			 start;
+	struct citem		*items;		/* ascending (time, key) */
+	size_t			 n;
+	uint64_t		 used;		/* LRU clock */
+};
+
+struct cstate {				/* last stored computed claim */
+	struct cstate		*next;
+	char			*key;		/* name '/' id */
+	int64_t			 revision;
+	char			*properties;
+};
+
+struct dirty {
+	const struct computeddef *cc;
+	char			 id[ENGINE_KEYLEN];
+	int64_t			 anchor;
+	int64_t			 time;
+	char			*properties;	/* NULL: not computed (exact) */
+	struct buf		 basis;
+	size_t			 nbasis;
+	size_t			 dropped;
+};
+
+struct engine {
+	const struct types	*t;
+	struct bucket		*buckets[ENGINE_SLOTS];
+	size_t			 nbuckets;
+	uint64_t		 clock;
+	struct cstate		*states[ENGINE_SLOTS];
+	size_t			 nstates;
+	struct dirty		*dirty;
+	size_t			 ndirty;
+	int64_t			 now;		/* this transaction's time */
+};
+
+static uint64_t
+engine_hash(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h);
+}
+
+struct engine *
+engine_new(const struct types *t)
+{
+	struct engine	*e;
+
+	e = xcalloc(1, sizeof(*e));
+	e->t = t;
+	return (e);
+}
+
+/* Does anything here derive claims? */
+int
+engine_active(const struct engine *e)
+{
+	return (e->t->ncl > 0 || e->t->ncc > 0);
+}
+
+static void
+engine_bucket_free(struct bucket *b)
+{
+	size_t	i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->items[i].key);
+	free(b->items);
+	free(b);
+}
+
+static void
+engine_drop_caches(struct engine *e)
+{
+	struct bucket	*b, *bn;
+	struct cstate	*s, *sn;
+	size_t		 i;
+
+	for (i = 0; i < ENGINE_SLOTS; i++) {
+		for (b = e->buckets[i]; b != NULL; b = bn) {
+			bn = b->next;
+			engine_bucket_free(b);
+		}
+		e->buckets[i] = NULL;
+		for (s = e->states[i]; s != NULL; s = sn) {
+			sn = s->next;
+			free(s->key);
+			free(s->properties);
+			free(s);
+		}
+		e->states[i] = NULL;
+	}
+	e->nbuckets = e->nstates = 0;
+}
+
+static void
+engine_dirty_clear(struct engine *e)
+{
+	size_t	i;
+
+	for (i = 0; i < e->ndirty; i++) {
+		free(e->dirty[i].properties);
+		buf_free(&e->dirty[i].basis);
+	}
+	free(e->dirty);
+	e->dirty = NULL;
+	e->ndirty = 0;
+}
+
+/* The batch rolled back: forget everything not in storage. */
+void
+engine_abort(struct engine *e)
+{
+	engine_dirty_clear(e);
+	engine_drop_caches(e);
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	engine_abort(e);
+	free(e);
+}
+
+/* An item's value: the collector's property of props (borrowed). */
+static void
+engine_item_value(const struct collectordef *c, json_object *props,
+    struct citem *it)
+{
+	json_object	*v;
+
+	it->kind = 0;
+	it->num = 0;
+	if (c->property == NULL || props == NULL ||
+	    !json_object_object_get_ex(props, c->property, &v) || v == NULL)
+		return;
+	switch (json_object_get_type(v)) {
+	case json_type_boolean:
+		it->kind = 1;
+		it->num = json_object_get_boolean(v);
+		break;
+	case json_type_int:
+	case json_type_double:
+		it->kind = 2;
+		it->num = json_object_get_double(v);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Does the item pass the collector's filter? links may be NULL. */
+static int
+engine_filter(const struct collectordef *c, const char *subject,
+    json_object *links)
+{
+	const char	*f = c->filter_subject;
+	json_object	*v;
+	size_t		 i, n;
+
+	if (f != NULL) {
+		n = strlen(f);
+		if (n > 0 && f[n - 1] == '*') {
+			if (strncmp(subject, f, n - 1) != 0)
+				return (0);
+		} else if (strcmp(subject, f) != 0)
+			return (0);
+	}
+	for (i = 0; i < c->nfilter; i++) {
+		if (links == NULL ||
+		    !json_object_object_get_ex(links, c->filter_keys[i], &v) ||
+		    !json_object_is_type(v, json_type_string) ||
+		    strcmp(json_object_get_string(v), c->filter_vals[i]) != 0)
+			return (0);
+	}
+	return (1);
+}
+
+static int
+engine_item_cmp(const struct citem *a, int64_t time, const char *key)
+{
+	if (a->time != time)
+		return (a->time < time ? -1 : 1);
+	return (strcmp(a->key, key));
+}
+
+/*
+ * Put an item into bucket b (replacing one with the same key), keeping at
+ * most `count` items, the most recent.
+ */
+static void
+engine_bucket_put(struct bucket *b, const struct collectordef *c,
+    const char *key, int64_t time, json_object *props)
+{
+	struct citem	 it;
+	uint64_t	 h = engine_hash(key);
+	size_t		 i, pos;
+
+	for (i = 0; i < b->n; i++) {
+		if (b->items[i].hkey == h && strcmp(b->items[i].key, key) == 0) {
+			engine_item_value(c, props, &b->items[i]);
+			return;
+		}
+	}
+	if (b->n >= c->count && engine_item_cmp(&b->items[0], time, key) > 0)
+		return;		/* older than everything kept */
+	memset(&it, 0, sizeof(it));
+	it.hkey = h;
+	it.key = xstrdup(key);
+	it.time = time;
+	engine_item_value(c, props, &it);
+	for (pos = b->n; pos > 0 && engine_item_cmp(&b->items[pos - 1], time,
+	    key) > 0; pos--)
+		;
+	b->items = xreallocarray(b->items, b->n + 1, sizeof(*b->items));
+	memmove(&b->items[pos + 1], &b->items[pos], (b->n - pos) *
+	    sizeof(*b->items));
+	b->items[pos] = it;
+	b->n++;
+	if (b->n > c->count) {
+		free(b->items[0].key);
+		memmove(&b->items[0], &b->items[1], (b->n - 1) *
+		    sizeof(*b->items));
+		b->n--;
+	}
+}
+
+static size_t
+engine_bslot(const struct computeddef *cc, size_t coll, int64_t start)
+{
+	return ((size_t)(((uintptr_t)cc >> 4) * 31 + coll * 17 +
+	    (uint64_t)start / 1000000) % ENGINE_SLOTS);
+}
+
+static struct bucket *
+engine_bucket_find(struct engine *e, const struct computeddef *cc,
+    size_t coll, int64_t start)
+{
+	struct bucket	*b;
+
+	for (b = e->buckets[engine_bslot(cc, coll, start)]; b != NULL;
+	    b = b->next)
+		if (b->cc == cc && b->coll == coll && b->start == start) {
+			b->used = ++e->clock;
+			return (b);
+		}
+	return (NULL);
+}
+
+static void
+engine_bucket_evict(struct engine *e)
+{
+	struct bucket	**bp, **victim = NULL;
+	size_t		  i;
+
+	for (i = 0; i < ENGINE_SLOTS; i++)
+		for (bp = &e->buckets[i]; *bp != NULL; bp = &(*bp)->next)
+			if (victim == NULL || (*bp)->used < (*victim)->used)
+				victim = bp;
+	if (victim != NULL) {
+		struct bucket *b = *victim;
+
+		*victim = b->next;
+		engine_bucket_free(b);
+		e->nbuckets--;
+	}
+}
+
+struct load_ctx {
+	struct bucket			*b;
+	const struct collectordef	*c;
+};
+
+static int
+engine_load_one(const char *key, int64_t time, const char *subject,
+    const char *props, const char *links, void *arg)
+{
+	struct load_ctx	*lc = arg;
+	json_object	*p, *lk = NULL;
+	int		 pass;
+
+	if (lc->c->nfilter > 0 && links != NULL)
+		lk = json_tokener_parse(links);
+	pass = engine_filter(lc->c, subject, lk);
+	json_object_put(lk);
+	if (!pass)
+		return (0);
+	p = json_tokener_parse(props);
+	engine_bucket_put(lc->b, lc->c, key, time, p);
+	json_object_put(p);
+	return (0);
+}
+
+/* The bucket of collector coll starting at start, loaded if need be. */
+static struct bucket *
+engine_bucket(struct engine *e, struct ledger *l, const struct computeddef *cc,
+    size_t coll, int64_t start)
+{
+	const struct collectordef	*c = &cc->coll[coll];
+	struct load_ctx			 lc;
+	struct bucket			*b;
+	size_t				 slot;
+
+	if ((b = engine_bucket_find(e, cc, coll, start)) != NULL)
+		return (b);
+	if (e->nbuckets >= ENGINE_MAX_BUCKETS)
+		engine_bucket_evict(e);
+	b = xcalloc(1, sizeof(*b));
+	b->cc = cc;
+	b->coll = coll;
+	b->start = start;
+	b->used = ++e->clock;
+	lc.b = b;
+	lc.c = c;
+	if (l->be->collect(l, c->type, c->of_claims, start,
+	    computed_bucket_next(c->offset, start), l->pending_seq, c->count,
+	    engine_load_one, &lc) == -1) {
+		engine_bucket_free(b);
+		return (NULL);
+	}
+	slot = engine_bslot(cc, coll, start);
+	b->next = e->buckets[slot];
+	e->buckets[slot] = b;
+	e->nbuckets++;
+	return (b);
+}
+
+/* An item arrived: update the cached buckets of collectors of its type. */
+static void
+engine_item(struct engine *e, const char *type, int is_claim, const char *key,
+    int64_t time, const char *subject, json_object *props, json_object *links)
+{
+	const struct computeddef	*cc;
+	const struct collectordef	*c;
+	struct bucket			*b;
+	size_t				 i, j;
+
+	for (i = 0; i < e->t->ncc; i++) {
+		cc = &e->t->cc[i];
+		for (j = 0; j < cc->ncoll; j++) {
+			c = &cc->coll[j];
+			if (c->of_claims != is_claim || strcmp(c->type, type))
+				continue;
+			if (!engine_filter(c, subject, links))
+				continue;
+			b = engine_bucket_find(e, cc, j,
+			    computed_bucket_start(c->offset, time));
+			if (b != NULL)
+				engine_bucket_put(b, c, key, time, props);
+		}
+	}
+}
+
+static int
+engine_citem_desc(const void *a, const void *b)
+{
+	const struct citem	*x = *(const struct citem *const *)a;
+	const struct citem	*y = *(const struct citem *const *)b;
+
+	return (-engine_item_cmp(x, y->time, y->key));
+}
+
+static struct dirty *
+engine_dirty(struct engine *e, const struct computeddef *cc, const char *id)
+{
+	struct dirty	*d;
+	size_t		 i;
+
+	for (i = 0; i < e->ndirty; i++)
+		if (e->dirty[i].cc == cc && strcmp(e->dirty[i].id, id) == 0)
+			return (&e->dirty[i]);
+	e->dirty = xreallocarray(e->dirty, e->ndirty + 1, sizeof(*e->dirty));
+	d = &e->dirty[e->ndirty++];
+	memset(d, 0, sizeof(*d));
+	d->cc = cc;
+	strlcpy(d->id, id, sizeof(d->id));
+	buf_init(&d->basis);
+	return (d);
+}
+
+/*
+ * Evaluate computed claim cc anchored at `anchor`, caused by ev.  Returns
+ * 0, or -1 on a storage error.
+ */
+static int
+engine_compute(struct engine *e, struct ledger *l, const struct computeddef *cc,
+    int64_t anchor, const struct evidence *ev)
+{
+	const struct collectordef	*c;
+	const struct citem		**sel = NULL;
+	struct bucket			*b;
+	struct dirty			*d;
+	json_object			*props, *v;
+	struct buf			 out;
+	size_t				 i, j, k, nsel = 0, cap = 0, *off, *cnt;
+	int64_t				 from, to, s;
+	char				 id[ENGINE_KEYLEN];
+	int				 skip = 0, rc = 0;
+
+	if (computed_expand_id(cc->idtmpl, anchor, id, sizeof(id)) == -1)
+		return (0);
+	/* Per collector, the items in the window: the `count` most recent. */
+	off = xcalloc(cc->ncoll, sizeof(*off));
+	cnt = xcalloc(cc->ncoll, sizeof(*cnt));
+	for (j = 0; j < cc->ncoll; j++) {
+		c = &cc->coll[j];
+		computed_period(c->offset, anchor, &from, &to);
+		off[j] = nsel;
+		for (s = computed_bucket_start(c->offset, from); s < to;
+		    s = computed_bucket_next(c->offset, s)) {
+			if ((b = engine_bucket(e, l, cc, j, s)) == NULL) {
+				rc = -1;
+				goto out;
+			}
+			for (i = 0; i < b->n; i++) {
+				if (b->items[i].time < from ||
+				    b->items[i].time >= to)
+					continue;
+				if (nsel == cap) {
+					cap = cap ? cap * 2 : 64;
+					sel = xreallocarray(sel, cap,
+					    sizeof(*sel));
+				}
+				sel[nsel++] = &b->items[i];
+			}
+			if (c->offset == DO_ALL)
+				break;
+		}
+		k = nsel - off[j];
+		if (k > c->count) {
+			qsort(sel + off[j], k, sizeof(*sel), engine_citem_desc);
+			nsel = off[j] + c->count;
+			k = c->count;
+		}
+		cnt[j] = k;
+		if (c->exact && k < c->count)
+			skip = 1;
+	}
+	d = engine_dirty(e, cc, id);
+	d->anchor = anchor;
+	if (ev->time > d->time || d->nbasis == 0)
+		d->time = ev->time;
+	if (d->nbasis < ENGINE_BASIS_MAX) {
+		buf_printf(&d->basis, "%s{\"id\":", d->nbasis ? "," : "");
+		v = json_object_new_string(ev->id);
+		buf_adds(&d->basis, json_object_to_json_string_ext(v,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(v);
+		buf_printf(&d->basis, ",\"seq\":%lld}", (long long)ev->seq);
+		d->nbasis++;
+	} else
+		d->dropped++;
+	free(d->properties);
+	d->properties = NULL;
+	if (skip)
+		goto out;
+	props = json_object_new_object();
+	for (i = 0; i < cc->nprops; i++) {
+		const struct cpropdef *cp = &cc->props[i];
+
+		if (computed_eval(cp, sel + off[cp->collector],
+		    cnt[cp->collector], &v) == 0)
+			json_object_object_add(props, cp->name, v);
+	}
+	buf_init(&out);
+	evidence_canonical_json(props, &out);
+	d->properties = buf_steal(&out);
+	json_object_put(props);
+out:
+	free(sel);
+	free(off);
+	free(cnt);
+	return (rc);
+}
+
+/* Trigger every computed claim whose trigger is `type`. */
+static int
+engine_trigger(struct engine *e, struct ledger *l, const char *type,
+    int is_claim, int64_t anchor, const struct evidence *ev)
+{
+	size_t	i;
+
+	for (i = 0; i < e->t->ncc; i++) {
+		if (e->t->cc[i].trigger_is_claim != is_claim ||
+		    strcmp(e->t->cc[i].trigger, type) != 0)
+			continue;
+		if (engine_compute(e, l, &e->t->cc[i], anchor, ev) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+static char *
+engine_basis1(const struct evidence *ev)
+{
+	json_object	*a, *o;
+	char		*s;
+
+	a = json_object_new_array();
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(ev->id));
+	json_object_object_add(o, "seq", json_object_new_int64(ev->seq));
+	json_object_array_add(a, o);
+	s = xstrdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(a);
+	return (s);
+}
+
+/* Apply a set rule's values from ev (props parsed) onto cp (owned). */
+static void
+engine_set(const struct setrule *set, size_t nset, json_object *evprops,
+    json_object *cp)
+{
+	json_object	*v;
+	size_t		 i;
+
+	for (i = 0; i < nset; i++) {
+		if (set[i].from != NULL) {
+			if (evprops == NULL || !json_object_object_get_ex(
+			    evprops, set[i].from, &v) || v == NULL)
+				continue;	/* absent: leave as it was */
+			json_object_object_add(cp, set[i].prop,
+			    json_object_get(v));
+		} else
+			json_object_object_add(cp, set[i].prop,
+			    json_object_get(set[i].value));
+	}
+}
+
+/*
+ * Write the next revision of lifecycle claim d for ev's subject.  cur is
+ * the stored revision (revision 0: none yet).  Then feed the collectors
+ * and triggers that watch d.
+ */
+static int
+engine_revise(struct engine *e, struct ledger *l, const struct claimdef *d,
+    struct claim *cur, const struct setrule *set, size_t nset,
+    const struct evidence *ev, json_object *evprops)
+{
+	struct claim	 c;
+	json_object	*cp, *links, *evlinks;
+	struct buf	 b;
+	int		 rc;
+
+	cp = cur->revision ? json_tokener_parse(cur->properties) : NULL;
+	if (cp == NULL)
+		cp = json_object_new_object();
+	engine_set(set, nset, evprops, cp);
+	links = cur->revision && cur->links ? json_tokener_parse(cur->links) :
+	    NULL;
+	if (links == NULL)
+		links = json_object_new_object();
+	if ((evlinks = json_tokener_parse(ev->links)) != NULL) {
+		json_object_object_foreach(evlinks, lk, lv)
+			if (!json_object_object_get_ex(links, lk, NULL))
+				json_object_object_add(links, lk,
+				    json_object_get(lv));
+		json_object_put(evlinks);
+	}
+	memset(&c, 0, sizeof(c));
+	c.type = d->t.name;
+	c.id = ev->subject;
+	c.revision = cur->revision + 1;
+	c.anchor = cur->revision ? cur->anchor : ev->time;
+	c.time = ev->time;
+	c.recorded_at = e->now;		/* held evidence is revised now */
+	buf_init(&b);
+	evidence_canonical_json(cp, &b);
+	c.properties = buf_steal(&b);
+	evidence_canonical_json(links, &b);
+	c.links = buf_steal(&b);
+	c.basis = engine_basis1(ev);
+	rc = l->be->claim_put(l, &c);
+	if (rc == 0) {
+		engine_item(e, d->t.name, 1, c.id, c.anchor, c.id, cp, links);
+		rc = engine_trigger(e, l, d->t.name, 1, c.anchor, ev);
+	}
+	free(c.properties);
+	free(c.links);
+	free(c.basis);
+	json_object_put(cp);
+	json_object_put(links);
+	return (rc);
+}
+
+/* Apply the revisions held for (d, subject), in ledger order. */
+static int
+engine_release(struct engine *e, struct ledger *l, const struct claimdef *d,
+    const char *subject)
+{
+	struct evidence	*held;
+	struct claim	 cur;
+	json_object	*props;
+	int64_t		*seqs = NULL;
+	size_t		 n = 0, i, j;
+	int		 rc = 0;
+
+	if (l->be->pending_take(l, d->t.name, subject, &seqs, &n) == -1)
+		return (-1);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (l->be->get(l, seqs[i], &held) != 1)
+			continue;
+		props = json_tokener_parse(held->properties);
+		for (j = 0; j < d->nrevised && rc == 0; j++) {
+			if (strcmp(d->revised[j].evidence, held->type) != 0)
+				continue;
+			memset(&cur, 0, sizeof(cur));
+			if (l->be->claim_get(l, d->t.name, subject, INT64_MAX,
+			    &cur) != 1)
+				rc = -1;
+			else
+				rc = engine_revise(e, l, d, &cur,
+				    d->revised[j].set, d->revised[j].nset,
+				    held, props);
+			claim_clear(&cur);
+		}
+		json_object_put(props);
+		evidence_free(held);
+	}
+	free(seqs);
+	return (rc);
+}
+
+/*
+ * Apply one evidence, just appended in the open transaction (ev->seq and
+ * ev->recorded_at set).  Returns 0, or -1 on a storage error (the caller
+ * rolls back and calls engine_abort).
+ */
+int
+engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
+{
+	const struct claimdef	*d;
+	struct claim		 cur;
+	json_object		*props = NULL, *links = NULL;
+	char			 key[32];
+	size_t			 i, j;
+	int			 rc = 0, found;
+
+	e->now = ev->recorded_at;
+	for (i = 0; i < e->t->ncl && rc == 0; i++) {
+		d = &e->t->cl[i];
+		if (strcmp(d->created_by, ev->type) == 0) {
+			if (props == NULL)
+				props = json_tokener_parse(ev->properties);
+			memset(&cur, 0, sizeof(cur));
+			if ((found = l->be->claim_get(l, d->t.name, ev->subject,
+			    INT64_MAX, &cur)) == -1)
+				rc = -1;
+			else {
+				rc = engine_revise(e, l, d, &cur, d->create_set,
+				    d->ncreate_set, ev, props);
+				if (rc == 0 && !found)
+					rc = engine_release(e, l, d,
+					    ev->subject);
+			}
+			claim_clear(&cur);
+		}
+		for (j = 0; j < d->nrevised && rc == 0; j++) {
+			if (strcmp(d->revised[j].evidence, ev->type) != 0)
+				continue;
+			if (props == NULL)
+				props = json_tokener_parse(ev->properties);
+			memset(&cur, 0, sizeof(cur));
+			if ((found = l->be->claim_get(l, d->t.name, ev->subject,
+			    INT64_MAX, &cur)) == -1)
+				rc = -1;
+			else if (!found)	/* before its creation: hold */
+				rc = l->be->pending_put(l, d->t.name,
+				    ev->subject, ev->seq);
+			else
+				rc = engine_revise(e, l, d, &cur,
+				    d->revised[j].set, d->revised[j].nset, ev,
+				    props);
+			claim_clear(&cur);
+		}
+	}
+	if (rc == 0 && e->t->ncc > 0) {
+		if (props == NULL)
+			props = json_tokener_parse(ev->properties);
+		links = json_tokener_parse(ev->links);
+		snprintf(key, sizeof(key), "#%020lld", (long long)ev->seq);
+		engine_item(e, ev->type, 0, key, ev->time, ev->subject, props,
+		    links);
+		rc = engine_trigger(e, l, ev->type, 0, ev->time, ev);
+	}
+	json_object_put(props);
+	json_object_put(links);
+	return (rc);
+}
+
+static struct cstate *
+engine_state(struct engine *e, struct ledger *l, const char *name,
+    const char *id, int *err)
+{
+	struct cstate	*s;
+	struct claim	 c;
+	char		 key[2 * ENGINE_KEYLEN];
+	size_t		 slot;
+	int		 found;
+
+	*err = 0;
+	snprintf(key, sizeof(key), "%s/%s", name, id);
+	slot = engine_hash(key) % ENGINE_SLOTS;
+	for (s = e->states[slot]; s != NULL; s = s->next)
+		if (strcmp(s->key, key) == 0)
+			return (s);
+	memset(&c, 0, sizeof(c));
+	if ((found = l->be->claim_get(l, name, id, INT64_MAX, &c)) == -1) {
+		*err = 1;
+		return (NULL);
+	}
+	if (e->nstates >= ENGINE_MAX_STATES)
+		engine_drop_caches(e);	/* rare; they reload */
+	s = xcalloc(1, sizeof(*s));
+	s->key = xstrdup(key);
+	s->revision = found ? c.revision : 0;
+	s->properties = found ? xstrdup(c.properties) : NULL;
+	claim_clear(&c);
+	slot = engine_hash(key) % ENGINE_SLOTS;
+	s->next = e->states[slot];
+	e->states[slot] = s;
+	e->nstates++;
+	return (s);
+}
+
+/*
+ * End of a transaction at recorded_at: write a revision for each dirty
+ * computed claim whose value changed.  Returns 0 or -1.
+ */
+int
+engine_flush(struct engine *e, struct ledger *l, int64_t recorded_at)
+{
+	struct dirty	*d;
+	struct cstate	*s;
+	struct claim	 c;
+	struct buf	 basis;
+	size_t		 i;
+	int		 err, rc = 0;
+
+	for (i = 0; i < e->ndirty && rc == 0; i++) {
+		d = &e->dirty[i];
+		if (d->properties == NULL)
+			continue;	/* not computed: too few (exact) */
+		if ((s = engine_state(e, l, d->cc->name, d->id, &err)) ==
+		    NULL) {
+			rc = -1;
+			break;
+		}
+		if (s->properties != NULL &&
+		    strcmp(s->properties, d->properties) == 0)
+			continue;
+		buf_init(&basis);
+		buf_addc(&basis, '[');
+		buf_add(&basis, d->basis.data, d->basis.len);
+		if (d->dropped)
+			buf_printf(&basis, ",{\"more\":%zu}", d->dropped);
+		buf_addc(&basis, ']');
+		memset(&c, 0, sizeof(c));
+		c.type = d->cc->name;
+		c.id = d->id;
+		c.revision = s->revision + 1;
+		c.anchor = d->anchor;
+		c.time = d->time;
+		c.recorded_at = recorded_at;
+		c.properties = d->properties;
+		c.links = (char *)"{}";
+		c.basis = basis.data;
+		c.about = d->cc->about;
+		rc = l->be->claim_put(l, &c);
+		buf_free(&basis);
+		if (rc == 0) {
+			s->revision = c.revision;
+			free(s->properties);
+			s->properties = xstrdup(d->properties);
+		}
+	}
+	engine_dirty_clear(e);
+	return (rc);
+}
