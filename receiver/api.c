@@ -161,3 +161,163 @@ api_metrics(struct server *srv, struct evhttp_request *req)
 	    "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", NULL);
 }
+
+/*
+ * Send body (borrowed) with a strong ETag over its bytes, or 304 when the
+ * request's If-None-Match already names it.
+ */
+static void
+api_reply_etag(struct evhttp_request *req, json_object *body)
+{
+	struct evkeyvalq	*oh = evhttp_request_get_output_headers(req);
+	const char		*inm, *s, *p;
+	char			 hash[MP_HASHLEN], etag[48];
+	size_t			 len;
+
+	s = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	sha256_hex(s, len, hash);
+	snprintf(etag, sizeof(etag), "\"%.32s\"", hash);
+	evhttp_add_header(oh, "ETag", etag);
+	evhttp_add_header(oh, "Cache-Control", "no-cache");
+	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "If-None-Match");
+	if (inm != NULL) {
+		/* A list of tags, weak or strong, or "*". */
+		for (p = inm; *p != '\0'; p++) {
+			if (*p == '*' || strncmp(p, etag, strlen(etag)) == 0) {
+				evhttp_send_reply(req, 304, "Not Modified",
+				    NULL);
+				return;
+			}
+		}
+	}
+	http_reply_json(req, 200, body);
+}
+
+static int
+api_claim_known(struct server *srv, const char *type)
+{
+	size_t	i;
+
+	if (claims_find(srv->cf->types, type) != NULL)
+		return (1);
+	for (i = 0; i < srv->cf->types->ncc; i++)
+		if (strcmp(srv->cf->types->cc[i].name, type) == 0)
+			return (1);
+	return (0);
+}
+
+static int
+api_claim_collect(const struct claim *c, void *arg)
+{
+	json_object_array_add(arg, claim_to_json(c));
+	return (0);
+}
+
+/*
+ * GET /v1/claims/{type} and /v1/claims/{type}/{id}, each with ?as_of=RFC3339
+ * (what was believed at that transaction time); the list also takes
+ * ?after=ID&limit=N.  rest is the path after "/v1/claims/".
+ */
+void
+api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
+{
+	struct evkeyvalq	 q;
+	struct claim		 c;
+	json_object		*o, *arr;
+	const char		*query, *slash, *v;
+	char			*type = NULL, *id = NULL, *after = NULL;
+	int64_t			 as_of = INT64_MAX;
+	long long		 limit;
+	size_t			 n;
+	int			 rc;
+
+	if (api_auth(srv, req, ROLE_READER) == ROLE_NONE)
+		return;
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
+		    "string", NULL);
+		return;
+	}
+	if ((slash = strchr(rest, '/')) != NULL) {
+		char *t = xstrndup(rest, (size_t)(slash - rest));
+
+		type = evhttp_uridecode(t, 0, NULL);
+		free(t);
+		id = evhttp_uridecode(slash + 1, 0, NULL);
+	} else
+		type = evhttp_uridecode(rest, 0, NULL);
+	if (type == NULL || *type == '\0' || (slash != NULL && (id == NULL ||
+	    *id == '\0'))) {
+		http_error(srv, req, 404, REJECT_NOTFOUND, "no such endpoint",
+		    NULL);
+		goto out;
+	}
+	if (!api_claim_known(srv, type)) {
+		http_error(srv, req, 404, REJECT_NOTFOUND, "unknown claim type",
+		    "type");
+		goto out;
+	}
+	if ((v = evhttp_find_header(&q, "as_of")) != NULL &&
+	    tf_parse(v, &as_of) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "as_of must be an "
+		    "RFC 3339 timestamp", "as_of");
+		goto out;
+	}
+	if (id != NULL) {
+		memset(&c, 0, sizeof(c));
+		rc = srv->reader->be->claim_get(srv->reader, type, id, as_of,
+		    &c);
+		if (rc == -1)
+			http_error(srv, req, 503, REJECT_STORAGE, "the ledger "
+			    "could not be read; retry", NULL);
+		else if (rc == 0)
+			http_error(srv, req, 404, REJECT_NOTFOUND, as_of ==
+			    INT64_MAX ? "no such claim" : "no such claim at "
+			    "that time", NULL);
+		else {
+			o = claim_to_json(&c);
+			api_reply_etag(req, o);
+			json_object_put(o);
+		}
+		claim_clear(&c);
+		goto out;
+	}
+	if (api_query_int(&q, "limit", API_LIMIT_DEFAULT, 1, API_LIMIT_MAX,
+	    &limit) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "limit must be 1 to "
+		    "1000", "limit");
+		goto out;
+	}
+	if ((v = evhttp_find_header(&q, "after")) != NULL)
+		after = xstrdup(v);
+	arr = json_object_new_array();
+	if (srv->reader->be->claim_list(srv->reader, type, after,
+	    (size_t)limit, as_of, api_claim_collect, arr) == -1) {
+		json_object_put(arr);
+		http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not "
+		    "be read; retry", NULL);
+		goto out;
+	}
+	o = json_object_new_object();
+	n = json_object_array_length(arr);
+	json_object_object_add(o, "claims", arr);
+	if (n == (size_t)limit) {
+		json_object	*last;
+
+		json_object_object_get_ex(json_object_array_get_idx(arr, n - 1),
+		    "id", &last);
+		json_object_object_add(o, "next", json_object_get(last));
+	} else
+		json_object_object_add(o, "next", NULL);
+	api_reply_etag(req, o);
+	json_object_put(o);
+out:
+	free(type);
+	free(id);
+	free(after);
+	evhttp_clear_headers(&q);
+}

@@ -260,6 +260,11 @@ http_route(struct evhttp_request *req, void *arg)
 			api_evidence_list(srv, req);
 			return;
 		}
+	} else if (strncmp(path, "/v1/claims/", 11) == 0) {
+		if (m == EVHTTP_REQ_GET) {
+			api_claims(srv, req, path + 11);
+			return;
+		}
 	} else if (strcmp(path, "/healthz") == 0) {
 		if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
 			api_healthz(srv, req);

@@ -105,6 +105,7 @@ void		 ingest_req_free(struct ingest_req *);
 /* api.c: the read API */
 void	api_evidence_list(struct server *, struct evhttp_request *);
 void	api_healthz(struct server *, struct evhttp_request *);
+void	api_claims(struct server *, struct evhttp_request *, const char *);
 void	api_metrics(struct server *, struct evhttp_request *);
 enum role api_auth(struct server *, struct evhttp_request *, enum role);
 
