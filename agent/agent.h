@@ -22,6 +22,7 @@
 #define CMD_EXIT_OK	0
 #define CMD_EXIT_FAIL	1	/* flush left items; ledger broken; lost */
 #define CMD_EXIT_USAGE	2	/* usage error, or refused by the receiver */
+#define CMD_EXIT_DOWN	3	/* claim, claims: no answer, or a 5xx */
 
 /* One subcommand: each cmd-*.c file exports one. */
 struct cmd_entry {
@@ -46,11 +47,14 @@ json_object	*cmd_evidence_new(const char *, const char *, const char *,
 		    const char *);
 void		 cmd_spool_hint(void);
 
-/* cmd-emit.c, cmd-flush.c, cmd-ledger.c, cmd-run.c */
+/* cmd-claim.c, cmd-emit.c, cmd-flush.c, cmd-ledger.c, cmd-run.c */
+extern const struct cmd_entry	 cmd_claim_entry;
+extern const struct cmd_entry	 cmd_claims_entry;
 extern const struct cmd_entry	 cmd_emit_entry;
 extern const struct cmd_entry	 cmd_flush_entry;
 extern const struct cmd_entry	 cmd_ledger_entry;
 extern const struct cmd_entry	 cmd_run_entry;
+int		 cmd_ledger_missing(const char *);
 
 /* client.c */
 enum client_key {
@@ -82,6 +86,8 @@ enum client_status client_post(json_object *, int, struct client_reply *,
 		    int *);
 const char	*client_reason(const struct client_reply *, char *, size_t);
 void		 client_reply_print(const char *, const struct client_reply *);
+int		 client_get(const char *, struct buf *, struct client_reply *);
+char		*client_escape(const char *);
 const char	*client_status_name(enum client_status);
 void		 client_cleanup(void);
 

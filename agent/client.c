@@ -21,6 +21,7 @@
 #include "agent.h"
 
 #define CLIENT_BODY_MAX		(64 * 1024)	/* reply bytes kept */
+#define CLIENT_GET_MAX		(64 * 1024 * 1024)	/* GET reply, whole */
 #define CLIENT_CONNECT_MS	2000L
 #define CLIENT_TIMEOUT_MS	5000L
 #define CLIENT_DOWN_SECS	30
@@ -43,7 +44,9 @@ static char			 client_curlerr[CURL_ERROR_SIZE];
 
 static int	client_open(void);
 static long	client_timeout_ms(void);
+static const char *client_base(int *);
 static size_t	client_write(char *, size_t, size_t, void *);
+static size_t	client_write_all(char *, size_t, size_t, void *);
 static int	client_progress(void *, curl_off_t, curl_off_t, curl_off_t,
 		    curl_off_t);
 static void	client_parse_reply(const struct buf *,
@@ -73,21 +76,33 @@ client_key(void)
 	return ((enum client_key)client_kstate);
 }
 
-/* $MILEPOST_URL/v1/evidence, borrowed; trailing slashes are dropped. */
-const char *
-client_url(void)
+/* $MILEPOST_URL (borrowed) and its length without trailing slashes. */
+static const char *
+client_base(int *len)
 {
 	const char	*base;
 	size_t		 n;
 
-	if (client_evidence_url != NULL)
-		return (client_evidence_url);
 	if ((base = getenv("MILEPOST_URL")) == NULL || *base == '\0')
 		base = MP_DEFAULT_URL;
 	n = strlen(base);
 	while (n > 0 && base[n - 1] == '/')
 		n--;
-	xasprintf(&client_evidence_url, "%.*s/v1/evidence", (int)n, base);
+	*len = (int)n;
+	return (base);
+}
+
+/* $MILEPOST_URL/v1/evidence, borrowed; trailing slashes are dropped. */
+const char *
+client_url(void)
+{
+	const char	*base;
+	int		 n;
+
+	if (client_evidence_url != NULL)
+		return (client_evidence_url);
+	base = client_base(&n);
+	xasprintf(&client_evidence_url, "%.*s/v1/evidence", n, base);
 	return (client_evidence_url);
 }
 
@@ -175,6 +190,19 @@ client_write(char *p, size_t size, size_t n, void *arg)
 		keep = CLIENT_BODY_MAX - b->len;
 		buf_add(b, p, len < keep ? len : keep);
 	}
+	return (len);
+}
+
+/* Keep a GET reply whole, up to CLIENT_GET_MAX; beyond, fail it. */
+static size_t
+client_write_all(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf	*b = arg;
+	size_t		 len = size * n;
+
+	if (b->len + len > CLIENT_GET_MAX)
+		return (0);	/* CURLE_WRITE_ERROR */
+	buf_add(b, p, len);
 	return (len);
 }
 
@@ -319,6 +347,8 @@ client_send(const char *id, const char *body, size_t len,
 
 	buf_init(&resp);
 	client_curlerr[0] = '\0';
+	curl_easy_setopt(client_curl, CURLOPT_URL, client_url());
+	curl_easy_setopt(client_curl, CURLOPT_WRITEFUNCTION, client_write);
 	curl_easy_setopt(client_curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(client_curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(client_curl, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -361,6 +391,90 @@ client_send(const char *id, const char *body, size_t len,
 	log_debug("%s: %s: HTTP %ld, %s%s", __func__, id, r->code,
 	    client_status_name(st), r->duplicate ? " (duplicate)" : "");
 	return (st);
+}
+
+/*
+ * GET $MILEPOST_URL followed by path (borrowed, already escaped), with
+ * the bearer token in MILEPOST_TOKEN when it is set.  The reply's body is
+ * appended to body (the caller's, initialised); r->code is the status and,
+ * for an error reply, r->error the receiver's reason.  Returns 0 when the
+ * receiver answered, -1 with r->error set when it did not (or the reply
+ * was over CLIENT_GET_MAX).  May block for up to MILEPOST_TIMEOUT seconds.
+ */
+int
+client_get(const char *path, struct buf *body, struct client_reply *r)
+{
+	struct curl_slist	*h = NULL;
+	const char		*base, *tok;
+	char			*url;
+	int			 n;
+	CURLcode		 rc;
+
+	memset(r, 0, sizeof(*r));
+	if (client_abort != NULL && *client_abort) {
+		snprintf(r->error, sizeof(r->error), "interrupted");
+		return (-1);
+	}
+	if (client_open() == -1) {
+		snprintf(r->error, sizeof(r->error), "cannot set up libcurl");
+		return (-1);
+	}
+	base = client_base(&n);
+	xasprintf(&url, "%.*s%s", n, base, path);
+	h = client_header(h, "Accept: application/json");
+	if ((tok = getenv("MILEPOST_TOKEN")) != NULL && *tok != '\0')
+		h = client_header(h, "Authorization: Bearer %s", tok);
+
+	client_curlerr[0] = '\0';
+	curl_easy_setopt(client_curl, CURLOPT_URL, url);
+	curl_easy_setopt(client_curl, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(client_curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(client_curl, CURLOPT_WRITEFUNCTION, client_write_all);
+	curl_easy_setopt(client_curl, CURLOPT_WRITEDATA, body);
+	rc = curl_easy_perform(client_curl);
+	curl_easy_setopt(client_curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(h);
+
+	if (rc != CURLE_OK) {
+		if (rc == CURLE_ABORTED_BY_CALLBACK)
+			snprintf(r->error, sizeof(r->error), "interrupted");
+		else if (rc == CURLE_WRITE_ERROR)
+			snprintf(r->error, sizeof(r->error), "%s: the reply is "
+			    "over %d MiB", url, CLIENT_GET_MAX / 1024 / 1024);
+		else
+			snprintf(r->error, sizeof(r->error), "%s: %s", url,
+			    client_curlerr[0] != '\0' ? client_curlerr :
+			    curl_easy_strerror(rc));
+		log_debug("%s: %s", __func__, r->error);
+		free(url);
+		return (-1);
+	}
+	curl_easy_getinfo(client_curl, CURLINFO_RESPONSE_CODE, &r->code);
+	if (r->code < 200 || r->code >= 300)
+		client_parse_reply(body, r);
+	log_debug("%s: %s: HTTP %ld, %zu bytes", __func__, url, r->code,
+	    body->len);
+	free(url);
+	return (0);
+}
+
+/*
+ * s escaped for one URL path segment or query value (RFC 3986: all but
+ * the unreserved characters as %XX).  Returns a new string, or NULL when
+ * libcurl cannot be set up.
+ */
+char *
+client_escape(const char *s)
+{
+	char	*e, *copy;
+
+	if (client_open() == -1)
+		return (NULL);
+	if ((e = curl_easy_escape(client_curl, s, 0)) == NULL)
+		fatalx("%s: curl_easy_escape", __func__);
+	copy = xstrdup(e);
+	curl_free(e);
+	return (copy);
 }
 
 /*

@@ -14,7 +14,6 @@
 
 static int	cmd_ledger_exec(const struct cmd_entry *, int, char **);
 static int	cmd_ledger_verify(const char *);
-static int	cmd_ledger_missing(const char *);
 
 const struct cmd_entry cmd_ledger_entry = {
 	.name = "ledger",
@@ -36,9 +35,9 @@ const struct cmd_entry cmd_ledger_entry = {
 /*
  * Is url an SQLite ledger whose file does not exist?  A read-only open
  * never creates one, and "no such file" says more than SQLite's "unable
- * to open database file".
+ * to open database file".  claims rebuild asks too.
  */
-static int
+int
 cmd_ledger_missing(const char *url)
 {
 	struct stat	st;

@@ -18,6 +18,8 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_emit_entry,
 	&cmd_flush_entry,
 	&cmd_ledger_entry,
+	&cmd_claim_entry,
+	&cmd_claims_entry,
 	NULL
 };
 
@@ -89,7 +91,7 @@ cmd_usage(FILE *f)
 	    "  -V, --version  show the version\n"
 	    "  -v, --verbose  say more on stderr\n"
 	    "\nenvironment: MILEPOST_URL (default %s), MILEPOST_SECRET,\n"
-	    "  MILEPOST_SPOOL, MILEPOST_TIMEOUT (seconds)\n"
+	    "  MILEPOST_TOKEN, MILEPOST_SPOOL, MILEPOST_TIMEOUT (seconds)\n"
 	    "\nrun 'milepost help COMMAND' for the options of a command.\n",
 	    MP_DEFAULT_URL);
 }

@@ -283,6 +283,179 @@ config_tokens(struct cfgctx *c, json_object *v, struct config *cf)
 	return (0);
 }
 
+/* A string or a list of strings, appended to *v (taken strings). */
+static int
+config_strlist(struct cfgctx *c, json_object *val, const char *key,
+    size_t minlen, char ***v, size_t *n)
+{
+	json_object	*one;
+	size_t		 i, cnt;
+
+	cnt = json_object_is_type(val, json_type_array) ?
+	    json_object_array_length(val) : 1;
+	if (cnt == 0)
+		return (config_err(c, val, key, "the list is empty"));
+	for (i = 0; i < cnt; i++) {
+		one = json_object_is_type(val, json_type_array) ?
+		    json_object_array_get_idx(val, i) : val;
+		if (!json_object_is_type(one, json_type_string) ||
+		    strlen(json_object_get_string(one)) < minlen)
+			return (config_err(c, one ? one : val, key, "must be a "
+			    "string of at least %zu characters, or a list of "
+			    "them", minlen));
+		*v = xreallocarray(*v, *n + 1, sizeof(**v));
+		(*v)[(*n)++] = xstrdup(json_object_get_string(one));
+	}
+	return (0);
+}
+
+static int
+config_basic(struct cfgctx *c, json_object *val, const char *key,
+    struct source_conf *sc)
+{
+	json_object	*one, *u, *p;
+	size_t		 i, cnt;
+	char		*up;
+
+	cnt = json_object_is_type(val, json_type_array) ?
+	    json_object_array_length(val) : 1;
+	for (i = 0; i < cnt; i++) {
+		one = json_object_is_type(val, json_type_array) ?
+		    json_object_array_get_idx(val, i) : val;
+		if (!json_object_is_type(one, json_type_object) ||
+		    !json_object_object_get_ex(one, "username", &u) ||
+		    !json_object_object_get_ex(one, "password", &p) ||
+		    !json_object_is_type(u, json_type_string) ||
+		    !json_object_is_type(p, json_type_string) ||
+		    strchr(json_object_get_string(u), ':') != NULL ||
+		    strlen(json_object_get_string(p)) < 8)
+			return (config_err(c, one ? one : val, key, "must be "
+			    "{ username, password } (no ':' in the username, "
+			    "a password of 8 or more), or a list of them"));
+		xasprintf(&up, "%s:%s", json_object_get_string(u),
+		    json_object_get_string(p));
+		sc->basic = xreallocarray(sc->basic, sc->nbasic + 1,
+		    sizeof(*sc->basic));
+		sc->basic[sc->nbasic++] = up;
+	}
+	return (0);
+}
+
+/*
+ * sources: { NAME: { secret | token | bearer | basic | signing_secret } },
+ * each taking one value or a list, as far as the source accepts it.
+ */
+static int
+config_sources(struct cfgctx *c, json_object *o, struct config *cf)
+{
+	const struct mp_source	*src;
+	struct source_conf	*sc;
+	json_object		*one;
+	char			 key[256], names[256];
+	size_t			 i, n, k;
+	int			 need;
+
+	names[0] = '\0';
+	for (i = 0; source_table[i] != NULL; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names),
+		    "%s%s", i ? ", " : "", source_table[i]->name);
+	if (!json_object_is_type(o, json_type_object))
+		return (config_err(c, o, "sources", "must be a mapping of "
+		    "source name to credentials"));
+	cf->sources = xcalloc(source_count(), sizeof(*cf->sources));
+	json_object_object_foreach(o, name, decl) {
+		snprintf(key, sizeof(key), "sources.%s", name);
+		if ((src = source_find(name)) == NULL)
+			return (config_err(c, decl ? decl : o, key, "unknown "
+			    "source (%s)", names));
+		if (decl == NULL || !json_object_is_type(decl,
+		    json_type_object) || json_object_object_length(decl) == 0)
+			return (config_err(c, decl ? decl : o, key, "must be a "
+			    "mapping with the source's credentials"));
+		sc = &cf->sources[source_index(src)];
+		json_object_object_foreach(decl, k2, v) {
+			snprintf(key, sizeof(key), "sources.%s.%s", name, k2);
+			need = strcmp(k2, "secret") == 0 ? SRC_AUTH_SECRET :
+			    strcmp(k2, "token") == 0 ? SRC_AUTH_TOKEN :
+			    strcmp(k2, "bearer") == 0 ? SRC_AUTH_BEARER :
+			    strcmp(k2, "basic") == 0 ? SRC_AUTH_BASIC :
+			    strcmp(k2, "signing_secret") == 0 ?
+			    SRC_AUTH_SIGNING : 0;
+			if (need == 0 || (src->auth & need) == 0)
+				return (config_err(c, v ? v : decl, key, "%s "
+				    "does not authenticate this way (it takes "
+				    "%s%s%s%s%s)", name,
+				    src->auth & SRC_AUTH_SECRET ? "secret " : "",
+				    src->auth & SRC_AUTH_TOKEN ? "token " : "",
+				    src->auth & SRC_AUTH_BEARER ? "bearer " : "",
+				    src->auth & SRC_AUTH_BASIC ? "basic " : "",
+				    src->auth & SRC_AUTH_SIGNING ?
+				    "signing_secret" : ""));
+			if (v == NULL)
+				return (config_err(c, decl, key, "must not be "
+				    "empty"));
+			switch (need) {
+			case SRC_AUTH_SECRET:
+				if (config_strlist(c, v, key, 8, &sc->secrets,
+				    &sc->nsecrets) == -1)
+					return (-1);
+				break;
+			case SRC_AUTH_TOKEN:
+				if (config_strlist(c, v, key, 8, &sc->tokens,
+				    &sc->ntokens) == -1)
+					return (-1);
+				break;
+			case SRC_AUTH_BEARER:
+				if (config_strlist(c, v, key, 16, &sc->bearers,
+				    &sc->nbearers) == -1)
+					return (-1);
+				break;
+			case SRC_AUTH_BASIC:
+				if (config_basic(c, v, key, sc) == -1)
+					return (-1);
+				break;
+			case SRC_AUTH_SIGNING:
+				n = json_object_is_type(v, json_type_array) ?
+				    json_object_array_length(v) : 1;
+				for (k = 0; k < n; k++) {
+					one = json_object_is_type(v,
+					    json_type_array) ?
+					    json_object_array_get_idx(v, k) : v;
+					sc->signing = xreallocarray(sc->signing,
+					    sc->nsigning + 1,
+					    sizeof(*sc->signing));
+					if (!json_object_is_type(one,
+					    json_type_string) ||
+					    stdwh_key_parse(json_object_get_string(
+					    one), &sc->signing[sc->nsigning]) ==
+					    -1)
+						return (config_err(c, one ? one : v,
+						    key, "must be \"whsec_\" and "
+						    "base64, or a list of them"));
+					sc->nsigning++;
+				}
+				break;
+			}
+		}
+	}
+	return (0);
+}
+
+/* The configuration of source src, or NULL when it is not configured. */
+const struct source_conf *
+config_source(const struct config *cf, const struct mp_source *src)
+{
+	const struct source_conf	*sc;
+
+	if (cf->sources == NULL)
+		return (NULL);
+	sc = &cf->sources[source_index(src)];
+	if (sc->nsecrets + sc->ntokens + sc->nbearers + sc->nbasic +
+	    sc->nsigning == 0)
+		return (NULL);
+	return (sc);
+}
+
 static int
 config_listen_ok(const char *s)
 {
@@ -346,13 +519,8 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		    strcmp(key, "computed_claims") == 0) {
 			continue;	/* below, once every evidence type is in */
 		} else if (strcmp(key, "sources") == 0) {
-			if (!json_object_is_type(val, json_type_object)) {
-				config_err(&c, val ? val : tree, key,
-				    "must be a mapping");
+			if (config_sources(&c, val, cf) == -1)
 				goto fail;
-			}
-			log_warnx("%s:%d: %s: accepted but not used by this "
-			    "version", file, config_line(val), key);
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, ledger, agent_secret, tokens, limits, "
@@ -450,6 +618,9 @@ config_free(struct config *cf)
 	free(cf->agent_keys);
 	for (i = 0; i < cf->ntokens; i++)
 		free(cf->tokens[i].tenant);
+	for (i = 0; cf->sources != NULL && i < source_count(); i++)
+		source_conf_clear(&cf->sources[i]);
+	free(cf->sources);
 	free(cf->tokens);
 	types_free(cf->types);
 	json_object_put(cf->tree);

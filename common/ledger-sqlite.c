@@ -60,7 +60,14 @@ static const char *sqlite_schema =
 	" subject TEXT NOT NULL,"
 	" seq INTEGER NOT NULL,"
 	" PRIMARY KEY (ctype, subject, seq)) WITHOUT ROWID;"
-	"PRAGMA user_version = 2;";
+	"CREATE TABLE IF NOT EXISTS raw_payloads ("
+	" source TEXT NOT NULL,"
+	" delivery TEXT NOT NULL,"
+	" recorded_at INTEGER NOT NULL,"
+	" encoding TEXT NOT NULL,"		/* "deflate": zlib compress2 */
+	" body BLOB NOT NULL,"
+	" PRIMARY KEY (source, delivery)) WITHOUT ROWID;"
+	"PRAGMA user_version = 3;";
 
 /* The claim tables again, as TEMP shadows for "claims rebuild". */
 static const char *sqlite_shadow =
@@ -84,6 +91,7 @@ enum sqlite_stmt_id {
 	ST_PENDING_DEL,
 	ST_COLLECT_EV,
 	ST_COLLECT_CL,
+	ST_RAW_PUT,
 	ST_MAX
 };
 static const char *sqlite_sql[ST_MAX] = {
@@ -110,6 +118,8 @@ static const char *sqlite_sql[ST_MAX] = {
 	    "c.anchor < ?3 AND ?4 = ?4 AND c.revision = (SELECT max(revision) "
 	    "FROM claim_revisions m WHERE m.type = c.type AND m.id = c.id) "
 	    "ORDER BY c.anchor DESC, c.id DESC LIMIT ?5",
+	[ST_RAW_PUT] = "INSERT OR IGNORE INTO raw_payloads (source, delivery, "
+	    "recorded_at, encoding, body) VALUES (?, ?, ?, 'deflate', ?)",
 };
 
 struct sqlite_ledger {
@@ -618,6 +628,25 @@ sqlite_collect(struct ledger *l, const char *type, int claims, int64_t from,
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
 }
 
+/* Keep a raw payload (already deflated); a redelivery keeps the first. */
+static int
+sqlite_raw_put(struct ledger *l, const char *source, const char *delivery,
+    int64_t recorded_at, const void *body, size_t len)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = sqlite_st(l, ST_RAW_PUT)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, delivery, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, recorded_at);
+	sqlite3_bind_blob(st, 4, body, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
 /* Shadow the claim tables with empty TEMP ones, for a rebuild. */
 static int
 sqlite_rebuild_begin(struct ledger *l)
@@ -696,6 +725,7 @@ const struct ledger_backend ledger_sqlite = {
 	.pending_put = sqlite_pending_put,
 	.pending_take = sqlite_pending_take,
 	.collect = sqlite_collect,
+	.raw_put = sqlite_raw_put,
 	.rebuild_begin = sqlite_rebuild_begin,
 	.rebuild_diff = sqlite_rebuild_diff,
 };

@@ -117,6 +117,77 @@ enum stdwh_result stdwh_verify(const struct stdwh_key *, size_t,
 	    int64_t);
 const char *stdwh_strerror(enum stdwh_result);
 
+/*
+ * source.c: inbound sources.  Each tool's adapter is a const struct
+ * mp_source in plugins/<tool>/<tool>.c, gathered in plugins/plugins.c.
+ * A source sees a neutral request (raw body, header lookup), so that it
+ * can be fuzzed without an HTTP server.
+ */
+struct source_req {
+	const char	*body;		/* raw bytes, as received */
+	size_t		 len;
+	const char	*(*header)(const struct source_req *, const char *);
+	void		*hctx;
+	int64_t		 now;		/* microseconds */
+};
+struct source_conf {			/* every list allows rotation */
+	char		**secrets;	/* HMAC secrets (GitHub, PagerDuty) */
+	size_t		  nsecrets;
+	char		**tokens;	/* shared tokens (GitLab) */
+	size_t		  ntokens;
+	char		**bearers;	/* Authorization: Bearer */
+	size_t		  nbearers;
+	char		**basic;	/* "user:password" */
+	size_t		  nbasic;
+	struct stdwh_key *signing;	/* Standard Webhooks keys */
+	size_t		  nsigning;
+};
+#define SRC_AUTH_SECRET		0x01
+#define SRC_AUTH_TOKEN		0x02
+#define SRC_AUTH_BEARER		0x04
+#define SRC_AUTH_BASIC		0x08
+#define SRC_AUTH_SIGNING	0x10
+struct mp_source {
+	const char	*name;
+	int		 auth;		/* SRC_AUTH_* the configuration takes */
+	/* 0 when authentic; -1 with why (never a secret) otherwise. */
+	int		(*verify)(const struct source_conf *,
+			    const struct source_req *, char *, size_t);
+	/* The delivery id, kept across the sender's retries; -1 if none. */
+	int		(*delivery_id)(const struct source_req *, json_object *,
+			    char *, size_t);
+	/*
+	 * Append evidence objects ({id, type, subject, time, properties,
+	 * links}) to out.  Returns 0; or 1 with the buffer saying why the
+	 * event is ignored (not one Milepost uses); or -1 with the buffer
+	 * saying what is malformed.
+	 */
+	int		(*normalize)(const struct source_req *, json_object *,
+			    const char *, json_object *, char *, size_t);
+	/* Does the payload need to be JSON? (CloudEvents binary: no) */
+	int		 raw_body;
+};
+extern const struct mp_source *source_table[];
+const struct mp_source *source_find(const char *);
+size_t		 source_index(const struct mp_source *);
+size_t		 source_count(void);
+void		 source_conf_clear(struct source_conf *);
+int		 source_check_bearer(const struct source_conf *,
+		    const struct source_req *);
+int		 source_check_basic(const struct source_conf *,
+		    const struct source_req *);
+int		 source_check_token(const struct source_conf *, const char *);
+enum stdwh_result source_check_signing(const struct source_conf *,
+		    const struct source_req *);
+int		 source_check_hmac(char **, size_t, const char *, const void *,
+		    size_t);
+json_object	*source_evidence(json_object *, const char *, const char *,
+		    const char *, const char *);
+void		 source_prop(json_object *, const char *, const char *);
+void		 source_link(json_object *, const char *, const char *);
+const char	*source_str(json_object *, const char *);
+void		 source_message_keys(json_object *, const char *);
+
 /* config.c: YAML (or JSON) -> json-c tree with line numbers -> settings */
 enum role {
 	ROLE_NONE = 0,
@@ -150,6 +221,7 @@ struct config {
 	size_t		 ntokens;
 	struct limits	 limits;
 	struct types	*types;
+	struct source_conf *sources;	/* by source_index(); NULL: off */
 	json_object	*tree;		/* the whole file, owned */
 };
 struct config	*config_load(const char *, char *, size_t);
@@ -159,6 +231,8 @@ int		 config_line(json_object *);
 const char	*config_role_name(enum role);
 enum role	 config_token_role(const struct config *, const char *,
 		    const struct token **);
+const struct source_conf *config_source(const struct config *,
+		    const struct mp_source *);
 json_object	*config_yaml_parse(const char *, size_t, const char *,
 		    char *, size_t);
 
@@ -402,6 +476,8 @@ struct ledger_backend {
 		    int64_t, int64_t, size_t,
 		    int (*)(const char *, int64_t, const char *, const char *,
 		    const char *, void *), void *);
+	int	(*raw_put)(struct ledger *, const char *, const char *,
+		    int64_t, const void *, size_t);
 	int	(*rebuild_begin)(struct ledger *);	/* shadow claims */
 	int	(*rebuild_diff)(struct ledger *, char *, size_t);
 };

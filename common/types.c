@@ -30,20 +30,97 @@ static const char *ptype_names[] = {
 	[PT_TIMESTAMP] = "timestamp",
 };
 
-/* The built-in types: the agent's build evidence works with no declaration. */
+/*
+ * The built-in types: the agent's build evidence, and what the inbound
+ * sources (plugins/) normalize into, so that all of it works with no
+ * declaration.  Links are not declared: see README, "Built-in types".
+ */
 struct builtin_prop {
 	const char	*type, *name;
 	enum ptype	 ptype;
 	int		 required;
+	int		 list;
 	const char	*options;	/* enum, comma-separated */
 };
+#define DEPLOY_PROPS(t)							\
+	{ t, "deploymentId", PT_TEXT, 1, 0, NULL },			\
+	{ t, "service", PT_TEXT, 0, 0, NULL },				\
+	{ t, "environment", PT_TEXT, 0, 0, NULL },			\
+	{ t, "region", PT_TEXT, 0, 0, NULL },				\
+	{ t, "revision", PT_TEXT, 0, 0, NULL },				\
+	{ t, "tool", PT_TEXT, 0, 0, NULL },				\
+	{ t, "url", PT_TEXT, 0, 0, NULL },				\
+	{ t, "reason", PT_TEXT, 0, 0, NULL },				\
+	{ t, "duration", PT_TIMESPAN, 0, 0, NULL }
+#define INCIDENT_PROPS(t)						\
+	{ t, "incidentId", PT_TEXT, 1, 0, NULL },			\
+	{ t, "title", PT_TEXT, 0, 0, NULL },				\
+	{ t, "service", PT_TEXT, 0, 0, NULL },				\
+	{ t, "urgency", PT_TEXT, 0, 0, NULL },				\
+	{ t, "severity", PT_TEXT, 0, 0, NULL },				\
+	{ t, "status", PT_TEXT, 0, 0, NULL },				\
+	{ t, "url", PT_TEXT, 0, 0, NULL },				\
+	{ t, "tool", PT_TEXT, 0, 0, NULL }
+#define ALERT_PROPS(t)							\
+	{ t, "alertname", PT_TEXT, 1, 0, NULL },			\
+	{ t, "fingerprint", PT_TEXT, 0, 0, NULL },			\
+	{ t, "severity", PT_TEXT, 0, 0, NULL },				\
+	{ t, "service", PT_TEXT, 0, 0, NULL },				\
+	{ t, "environment", PT_TEXT, 0, 0, NULL },			\
+	{ t, "summary", PT_TEXT, 0, 0, NULL },				\
+	{ t, "startsAt", PT_TIMESTAMP, 0, 0, NULL },			\
+	{ t, "endsAt", PT_TIMESTAMP, 0, 0, NULL },			\
+	{ t, "url", PT_TEXT, 0, 0, NULL }
+#define PIPELINE_PROPS(t)						\
+	{ t, "pipelineId", PT_TEXT, 1, 0, NULL },			\
+	{ t, "name", PT_TEXT, 0, 0, NULL },				\
+	{ t, "ref", PT_TEXT, 0, 0, NULL },				\
+	{ t, "url", PT_TEXT, 0, 0, NULL },				\
+	{ t, "tool", PT_TEXT, 0, 0, NULL },				\
+	{ t, "kind", PT_ENUM, 0, 0, "pipeline,job,task,build" }
 static const struct builtin_prop builtin_props[] = {
-	{ "BuildStartedEvent", "buildId", PT_TEXT, 1, NULL },
-	{ "BuildStartedEvent", "service", PT_TEXT, 0, NULL },
-	{ "BuildCompleted", "buildStatus", PT_ENUM, 1, "success,failure" },
-	{ "BuildCompleted", "duration", PT_TIMESPAN, 1, NULL },
-	{ "BuildCompleted", "exitCode", PT_INTEGER, 0, NULL },
-	{ "BuildCompleted", "service", PT_TEXT, 0, NULL },
+	{ "BuildStartedEvent", "buildId", PT_TEXT, 1, 0, NULL },
+	{ "BuildStartedEvent", "service", PT_TEXT, 0, 0, NULL },
+	{ "BuildCompleted", "buildStatus", PT_ENUM, 1, 0, "success,failure" },
+	{ "BuildCompleted", "duration", PT_TIMESPAN, 1, 0, NULL },
+	{ "BuildCompleted", "exitCode", PT_INTEGER, 0, 0, NULL },
+	{ "BuildCompleted", "service", PT_TEXT, 0, 0, NULL },
+
+	{ "CommitPushed", "sha", PT_TEXT, 1, 0, NULL },
+	{ "CommitPushed", "ref", PT_TEXT, 0, 0, NULL },
+	{ "CommitPushed", "message", PT_TEXT, 0, 0, NULL },
+	{ "CommitPushed", "author", PT_TEXT, 0, 0, NULL },
+	{ "CommitPushed", "authorTime", PT_TIMESTAMP, 0, 0, NULL },
+	{ "CommitPushed", "milestones", PT_TEXT, 0, 1, NULL },
+	{ "CommitPushed", "issueKeys", PT_TEXT, 0, 1, NULL },
+	{ "CommitPushed", "forced", PT_BOOLEAN, 0, 0, NULL },
+	{ "CommitPushed", "tool", PT_TEXT, 0, 0, NULL },
+
+	PIPELINE_PROPS("PipelineStarted"),
+	PIPELINE_PROPS("PipelineCompleted"),
+	{ "PipelineCompleted", "status", PT_ENUM, 1, 0,
+	    "success,failure,cancelled,error,skipped,unstable" },
+	{ "PipelineCompleted", "duration", PT_TIMESPAN, 0, 0, NULL },
+
+	DEPLOY_PROPS("DeploymentStarted"),
+	DEPLOY_PROPS("DeploymentSucceeded"),
+	DEPLOY_PROPS("DeploymentFailed"),
+	DEPLOY_PROPS("DeploymentHealth"),
+	{ "DeploymentHealth", "health", PT_ENUM, 1, 0,
+	    "Healthy,Progressing,Degraded,Suspended,Missing,Unknown" },
+
+	INCIDENT_PROPS("IncidentOpened"),
+	INCIDENT_PROPS("IncidentAcknowledged"),
+	INCIDENT_PROPS("IncidentResolved"),
+
+	ALERT_PROPS("AlertFiring"),
+	ALERT_PROPS("AlertResolved"),
+
+	{ "ReleasePublished", "tag", PT_TEXT, 1, 0, NULL },
+	{ "ReleasePublished", "name", PT_TEXT, 0, 0, NULL },
+	{ "ReleasePublished", "prerelease", PT_BOOLEAN, 0, 0, NULL },
+	{ "ReleasePublished", "url", PT_TEXT, 0, 0, NULL },
+	{ "ReleasePublished", "tool", PT_TEXT, 0, 0, NULL },
 };
 
 int
@@ -148,6 +225,7 @@ types_new(void)
 		p.name = xstrdup(b->name);
 		p.type = b->ptype;
 		p.required = b->required;
+		p.list = b->list;
 		if (b->options != NULL)
 			p.options = types_split(b->options);
 		types_setprop(e, &p);

@@ -238,6 +238,135 @@ out:
 	json_object_put(root);
 }
 
+static const char *
+http_source_header(const struct source_req *r, const char *name)
+{
+	return (evhttp_find_header(r->hctx, name));
+}
+
+/*
+ * POST /hooks/{source}: the same order of checks as /v1/evidence, each
+ * step through the source's table.  A genuine event that Milepost does
+ * not use is acknowledged (200 {"ignored": why}), never refused.
+ */
+static void
+http_hook_post(struct server *srv, struct evhttp_request *req,
+    const char *name)
+{
+	const struct mp_source		*src;
+	const struct source_conf	*sc;
+	struct source_req		 sr;
+	struct ingest_req		*ir = NULL;
+	struct evbuffer			*in = evhttp_request_get_input_buffer(req);
+	json_object			*payload = NULL, *out = NULL, *o;
+	enum ev_error			 er;
+	char				 why[MP_ERRLEN], prop[128];
+	char				 msg[MP_ERRLEN + 64], delivery[MP_IDMAX];
+	size_t				 i, n;
+	int				 rc;
+
+	if ((src = source_find(name)) == NULL) {
+		http_error(srv, req, 404, REJECT_NOTFOUND, "no such source",
+		    NULL);
+		return;
+	}
+	if ((sc = config_source(srv->cf, src)) == NULL) {
+		snprintf(msg, sizeof(msg), "source %s is not configured on "
+		    "this receiver", src->name);
+		http_error(srv, req, 404, REJECT_UNCONFIGURED, msg, NULL);
+		return;
+	}
+	if (srv->stopping) {
+		http_error(srv, req, 503, REJECT_OVERLOAD, "shutting down",
+		    NULL);
+		return;
+	}
+	memset(&sr, 0, sizeof(sr));
+	sr.len = evbuffer_get_length(in);
+	if (sr.len > srv->cf->limits.max_body) {
+		snprintf(msg, sizeof(msg), "body of %zu bytes is over the "
+		    "limit of %zu", sr.len, srv->cf->limits.max_body);
+		http_error(srv, req, 413, REJECT_SIZE, msg, NULL);
+		return;
+	}
+	if ((sr.body = (const char *)evbuffer_pullup(in, -1)) == NULL)
+		sr.body = "";
+	sr.header = http_source_header;
+	sr.hctx = evhttp_request_get_input_headers(req);
+	sr.now = tf_now();
+	if (src->verify(sc, &sr, why, sizeof(why)) == -1) {
+		http_error(srv, req, 401, REJECT_SIGNATURE, why, NULL);
+		return;
+	}
+	if (!src->raw_body && (payload = http_parse_json(sr.body, sr.len,
+	    why, sizeof(why))) == NULL) {
+		http_error(srv, req, 400, REJECT_SYNTAX, why, NULL);
+		return;
+	}
+	if (src->delivery_id(&sr, payload, delivery, sizeof(delivery)) ==
+	    -1 || !evidence_id_valid(delivery)) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "no usable delivery "
+		    "id (see the source's documentation)", NULL);
+		goto out;
+	}
+	out = json_object_new_array();
+	why[0] = '\0';
+	if ((rc = src->normalize(&sr, payload, delivery, out, why,
+	    sizeof(why))) == 1) {
+		atomic_fetch_add(&srv->metrics.hooks_ignored, 1);
+		log_debug("%s: %s: ignored: %s", __func__, src->name, why);
+		o = json_object_new_object();
+		json_object_object_add(o, "ignored",
+		    json_object_new_string(why));
+		http_reply_json(req, 200, o);
+		json_object_put(o);
+		goto out;
+	}
+	if (rc == -1 || (n = json_object_array_length(out)) == 0) {
+		http_error(srv, req, 400, REJECT_SYNTAX, rc == -1 ? why :
+		    "the payload holds no event", NULL);
+		goto out;
+	}
+	ir = xcalloc(1, sizeof(*ir));
+	ir->req = req;
+	ir->batch = 1;
+	ir->ev = xcalloc(n, sizeof(*ir->ev));
+	ir->dup = xcalloc(n, sizeof(*ir->dup));
+	for (i = 0; i < n; i++) {
+		er = evidence_from_json(json_object_array_get_idx(out, i),
+		    srv->cf->types, src->name, NULL, sr.now, &ir->ev[i], why,
+		    sizeof(why), prop, sizeof(prop));
+		if (er != EV_OK) {
+			/* The payload broke an assumption of the normalizer. */
+			log_warnx("%s: %s delivery %s: %s", __func__, src->name,
+			    delivery, why);
+			http_error(srv, req, er == EV_SYNTAX ? 400 : 422,
+			    er == EV_SYNTAX ? REJECT_SYNTAX : REJECT_TYPE, why,
+			    prop[0] ? prop : NULL);
+			goto out;
+		}
+		ir->nev++;
+	}
+	ir->raw_source = src->name;
+	ir->raw_delivery = xstrdup(delivery);
+	ir->raw = xmalloc(sr.len ? sr.len : 1);
+	memcpy(ir->raw, sr.body, sr.len);
+	ir->rawlen = sr.len;
+	if (ingest_submit(srv->ingest, ir) == -1) {
+		http_error(srv, req, 503, REJECT_OVERLOAD, "the ingest queue is "
+		    "full; retry", NULL);
+		goto out;
+	}
+	ir = NULL;
+out:
+	if (ir != NULL) {
+		ir->req = NULL;
+		ingest_req_free(ir);
+	}
+	json_object_put(out);
+	json_object_put(payload);
+}
+
 /* The one request callback: dispatch on path, then method. */
 void
 http_route(struct evhttp_request *req, void *arg)
@@ -258,6 +387,13 @@ http_route(struct evhttp_request *req, void *arg)
 		}
 		if (m == EVHTTP_REQ_GET) {
 			api_evidence_list(srv, req);
+			return;
+		}
+	} else if (strncmp(path, "/hooks/", 7) == 0 && path[7] != '\0' &&
+	    strchr(path + 7, '/') == NULL) {
+		allow = "POST";
+		if (m == EVHTTP_REQ_POST) {
+			http_hook_post(srv, req, path + 7);
 			return;
 		}
 	} else if (strncmp(path, "/v1/claims/", 11) == 0) {

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #include "milepostd.h"
 
 struct ingest {
@@ -45,7 +47,30 @@ ingest_req_free(struct ingest_req *ir)
 		evidence_free(ir->ev[i]);
 	free(ir->ev);
 	free(ir->dup);
+	free(ir->raw_delivery);
+	free(ir->raw);
 	free(ir);
+}
+
+/* Keep a source's raw payload, deflated, beside its evidence. */
+static int
+ingest_raw(struct ingest *in, struct ingest_req *ir, int64_t now)
+{
+	unsigned char	*z;
+	uLongf		 zlen;
+	int		 rc;
+
+	zlen = compressBound((uLong)ir->rawlen);
+	z = xmalloc(zlen);
+	if (compress2(z, &zlen, (const Bytef *)ir->raw, (uLong)ir->rawlen,
+	    Z_BEST_SPEED) != Z_OK) {
+		free(z);
+		return (-1);
+	}
+	rc = in->ledger->be->raw_put(in->ledger, ir->raw_source,
+	    ir->raw_delivery, now, z, zlen);
+	free(z);
+	return (rc);
 }
 
 static int64_t
@@ -77,6 +102,11 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 		failed = 1;
 	}
 	TAILQ_FOREACH(ir, batch, entry) {
+		if (!failed && ir->raw != NULL && ingest_raw(in, ir, now) == -1) {
+			log_warnx("%s: raw payload: %s", __func__,
+			    ledger_error(in->ledger));
+			failed = 1;
+		}
 		for (i = 0; !failed && i < ir->nev; i++) {
 			ir->ev[i]->recorded_at = now;
 			if ((rc = ledger_append(in->ledger, ir->ev[i])) == -1) {

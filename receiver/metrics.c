@@ -16,6 +16,7 @@ static const char *reject_names[REJECT_MAX] = {
 	[REJECT_NOTFOUND] = "not_found",
 	[REJECT_METHOD] = "method",
 	[REJECT_STORAGE] = "storage",
+	[REJECT_UNCONFIGURED] = "unconfigured_source",
 };
 
 /* Commit latency bucket bounds, in microseconds. */
@@ -114,6 +115,11 @@ metrics_render(struct metrics *m, struct buf *b)
 	    "writer.\n# TYPE milepost_queue_depth gauge\n"
 	    "milepost_queue_depth %llu\n",
 	    (unsigned long long)atomic_load(&m->queue_depth));
+	buf_printf(b, "# HELP milepost_hooks_ignored_total Genuine deliveries "
+	    "of events Milepost does not use.\n"
+	    "# TYPE milepost_hooks_ignored_total counter\n"
+	    "milepost_hooks_ignored_total %llu\n",
+	    (unsigned long long)atomic_load(&m->hooks_ignored));
 	buf_printf(b, "# HELP milepost_connections Open client connections.\n"
 	    "# TYPE milepost_connections gauge\nmilepost_connections %llu\n",
 	    (unsigned long long)atomic_load(&m->connections));

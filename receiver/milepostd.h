@@ -33,6 +33,7 @@ enum reject_reason {
 	REJECT_NOTFOUND,
 	REJECT_METHOD,
 	REJECT_STORAGE,
+	REJECT_UNCONFIGURED,
 	REJECT_MAX
 };
 #define METRICS_BATCH_BUCKETS	14	/* 1, 2, 4, ... 8192 */
@@ -50,6 +51,7 @@ struct metrics {
 	atomic_int_fast64_t	ledger_seq;
 	atomic_uint_fast64_t	queue_depth;
 	atomic_uint_fast64_t	connections;
+	atomic_uint_fast64_t	hooks_ignored;
 };
 void	metrics_reject(struct metrics *, enum reject_reason);
 void	metrics_batch(struct metrics *, size_t, int64_t);
@@ -91,6 +93,10 @@ struct ingest_req {
 	size_t			 nev;
 	int			 batch;		/* reply with a list */
 	int			 failed;	/* storage error: 503 */
+	const char		*raw_source;	/* a source's payload, kept */
+	char			*raw_delivery;	/* compressed by the writer */
+	char			*raw;
+	size_t			 rawlen;
 };
 TAILQ_HEAD(ingest_queue, ingest_req);
 typedef void (*ingest_done_cb)(struct ingest_req *, void *);

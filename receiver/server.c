@@ -190,6 +190,8 @@ server_ingest_done(struct ingest_req *ir, void *arg)
 out:
 	ir->req = NULL;
 	ingest_req_free(ir);
+	/* Stopping, and that may have been the last one in flight. */
+	server_check_stop(srv);
 }
 
 static int
