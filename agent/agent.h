@@ -47,11 +47,12 @@ json_object	*cmd_evidence_new(const char *, const char *, const char *,
 		    const char *);
 void		 cmd_spool_hint(void);
 
-/* cmd-claim.c, cmd-emit.c, cmd-flush.c, cmd-ledger.c, cmd-run.c */
+/* cmd-claim.c, cmd-emit.c, cmd-flush.c, cmd-git.c, cmd-ledger.c, cmd-run.c */
 extern const struct cmd_entry	 cmd_claim_entry;
 extern const struct cmd_entry	 cmd_claims_entry;
 extern const struct cmd_entry	 cmd_emit_entry;
 extern const struct cmd_entry	 cmd_flush_entry;
+extern const struct cmd_entry	 cmd_git_entry;
 extern const struct cmd_entry	 cmd_ledger_entry;
 extern const struct cmd_entry	 cmd_run_entry;
 int		 cmd_ledger_missing(const char *);
@@ -84,6 +85,7 @@ enum client_status client_send(const char *, const char *, size_t,
 		    struct client_reply *);
 enum client_status client_post(json_object *, int, struct client_reply *,
 		    int *);
+int		 client_batch_id(json_object *, char *, size_t);
 const char	*client_reason(const struct client_reply *, char *, size_t);
 void		 client_reply_print(const char *, const struct client_reply *);
 int		 client_get(const char *, struct buf *, struct client_reply *);
@@ -108,5 +110,6 @@ int		 spool_reject(const char *, const char *);
 
 /* git.c */
 int		 git_links_add(json_object *);
+void		 git_dir_slug(const char *, char *, size_t);
 
 #endif /* AGENT_H */

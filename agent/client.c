@@ -478,11 +478,40 @@ client_escape(const char *s)
 }
 
 /*
- * Deliver the evidence ev (borrowed; it must have an "id"), or spool it
- * when it could be delivered later: no answer, 408/429/5xx, no usable key,
- * and with CLIENT_SPOOL_SETUP a wrong secret or URL (401, 403, 404, 405,
- * 407).  *spooled says whether a copy is now in the spool.  Warns once per
- * cause; a refusal is left to the caller to report, with r.
+ * The webhook-id of a batch whose "evidence" array is list (borrowed):
+ * "batch." and the first item's id, cut to MP_IDMAX, into out (at least
+ * MP_IDMAX + 1 bytes).  It only signs the request, since every item
+ * carries its own id, and being derived from the body it is the same
+ * when flush sends the spooled batch again.  Returns 0, or -1 when the
+ * first item has no valid id.
+ */
+int
+client_batch_id(json_object *list, char *out, size_t outlen)
+{
+	json_object	*first, *v;
+	const char	*id;
+
+	if (outlen < MP_IDMAX + 1 || !json_object_is_type(list,
+	    json_type_array) || json_object_array_length(list) == 0)
+		return (-1);
+	first = json_object_array_get_idx(list, 0);
+	if (!json_object_is_type(first, json_type_object) ||
+	    !json_object_object_get_ex(first, "id", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    !evidence_id_valid(id = json_object_get_string(v)))
+		return (-1);
+	snprintf(out, MP_IDMAX + 1, "batch.%s", id);
+	return (0);
+}
+
+/*
+ * Deliver the evidence ev (borrowed; it must have an "id", or be a batch
+ * {"evidence":[...]} whose items have ids), or spool it when it could be
+ * delivered later: no answer, 408/429/5xx, no usable key, and with
+ * CLIENT_SPOOL_SETUP a wrong secret or URL (401, 403, 404, 405, 407).  A
+ * batch is spooled as one file.  *spooled says whether a copy is now in
+ * the spool.  Warns once per cause; a refusal is left to the caller to
+ * report, with r.
  */
 enum client_status
 client_post(json_object *ev, int flags, struct client_reply *r, int *spooled)
@@ -491,12 +520,16 @@ client_post(json_object *ev, int flags, struct client_reply *r, int *spooled)
 	json_object		*v;
 	const char		*body, *id = "", *hint = "";
 	char			 why[MP_ERRLEN + 160], what[MP_ERRLEN + 200];
+	char			 bid[MP_IDMAX + 1];
 	size_t			 len;
 	int			 bit = 0;
 
 	*spooled = 0;
 	if (json_object_object_get_ex(ev, "id", &v))
 		id = json_object_get_string(v);
+	else if (json_object_object_get_ex(ev, "evidence", &v) &&
+	    client_batch_id(v, bid, sizeof(bid)) == 0)
+		id = bid;
 	body = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(body);

@@ -10,6 +10,9 @@
  * it moves to rejected/ and no longer counts.  The first failure to get an
  * answer, or a wrong secret or URL, ends the flush: the rest would fare no
  * better.
+ *
+ * A file may hold a batch {"evidence":[...]} (git post-receive spools so),
+ * whose items carry their own ids; it is sent, refused or kept as one.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -34,7 +37,11 @@ const struct cmd_entry cmd_flush_entry = {
 	.exec = cmd_flush_exec,
 };
 
-/* The "id" of a spooled body, into id.  Returns 0, or -1 if unusable. */
+/*
+ * The "id" of a spooled body, into id (at least MP_IDMAX + 1 bytes): the
+ * evidence's, or a batch's webhook-id (client_batch_id).  Returns 0, or
+ * -1 if unusable.
+ */
 static int
 cmd_flush_id(const struct buf *b, char *id, size_t idlen)
 {
@@ -56,7 +63,10 @@ cmd_flush_id(const struct buf *b, char *id, size_t idlen)
 	    strlen(json_object_get_string(v)) < idlen) {
 		strlcpy(id, json_object_get_string(v), idlen);
 		rc = 0;
-	}
+	} else if (o != NULL && json_object_is_type(o, json_type_object) &&
+	    json_object_object_length(o) == 1 &&
+	    json_object_object_get_ex(o, "evidence", &v))
+		rc = client_batch_id(v, id, idlen);
 	json_object_put(o);
 	return (rc);
 }

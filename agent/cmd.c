@@ -17,6 +17,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_run_entry,
 	&cmd_emit_entry,
 	&cmd_flush_entry,
+	&cmd_git_entry,
 	&cmd_ledger_entry,
 	&cmd_claim_entry,
 	&cmd_claims_entry,

@@ -18,7 +18,6 @@
 
 static void	git_link_set(json_object *, const char *, const char *);
 static int	git_url_slug(const char *, char *, size_t);
-static void	git_dir_slug(const char *, char *, size_t);
 static const char *git_env_branch(void);
 
 /* Add key=value to links unless the caller set key already. */
@@ -87,8 +86,11 @@ git_url_slug(const char *url, char *out, size_t outlen)
 	return (0);
 }
 
-/* The base name of a repository's directory, without ".git". */
-static void
+/*
+ * The base name of a repository's directory, without ".git" or "/.git",
+ * into out (truncated to outlen).
+ */
+void
 git_dir_slug(const char *dir, char *out, size_t outlen)
 {
 	const char	*end = dir + strlen(dir), *p;

@@ -1,5 +1,6 @@
 /*
- * spool.c: evidence that could not be delivered yet, one file each.
+ * spool.c: evidence that could not be delivered yet, one file each (or
+ * one per batch {"evidence":[...]}, whose items carry their own ids).
  *
  * The directory is $MILEPOST_SPOOL, else $XDG_STATE_HOME/milepost/spool,
  * else $HOME/.local/state/milepost/spool, else .milepost/spool; it is made

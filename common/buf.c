@@ -86,6 +86,7 @@ char *
 buf_cstr(struct buf *b)
 {
 	buf_grow(b, 0);
+	b->data[b->len] = '\0';	/* a new buffer has had no add yet */
 	return (b->data);
 }
 
@@ -96,6 +97,7 @@ buf_steal(struct buf *b)
 	char	*p;
 
 	buf_grow(b, 0);
+	b->data[b->len] = '\0';
 	p = b->data;
 	buf_init(b);
 	return (p);

@@ -374,7 +374,7 @@ computed_eval(const struct cpropdef *cp, const struct citem **items,
 		}
 		/* Nearest rank: the smallest value with p% at or below it. */
 		qsort(vals, k, sizeof(*vals), cc_cmp_double);
-		i = (size_t)ceil(cp->p / 100.0 * (double)k);
+		i = (size_t)ceil(cp->p * (double)k / 100.0);
 		v = vals[i == 0 ? 0 : i - 1];
 		free(vals);
 		break;
@@ -656,7 +656,7 @@ cc_load_prop(const struct computeddef *cc, struct cpropdef *cp,
 			    "a number, for the percentile expression"));
 		cp->p = json_object_get_double(v);
 	}
-	if (cp->expr == EX_PERCENTILE && (cp->p <= 0 || cp->p > 100))
+	if (cp->expr == EX_PERCENTILE && !(cp->p > 0 && cp->p <= 100))
 		return (cc_err(err, errlen, file, decl, path, "%s",
 		    "percentile needs p in (0, 100]: percentile(95), or "
 		    "percentile: 95"));

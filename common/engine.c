@@ -6,12 +6,18 @@
  *     any revisions that were held because they arrived first); a revising
  *     evidence writes revision N+1, or is held (claim_pending) until the
  *     claim exists;
- *  2. collectors: the evidence, and every lifecycle claim it changed, is an
- *     item; the cached buckets of collectors of that type are updated in
+ *  2. collectors: the evidence (before step 1, so that a claim it revises
+ *     triggers with it collected), and every lifecycle claim it changed, is
+ *     an item; the cached buckets of collectors of that type are updated in
  *     place, never by rescanning;
  *  3. computed claims triggered by the evidence or by a changed claim are
- *     evaluated at the trigger's event time (the period anchor) and marked
- *     dirty.
+ *     marked dirty, anchored at the trigger's event time (the period
+ *     anchor).  Their evaluation is lazy: it runs when an item that one of
+ *     their collectors would take is about to arrive (engine_pre), so it
+ *     sees exactly what it would have seen at the trigger, or at the end
+ *     of the transaction; a trigger of the same claim in between would
+ *     overwrite it, so it is skipped then.  One evaluation per claim per
+ *     transaction instead of one per evidence: each costs O(count).
  * engine_flush() then writes one revision per dirty computed claim whose
  * value changed: every evidence of one transaction shares its transaction
  * time, so intermediate values within it are never visible anyway, and the
@@ -41,7 +47,15 @@ struct bucket {
 	int64_t			 start;
 	struct citem		*items;		/* ascending (time, key) */
 	size_t			 n;
+	struct citem		*base;		/* the allocation: items drop */
+	size_t			 cap;		/* off its front in O(1) */
 	uint64_t		 used;		/* LRU clock */
+};
+
+struct idmemo {				/* a computed claim's last id */
+	int64_t			 day;		/* ids change at most daily */
+	int			 ok;
+	char			 id[ENGINE_KEYLEN];
 };
 
 struct cstate {				/* last stored computed claim */
@@ -60,6 +74,7 @@ struct dirty {
 	struct buf		 basis;
 	size_t			 nbasis;
 	size_t			 dropped;
+	int			 pending;	/* triggered, not evaluated yet */
 };
 
 struct engine {
@@ -72,6 +87,11 @@ struct engine {
 	struct dirty		*dirty;
 	size_t			 ndirty;
 	int64_t			 now;		/* this transaction's time */
+	const char		*ev_type;	/* the evidence being applied, */
+	int64_t			 ev_time;	/* whose trigger is still to come */
+	int			 need_links;	/* a collector filters on links */
+	json_tokener		*tok;		/* reused by engine_parse */
+	struct idmemo		*idmemo;	/* per computed claim */
 };
 
 static uint64_t
@@ -89,9 +109,82 @@ engine_new(const struct types *t)
 {
 	struct engine	*e;
 
+	size_t		 i, j;
+
 	e = xcalloc(1, sizeof(*e));
 	e->t = t;
+	for (i = 0; i < t->ncc; i++)
+		for (j = 0; j < t->cc[i].ncoll; j++)
+			if (t->cc[i].coll[j].nfilter > 0)
+				e->need_links = 1;
+	if ((e->tok = json_tokener_new()) == NULL)
+		fatalx("%s: json_tokener_new", __func__);
+	e->idmemo = xcalloc(t->ncc ? t->ncc : 1, sizeof(*e->idmemo));
+	for (i = 0; i < t->ncc; i++)
+		e->idmemo[i].day = INT64_MIN;
 	return (e);
+}
+
+/*
+ * The id of computed claim cc anchored at `anchor`, or NULL when its
+ * template cannot be expanded there.  Every template variable is a
+ * calendar field of the anchor's UTC day, so the last one is kept.
+ */
+static const char *
+engine_id(struct engine *e, const struct computeddef *cc, int64_t anchor)
+{
+	struct idmemo	*m = &e->idmemo[cc - e->t->cc];
+	int64_t		 day;
+
+	day = anchor / (86400LL * 1000000);
+	if (anchor < 0 && anchor % (86400LL * 1000000) != 0)
+		day--;
+	if (m->day != day) {
+		m->ok = computed_expand_id(cc->idtmpl, anchor, m->id,
+		    sizeof(m->id)) == 0;
+		m->day = day;
+	}
+	return (m->ok ? m->id : NULL);
+}
+
+/* json_tokener_parse(s), without a new tokener each time. */
+static json_object *
+engine_parse(struct engine *e, const char *s)
+{
+	json_object	*o;
+
+	json_tokener_reset(e->tok);
+	o = json_tokener_parse_ex(e->tok, s, -1);
+	if (json_tokener_get_error(e->tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return (o);
+}
+
+/*
+ * Append s to b as a JSON string, as json-c prints it (plain, slashes not
+ * escaped); printable ASCII without '"' and '\\' needs no json-c object.
+ */
+static void
+engine_json_str(struct buf *b, const char *s)
+{
+	json_object		*v;
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+			break;
+	if (*p == '\0') {
+		buf_addc(b, '"');
+		buf_adds(b, s);
+		buf_addc(b, '"');
+		return;
+	}
+	v = json_object_new_string(s);
+	buf_adds(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(v);
 }
 
 /* Does anything here derive claims? */
@@ -108,7 +201,7 @@ engine_bucket_free(struct bucket *b)
 
 	for (i = 0; i < b->n; i++)
 		free(b->items[i].key);
-	free(b->items);
+	free(b->base);
 	free(b);
 }
 
@@ -164,6 +257,9 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	engine_abort(e);
+	if (e->tok != NULL)
+		json_tokener_free(e->tok);
+	free(e->idmemo);
 	free(e);
 }
 
@@ -231,41 +327,59 @@ engine_item_cmp(const struct citem *a, int64_t time, const char *key)
 
 /*
  * Put an item into bucket b (replacing one with the same key), keeping at
- * most `count` items, the most recent.
+ * most `count` items, the most recent.  An item's time never changes
+ * under its key (an evidence's time; a claim's anchor, fixed at its
+ * creation), so the item is found by a binary search on (time, key).
  */
 static void
 engine_bucket_put(struct bucket *b, const struct collectordef *c,
     const char *key, int64_t time, json_object *props)
 {
 	struct citem	 it;
-	uint64_t	 h = engine_hash(key);
-	size_t		 i, pos;
+	size_t		 lo = 0, hi = b->n, mid, pos;
+	int		 cmp;
 
-	for (i = 0; i < b->n; i++) {
-		if (b->items[i].hkey == h && strcmp(b->items[i].key, key) == 0) {
-			engine_item_value(c, props, &b->items[i]);
+	while (lo < hi) {	/* pos: the first item not before (time, key) */
+		mid = lo + (hi - lo) / 2;
+		if ((cmp = engine_item_cmp(&b->items[mid], time, key)) == 0) {
+			engine_item_value(c, props, &b->items[mid]);
 			return;
 		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	if (b->n >= c->count && engine_item_cmp(&b->items[0], time, key) > 0)
+	pos = lo;
+	if (b->n >= c->count && pos == 0)
 		return;		/* older than everything kept */
 	memset(&it, 0, sizeof(it));
-	it.hkey = h;
+	it.hkey = engine_hash(key);
 	it.key = xstrdup(key);
 	it.time = time;
 	engine_item_value(c, props, &it);
-	for (pos = b->n; pos > 0 && engine_item_cmp(&b->items[pos - 1], time,
-	    key) > 0; pos--)
-		;
-	b->items = xreallocarray(b->items, b->n + 1, sizeof(*b->items));
+	if (b->base == NULL || (size_t)(b->items - b->base) + b->n + 1 >
+	    b->cap) {
+		/*
+		 * No room at the end: move the items back to the front, and
+		 * grow unless that frees half (amortized O(1) per item).
+		 */
+		if (b->base != NULL && b->items != b->base)
+			memmove(b->base, b->items, b->n * sizeof(*b->items));
+		if (b->n + 1 > b->cap / 2) {
+			b->cap = b->cap ? 2 * b->cap : 16;
+			b->base = xreallocarray(b->base, b->cap,
+			    sizeof(*b->base));
+		}
+		b->items = b->base;
+	}
 	memmove(&b->items[pos + 1], &b->items[pos], (b->n - pos) *
 	    sizeof(*b->items));
 	b->items[pos] = it;
 	b->n++;
-	if (b->n > c->count) {
+	if (b->n > c->count) {		/* drop the oldest, off the front */
 		free(b->items[0].key);
-		memmove(&b->items[0], &b->items[1], (b->n - 1) *
-		    sizeof(*b->items));
+		b->items++;
 		b->n--;
 	}
 }
@@ -312,6 +426,7 @@ engine_bucket_evict(struct engine *e)
 }
 
 struct load_ctx {
+	struct engine			*e;
 	struct bucket			*b;
 	const struct collectordef	*c;
 };
@@ -324,22 +439,27 @@ engine_load_one(const char *key, int64_t time, const char *subject,
 	json_object	*p, *lk = NULL;
 	int		 pass;
 
+	if (lc->b->n >= lc->c->count)
+		return (-1);	/* full: the rest, newest first, are older */
 	if (lc->c->nfilter > 0 && links != NULL)
-		lk = json_tokener_parse(links);
+		lk = engine_parse(lc->e, links);
 	pass = engine_filter(lc->c, subject, lk);
 	json_object_put(lk);
 	if (!pass)
 		return (0);
-	p = json_tokener_parse(props);
+	p = engine_parse(lc->e, props);
 	engine_bucket_put(lc->b, lc->c, key, time, p);
 	json_object_put(p);
 	return (0);
 }
 
-/* The bucket of collector coll starting at start, loaded if need be. */
+/*
+ * The bucket of collector coll starting at start, loaded if need be with
+ * the evidence up to max_seq.
+ */
 static struct bucket *
 engine_bucket(struct engine *e, struct ledger *l, const struct computeddef *cc,
-    size_t coll, int64_t start)
+    size_t coll, int64_t start, int64_t max_seq)
 {
 	const struct collectordef	*c = &cc->coll[coll];
 	struct load_ctx			 lc;
@@ -355,10 +475,17 @@ engine_bucket(struct engine *e, struct ledger *l, const struct computeddef *cc,
 	b->coll = coll;
 	b->start = start;
 	b->used = ++e->clock;
+	lc.e = e;
 	lc.b = b;
 	lc.c = c;
+	/*
+	 * The filter is applied as items load, so a filtering collector
+	 * reads them all: the `count` most recent of the type could all
+	 * fail it while older ones pass.
+	 */
 	if (l->be->collect(l, c->type, c->of_claims, start,
-	    computed_bucket_next(c->offset, start), l->pending_seq, c->count,
+	    computed_bucket_next(c->offset, start), max_seq,
+	    c->filter_subject != NULL || c->nfilter > 0 ? 0 : c->count,
 	    engine_load_one, &lc) == -1) {
 		engine_bucket_free(b);
 		return (NULL);
@@ -424,48 +551,47 @@ engine_dirty(struct engine *e, const struct computeddef *cc, const char *id)
 }
 
 /*
- * Evaluate computed claim cc anchored at `anchor`, caused by ev.  Returns
- * 0, or -1 on a storage error.
+ * Evaluate dirty computed claim d at its anchor, loading buckets with the
+ * evidence up to max_seq.  Returns 0, or -1 on a storage error.
  */
 static int
-engine_compute(struct engine *e, struct ledger *l, const struct computeddef *cc,
-    int64_t anchor, const struct evidence *ev)
+engine_eval(struct engine *e, struct ledger *l, struct dirty *d,
+    int64_t max_seq)
 {
+	const struct computeddef	*cc = d->cc;
 	const struct collectordef	*c;
 	const struct citem		**sel = NULL;
 	struct bucket			*b;
-	struct dirty			*d;
 	json_object			*props, *v;
 	struct buf			 out;
 	size_t				 i, j, k, nsel = 0, cap = 0, *off, *cnt;
 	int64_t				 from, to, s;
-	char				 id[ENGINE_KEYLEN];
 	int				 skip = 0, rc = 0;
 
-	if (computed_expand_id(cc->idtmpl, anchor, id, sizeof(id)) == -1)
-		return (0);
+	d->pending = 0;
 	/* Per collector, the items in the window: the `count` most recent. */
 	off = xcalloc(cc->ncoll, sizeof(*off));
 	cnt = xcalloc(cc->ncoll, sizeof(*cnt));
 	for (j = 0; j < cc->ncoll; j++) {
 		c = &cc->coll[j];
-		computed_period(c->offset, anchor, &from, &to);
+		computed_period(c->offset, d->anchor, &from, &to);
 		off[j] = nsel;
 		for (s = computed_bucket_start(c->offset, from); s < to;
 		    s = computed_bucket_next(c->offset, s)) {
-			if ((b = engine_bucket(e, l, cc, j, s)) == NULL) {
+			if ((b = engine_bucket(e, l, cc, j, s, max_seq)) ==
+			    NULL) {
 				rc = -1;
 				goto out;
+			}
+			if (nsel + b->n > cap) {
+				cap = nsel + b->n > 2 * cap ? nsel + b->n :
+				    2 * cap;
+				sel = xreallocarray(sel, cap, sizeof(*sel));
 			}
 			for (i = 0; i < b->n; i++) {
 				if (b->items[i].time < from ||
 				    b->items[i].time >= to)
 					continue;
-				if (nsel == cap) {
-					cap = cap ? cap * 2 : 64;
-					sel = xreallocarray(sel, cap,
-					    sizeof(*sel));
-				}
 				sel[nsel++] = &b->items[i];
 			}
 			if (c->offset == DO_ALL)
@@ -481,22 +607,6 @@ engine_compute(struct engine *e, struct ledger *l, const struct computeddef *cc,
 		if (c->exact && k < c->count)
 			skip = 1;
 	}
-	d = engine_dirty(e, cc, id);
-	d->anchor = anchor;
-	if (ev->time > d->time || d->nbasis == 0)
-		d->time = ev->time;
-	if (d->nbasis < ENGINE_BASIS_MAX) {
-		buf_printf(&d->basis, "%s{\"id\":", d->nbasis ? "," : "");
-		v = json_object_new_string(ev->id);
-		buf_adds(&d->basis, json_object_to_json_string_ext(v,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(v);
-		buf_printf(&d->basis, ",\"seq\":%lld}", (long long)ev->seq);
-		d->nbasis++;
-	} else
-		d->dropped++;
-	free(d->properties);
-	d->properties = NULL;
 	if (skip)
 		goto out;
 	props = json_object_new_object();
@@ -518,6 +628,93 @@ out:
 	return (rc);
 }
 
+/*
+ * Computed claim cc is triggered at `anchor` by ev: mark it dirty, to be
+ * evaluated later (engine_pre, engine_flush).
+ */
+static int
+engine_compute(struct engine *e, const struct computeddef *cc, int64_t anchor,
+    const struct evidence *ev)
+{
+	struct dirty	*d;
+	const char	*id;
+
+	if ((id = engine_id(e, cc, anchor)) == NULL)
+		return (0);
+	d = engine_dirty(e, cc, id);
+	d->anchor = anchor;
+	if (ev->time > d->time || d->nbasis == 0)
+		d->time = ev->time;
+	if (d->nbasis < ENGINE_BASIS_MAX) {
+		buf_adds(&d->basis, d->nbasis ? ",{\"id\":" : "{\"id\":");
+		engine_json_str(&d->basis, ev->id);
+		buf_printf(&d->basis, ",\"seq\":%lld}", (long long)ev->seq);
+		d->nbasis++;
+	} else
+		d->dropped++;
+	free(d->properties);
+	d->properties = NULL;
+	d->pending = 1;
+	return (0);
+}
+
+/*
+ * Will d be triggered again before this evidence is done: by the item of
+ * (type, is_claim, anchor) about to arrive, or by the evidence's own
+ * trigger?  Then its pending evaluation would be overwritten unseen.
+ */
+static int
+engine_retriggered(struct engine *e, const struct dirty *d, const char *type,
+    int is_claim, int64_t anchor)
+{
+	const struct computeddef	*cc = d->cc;
+	const char			*id;
+
+	if (cc->trigger_is_claim == is_claim && strcmp(cc->trigger, type) ==
+	    0 && (id = engine_id(e, cc, anchor)) != NULL &&
+	    strcmp(id, d->id) == 0)
+		return (1);
+	if (e->ev_type != NULL && !cc->trigger_is_claim &&
+	    strcmp(cc->trigger, e->ev_type) == 0 &&
+	    (id = engine_id(e, cc, e->ev_time)) != NULL &&
+	    strcmp(id, d->id) == 0)
+		return (1);
+	return (0);
+}
+
+/*
+ * An item (type, is_claim, anchor, subject, links) is about to be stored
+ * and collected: evaluate first every pending computed claim that one of
+ * whose collectors takes it, unless it will be triggered again anyway.
+ * Returns 0, or -1 on a storage error.
+ */
+static int
+engine_pre(struct engine *e, struct ledger *l, const char *type, int is_claim,
+    int64_t anchor, const char *subject, json_object *links, int64_t max_seq)
+{
+	const struct collectordef	*c;
+	struct dirty			*d;
+	size_t				 i, j;
+
+	for (i = 0; i < e->ndirty; i++) {
+		d = &e->dirty[i];
+		if (!d->pending)
+			continue;
+		for (j = 0; j < d->cc->ncoll; j++) {
+			c = &d->cc->coll[j];
+			if (c->of_claims == is_claim && strcmp(c->type, type) ==
+			    0 && engine_filter(c, subject, links))
+				break;
+		}
+		if (j == d->cc->ncoll || engine_retriggered(e, d, type,
+		    is_claim, anchor))
+			continue;
+		if (engine_eval(e, l, d, max_seq) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
 /* Trigger every computed claim whose trigger is `type`. */
 static int
 engine_trigger(struct engine *e, struct ledger *l, const char *type,
@@ -529,27 +726,23 @@ engine_trigger(struct engine *e, struct ledger *l, const char *type,
 		if (e->t->cc[i].trigger_is_claim != is_claim ||
 		    strcmp(e->t->cc[i].trigger, type) != 0)
 			continue;
-		if (engine_compute(e, l, &e->t->cc[i], anchor, ev) == -1)
+		if (engine_compute(e, &e->t->cc[i], anchor, ev) == -1)
 			return (-1);
 	}
 	return (0);
 }
 
+/* [{"id": ev's id, "seq": ev's seq}], as json-c prints it. */
 static char *
 engine_basis1(const struct evidence *ev)
 {
-	json_object	*a, *o;
-	char		*s;
+	struct buf	b;
 
-	a = json_object_new_array();
-	o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(ev->id));
-	json_object_object_add(o, "seq", json_object_new_int64(ev->seq));
-	json_object_array_add(a, o);
-	s = xstrdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(a);
-	return (s);
+	buf_init(&b);
+	buf_adds(&b, "[{\"id\":");
+	engine_json_str(&b, ev->id);
+	buf_printf(&b, ",\"seq\":%lld}]", (long long)ev->seq);
+	return (buf_steal(&b));
 }
 
 /* Apply a set rule's values from ev (props parsed) onto cp (owned). */
@@ -586,23 +779,12 @@ engine_revise(struct engine *e, struct ledger *l, const struct claimdef *d,
 	struct claim	 c;
 	json_object	*cp, *links, *evlinks;
 	struct buf	 b;
-	int		 rc;
+	int		 rc, added = 0;
 
-	cp = cur->revision ? json_tokener_parse(cur->properties) : NULL;
+	cp = cur->revision ? engine_parse(e, cur->properties) : NULL;
 	if (cp == NULL)
 		cp = json_object_new_object();
 	engine_set(set, nset, evprops, cp);
-	links = cur->revision && cur->links ? json_tokener_parse(cur->links) :
-	    NULL;
-	if (links == NULL)
-		links = json_object_new_object();
-	if ((evlinks = json_tokener_parse(ev->links)) != NULL) {
-		json_object_object_foreach(evlinks, lk, lv)
-			if (!json_object_object_get_ex(links, lk, NULL))
-				json_object_object_add(links, lk,
-				    json_object_get(lv));
-		json_object_put(evlinks);
-	}
 	memset(&c, 0, sizeof(c));
 	c.type = d->t.name;
 	c.id = ev->subject;
@@ -613,10 +795,47 @@ engine_revise(struct engine *e, struct ledger *l, const struct claimdef *d,
 	buf_init(&b);
 	evidence_canonical_json(cp, &b);
 	c.properties = buf_steal(&b);
-	evidence_canonical_json(links, &b);
-	c.links = buf_steal(&b);
+	/*
+	 * The links: the claim's, plus those of ev's that it lacks.  Both are
+	 * canonical JSON already (evidence_from_json and this function wrote
+	 * them), so when ev adds nothing, or starts the claim, the result is
+	 * a string in hand; parse and merge only otherwise, or when a
+	 * collector filters on links.
+	 */
+	links = NULL;
+	if (cur->revision == 0)
+		c.links = xstrdup(ev->links);
+	else if (cur->links != NULL && (strcmp(ev->links, "{}") == 0 ||
+	    strcmp(ev->links, cur->links) == 0))
+		c.links = xstrdup(cur->links);
+	else {
+		links = cur->links ? engine_parse(e, cur->links) : NULL;
+		if (links == NULL)
+			links = json_object_new_object();
+		if ((evlinks = engine_parse(e, ev->links)) != NULL) {
+			json_object_object_foreach(evlinks, lk, lv)
+				if (!json_object_object_get_ex(links, lk,
+				    NULL)) {
+					json_object_object_add(links, lk,
+					    json_object_get(lv));
+					added = 1;
+				}
+			json_object_put(evlinks);
+		}
+		if (added || cur->links == NULL) {
+			evidence_canonical_json(links, &b);
+			c.links = buf_steal(&b);
+		} else
+			c.links = xstrdup(cur->links);
+	}
+	if (links == NULL && e->need_links)
+		links = engine_parse(e, c.links);
 	c.basis = engine_basis1(ev);
-	rc = l->be->claim_put(l, &c);
+	/* Evaluations pending over this claim type run before it changes. */
+	rc = engine_pre(e, l, d->t.name, 1, c.anchor, c.id, links,
+	    l->pending_seq);
+	if (rc == 0)
+		rc = l->be->claim_put(l, &c);
 	if (rc == 0) {
 		engine_item(e, d->t.name, 1, c.id, c.anchor, c.id, cp, links);
 		rc = engine_trigger(e, l, d->t.name, 1, c.anchor, ev);
@@ -646,7 +865,7 @@ engine_release(struct engine *e, struct ledger *l, const struct claimdef *d,
 	for (i = 0; i < n && rc == 0; i++) {
 		if (l->be->get(l, seqs[i], &held) != 1)
 			continue;
-		props = json_tokener_parse(held->properties);
+		props = engine_parse(e, held->properties);
 		for (j = 0; j < d->nrevised && rc == 0; j++) {
 			if (strcmp(d->revised[j].evidence, held->type) != 0)
 				continue;
@@ -683,11 +902,31 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 	int			 rc = 0, found;
 
 	e->now = ev->recorded_at;
+	/*
+	 * An item before anything triggers, even a claim that ev revises.
+	 * Evaluations pending over ev's type run first, without ev (it is
+	 * stored already: max_seq), unless ev's own trigger comes for them.
+	 */
+	if (e->t->ncc > 0) {
+		props = engine_parse(e, ev->properties);
+		if (e->need_links)
+			links = engine_parse(e, ev->links);
+		e->ev_type = ev->type;
+		e->ev_time = ev->time;
+		if (engine_pre(e, l, ev->type, 0, ev->time, ev->subject, links,
+		    ev->seq - 1) == -1) {
+			rc = -1;
+			goto out;
+		}
+		snprintf(key, sizeof(key), "#%020lld", (long long)ev->seq);
+		engine_item(e, ev->type, 0, key, ev->time, ev->subject, props,
+		    links);
+	}
 	for (i = 0; i < e->t->ncl && rc == 0; i++) {
 		d = &e->t->cl[i];
 		if (strcmp(d->created_by, ev->type) == 0) {
 			if (props == NULL)
-				props = json_tokener_parse(ev->properties);
+				props = engine_parse(e, ev->properties);
 			memset(&cur, 0, sizeof(cur));
 			if ((found = l->be->claim_get(l, d->t.name, ev->subject,
 			    INT64_MAX, &cur)) == -1)
@@ -705,7 +944,7 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 			if (strcmp(d->revised[j].evidence, ev->type) != 0)
 				continue;
 			if (props == NULL)
-				props = json_tokener_parse(ev->properties);
+				props = engine_parse(e, ev->properties);
 			memset(&cur, 0, sizeof(cur));
 			if ((found = l->be->claim_get(l, d->t.name, ev->subject,
 			    INT64_MAX, &cur)) == -1)
@@ -720,15 +959,10 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 			claim_clear(&cur);
 		}
 	}
-	if (rc == 0 && e->t->ncc > 0) {
-		if (props == NULL)
-			props = json_tokener_parse(ev->properties);
-		links = json_tokener_parse(ev->links);
-		snprintf(key, sizeof(key), "#%020lld", (long long)ev->seq);
-		engine_item(e, ev->type, 0, key, ev->time, ev->subject, props,
-		    links);
+	if (rc == 0 && e->t->ncc > 0)
 		rc = engine_trigger(e, l, ev->type, 0, ev->time, ev);
-	}
+out:
+	e->ev_type = NULL;
 	json_object_put(props);
 	json_object_put(links);
 	return (rc);
@@ -783,6 +1017,10 @@ engine_flush(struct engine *e, struct ledger *l, int64_t recorded_at)
 	size_t		 i;
 	int		 err, rc = 0;
 
+	e->ev_type = NULL;
+	for (i = 0; i < e->ndirty && rc == 0; i++)
+		if (e->dirty[i].pending)
+			rc = engine_eval(e, l, &e->dirty[i], l->pending_seq);
 	for (i = 0; i < e->ndirty && rc == 0; i++) {
 		d = &e->dirty[i];
 		if (d->properties == NULL)

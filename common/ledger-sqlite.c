@@ -518,12 +518,14 @@ sqlite_claim_list(struct ledger *l, const char *type, const char *after,
 	struct claim	 c;
 	int		 rc, n = 0;
 
+	/*
+	 * One pass in primary key order: with max(), SQLite takes the bare
+	 * columns from the row holding the maximum, so no subquery per row.
+	 */
 	if (sqlite3_prepare_v2(SQ(l)->db,
-	    "SELECT c.id, c.revision, c.anchor, c.time, c.recorded_at, "
-	    "c.properties, c.links, c.basis, c.about FROM claim_revisions c "
-	    "WHERE c.type = ?1 AND c.id > ?2 AND c.revision = (SELECT "
-	    "max(revision) FROM claim_revisions m WHERE m.type = c.type AND "
-	    "m.id = c.id AND m.recorded_at <= ?3) ORDER BY c.id LIMIT ?4",
+	    "SELECT id, max(revision), anchor, time, recorded_at, properties, "
+	    "links, basis, about FROM claim_revisions WHERE type = ?1 AND "
+	    "id > ?2 AND recorded_at <= ?3 GROUP BY id ORDER BY id LIMIT ?4",
 	    -1, &st, NULL) != SQLITE_OK)
 		return (-1);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
@@ -595,9 +597,10 @@ sqlite_pending_take(struct ledger *l, const char *ctype, const char *subject,
 }
 
 /*
- * The `limit` most recent items of type in [from, to): evidence up to
- * max_seq (key "#<seq>"), or the latest revision of each claim anchored
- * there (key = claim id).  cb(key, time, subject, properties, links).
+ * The `limit` (0: all) most recent items of type in [from, to), newest
+ * first: evidence up to max_seq (key "#<seq>"), or the latest revision of
+ * each claim anchored there (key = claim id).  cb(key, time, subject,
+ * properties, links) returns 0, or -1 to stop there.
  */
 static int
 sqlite_collect(struct ledger *l, const char *type, int claims, int64_t from,
@@ -615,7 +618,7 @@ sqlite_collect(struct ledger *l, const char *type, int claims, int64_t from,
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
 	sqlite3_bind_int64(st, 4, max_seq);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)limit);
+	sqlite3_bind_int64(st, 5, limit ? (sqlite3_int64)limit : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cb((const char *)sqlite3_column_text(st, 0),
 		    sqlite3_column_int64(st, 1),
@@ -665,43 +668,153 @@ sqlite_rebuild_begin(struct ledger *l)
 	return (sqlite_exec(l, "BEGIN;"));
 }
 
-/* Compare the rebuilt (temp) claim tables with the stored (main) ones. */
+/*
+ * Order two rows of a merge by their first nkey columns (text or integer,
+ * as the primary keys are), then say whether all ncol columns are equal.
+ */
+static int
+sqlite_keycmp(sqlite3_stmt *a, sqlite3_stmt *b, int nkey)
+{
+	sqlite3_int64	x, y;
+	int		i, na, nb, c;
+
+	for (i = 0; i < nkey; i++) {
+		if (sqlite3_column_type(a, i) == SQLITE_INTEGER &&
+		    sqlite3_column_type(b, i) == SQLITE_INTEGER) {
+			x = sqlite3_column_int64(a, i);
+			y = sqlite3_column_int64(b, i);
+			if (x != y)
+				return (x < y ? -1 : 1);
+			continue;
+		}
+		sqlite3_column_text(a, i);
+		sqlite3_column_text(b, i);
+		na = sqlite3_column_bytes(a, i);
+		nb = sqlite3_column_bytes(b, i);
+		if ((c = memcmp(sqlite3_column_text(a, i),
+		    sqlite3_column_text(b, i), na < nb ? na : nb)) != 0)
+			return (c);
+		if (na != nb)
+			return (na < nb ? -1 : 1);
+	}
+	return (0);
+}
+
+static int
+sqlite_roweq(sqlite3_stmt *a, sqlite3_stmt *b, int ncol)
+{
+	int	i, t, n;
+
+	for (i = 0; i < ncol; i++) {
+		if ((t = sqlite3_column_type(a, i)) != sqlite3_column_type(b, i))
+			return (0);
+		switch (t) {
+		case SQLITE_NULL:
+			break;
+		case SQLITE_INTEGER:
+			if (sqlite3_column_int64(a, i) !=
+			    sqlite3_column_int64(b, i))
+				return (0);
+			break;
+		case SQLITE_FLOAT:
+			if (sqlite3_column_double(a, i) !=
+			    sqlite3_column_double(b, i))
+				return (0);
+			break;
+		default:
+			n = sqlite3_column_bytes(a, i);
+			if (n != sqlite3_column_bytes(b, i) || memcmp(
+			    sqlite3_column_blob(a, i), sqlite3_column_blob(b, i),
+			    n) != 0)
+				return (0);
+			break;
+		}
+	}
+	return (1);
+}
+
+/*
+ * Merge main.table against temp.table, both read in primary key order (no
+ * sort, no temporary index): the first stored row that was not rebuilt
+ * identically, else the first rebuilt row not stored, as "what: k1/k2
+ * revision k3" in diff.  Returns 0 (diff empty when equal) or -1.
+ */
+static int
+sqlite_merge_diff(struct ledger *l, const char *cols, const char *key,
+    int nkey, int ncol, const char *table, const char *gone,
+    const char *added, char *diff, size_t len)
+{
+	sqlite3_stmt	*a = NULL, *b = NULL, *which = NULL;
+	const char	*what = NULL;
+	char		 sql[512], extra[MP_ERRLEN];
+	int		 ra, rb, c, rc = -1;
+
+	diff[0] = extra[0] = '\0';
+	snprintf(sql, sizeof(sql), "SELECT %s FROM main.%s ORDER BY %s", cols,
+	    table, key);
+	if (sqlite3_prepare_v2(SQ(l)->db, sql, -1, &a, NULL) != SQLITE_OK)
+		goto out;
+	snprintf(sql, sizeof(sql), "SELECT %s FROM temp.%s ORDER BY %s", cols,
+	    table, key);
+	if (sqlite3_prepare_v2(SQ(l)->db, sql, -1, &b, NULL) != SQLITE_OK)
+		goto out;
+	ra = sqlite3_step(a);
+	rb = sqlite3_step(b);
+	while (ra == SQLITE_ROW || rb == SQLITE_ROW) {
+		c = ra != SQLITE_ROW ? 1 : rb != SQLITE_ROW ? -1 :
+		    sqlite_keycmp(a, b, nkey);
+		if (c <= 0 && (c < 0 || !sqlite_roweq(a, b, ncol))) {
+			which = a;	/* stored, not rebuilt: reported first */
+			what = gone;
+			break;
+		}
+		if (c > 0 && extra[0] == '\0')
+			snprintf(extra, sizeof(extra), "%s: %s/%s revision "
+			    "%lld", added, sqlite3_column_text(b, 0),
+			    sqlite3_column_text(b, 1),
+			    (long long)sqlite3_column_int64(b, 2));
+		if (c >= 0)
+			rb = sqlite3_step(b);
+		if (c <= 0)
+			ra = sqlite3_step(a);
+	}
+	if (which != NULL)
+		snprintf(diff, len, "%s: %s/%s revision %lld", what,
+		    sqlite3_column_text(which, 0),
+		    sqlite3_column_text(which, 1),
+		    (long long)sqlite3_column_int64(which, 2));
+	else if ((ra != SQLITE_DONE && ra != SQLITE_ROW) ||
+	    (rb != SQLITE_DONE && rb != SQLITE_ROW))
+		goto out;
+	else
+		snprintf(diff, len, "%s", extra);
+	rc = 0;
+out:
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	return (rc);
+}
+
+/*
+ * Compare the rebuilt (temp) claim tables with the stored (main) ones, by
+ * merging each pair in primary key order: linear, where EXCEPT built a
+ * temporary index of each side.
+ */
 static int
 sqlite_rebuild_diff(struct ledger *l, char *diff, size_t len)
 {
-	static const char *q[] = {
-		"SELECT 'stored but not rebuilt', type, id, revision FROM ("
-		"SELECT * FROM main.claim_revisions EXCEPT "
-		"SELECT * FROM temp.claim_revisions) LIMIT 1",
-		"SELECT 'rebuilt but not stored', type, id, revision FROM ("
-		"SELECT * FROM temp.claim_revisions EXCEPT "
-		"SELECT * FROM main.claim_revisions) LIMIT 1",
-		"SELECT 'held revision differs', ctype, subject, seq FROM ("
-		"SELECT * FROM main.claim_pending EXCEPT "
-		"SELECT * FROM temp.claim_pending) LIMIT 1",
-		"SELECT 'held revision differs', ctype, subject, seq FROM ("
-		"SELECT * FROM temp.claim_pending EXCEPT "
-		"SELECT * FROM main.claim_pending) LIMIT 1",
-	};
-	sqlite3_stmt	*st;
-	size_t		 i;
-	int		 rc;
-
 	diff[0] = '\0';
-	for (i = 0; i < sizeof(q) / sizeof(q[0]) && diff[0] == '\0'; i++) {
-		if (sqlite3_prepare_v2(SQ(l)->db, q[i], -1, &st, NULL) !=
-		    SQLITE_OK)
-			return (-1);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			snprintf(diff, len, "%s: %s/%s revision %lld",
-			    sqlite3_column_text(st, 0),
-			    sqlite3_column_text(st, 1),
-			    sqlite3_column_text(st, 2),
-			    (long long)sqlite3_column_int64(st, 3));
-		sqlite3_finalize(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return (-1);
-	}
+	if (sqlite_merge_diff(l, "type, id, revision, anchor, time, "
+	    "recorded_at, properties, links, basis, about",
+	    "type, id, revision", 3, 10, "claim_revisions",
+	    "stored but not rebuilt", "rebuilt but not stored", diff,
+	    len) == -1)
+		return (-1);
+	if (diff[0] == '\0' && sqlite_merge_diff(l, "ctype, subject, seq",
+	    "ctype, subject, seq", 3, 3, "claim_pending",
+	    "held revision differs", "held revision differs", diff,
+	    len) == -1)
+		return (-1);
 	return (sqlite_exec(l, "ROLLBACK;"));
 }
 

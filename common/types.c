@@ -57,6 +57,7 @@ struct builtin_prop {
 	{ t, "title", PT_TEXT, 0, 0, NULL },				\
 	{ t, "service", PT_TEXT, 0, 0, NULL },				\
 	{ t, "urgency", PT_TEXT, 0, 0, NULL },				\
+	{ t, "priority", PT_TEXT, 0, 0, NULL },				\
 	{ t, "severity", PT_TEXT, 0, 0, NULL },				\
 	{ t, "status", PT_TEXT, 0, 0, NULL },				\
 	{ t, "url", PT_TEXT, 0, 0, NULL },				\

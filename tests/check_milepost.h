@@ -22,4 +22,10 @@ Suite	*make_evidence_suite(void);
 /* check_ledger.c */
 Suite	*make_ledger_suite(void);
 
+/* check_computed.c */
+Suite	*make_computed_suite(void);
+
+/* check_engine.c */
+Suite	*make_engine_suite(void);
+
 #endif /* CHECK_MILEPOST_H */

@@ -65,6 +65,98 @@ check "a short token names tokens[0].token" grep -q "bad6.yaml:2: tokens\[0\].to
 r=$(nerr "$T/nonexistent.yaml")
 eq "a missing file fails with exit 1" 1 "${r%% *}"
 
+# Claims: every error names the file, the line and the full key.
+cat > "$T/cl1.yaml" <<'YAML'
+computed_claims:
+  X:
+    id: "$YYYY"
+    trigger: BuildCompleted
+    collectors:
+      c: { type: BuildFinished, property: duration }
+    properties:
+      n: { type: integer, expression: count }
+YAML
+r=$(nerr "$T/cl1.yaml")
+eq "an unknown type in a collector fails with exit 1" 1 "${r%% *}"
+check "and names line 6 and the collector's type" \
+    grep -q 'cl1.yaml:6: computed_claims.X.collectors.c.type: unknown evidence or claim type "BuildFinished"' <<<"$r"
+
+cat > "$T/cl2.yaml" <<'YAML'
+computed_claims:
+  X:
+    id: "$YYYY"
+    trigger: BuildCompleted
+    collectors:
+      c: { type: BuildCompleted, property: duration }
+    properties:
+      n: { type: integer, expression: median }
+YAML
+r=$(nerr "$T/cl2.yaml")
+check "an unknown expression names line 8 and the expression" \
+    grep -q 'cl2.yaml:8: computed_claims.X.properties.n.expression: unknown expression "median"' <<<"$r"
+
+cat > "$T/cl3.yaml" <<'YAML'
+computed_claims:
+  X:
+    id: "$YYYY"
+    trigger: BuildCompleted
+    collectors:
+      c: { type: BuildCompleted, property: exitCode }
+    properties:
+      sla:
+        type: percentage
+        expression: percentLessThanTimeSpan
+        threshold: 500s
+YAML
+r=$(nerr "$T/cl3.yaml")
+check "a threshold on a non-timespan property names line 11 and the threshold" \
+    grep -q 'cl3.yaml:11: computed_claims.X.properties.sla.threshold: .*exitCode is not one' <<<"$r"
+
+cat > "$T/cl4.yaml" <<'YAML'
+computed_claims:
+  X:
+    trigger: BuildCompleted
+    id: "$Decade-$YYYY"
+    collectors:
+      c: { type: BuildCompleted, property: duration }
+    properties:
+      n: { type: integer, expression: count }
+YAML
+r=$(nerr "$T/cl4.yaml")
+check "an unknown template variable names line 4, the id and \$Decade" \
+    grep -q 'cl4.yaml:4: computed_claims.X.id: unknown template variable \$Decade' <<<"$r"
+
+cat > "$T/cl5.yaml" <<'YAML'
+claim_types:
+  Deploy:
+    properties:
+      done: { type: boolean, required: true }
+    created_by: { evidence: DeployStarted, set: { done: false } }
+YAML
+r=$(nerr "$T/cl5.yaml")
+check "created_by with an unknown evidence type names line 5 and the key" \
+    grep -q 'cl5.yaml:5: claim_types.Deploy.created_by.evidence: unknown evidence type "DeployStarted"' <<<"$r"
+
+cat > "$T/cl6.yaml" <<'YAML'
+claim_types:
+  BuildLifecycle:
+    properties:
+      completed: { type: boolean, required: true }
+      duration: { type: timespan }
+    created_by: { evidence: BuildStartedEvent, set: { completed: false } }
+    revised_by:
+      - evidence: BuildCompleted
+        set:
+          completed: true
+          duration: $nope
+YAML
+r=$(nerr "$T/cl6.yaml")
+eq "a set of \$nope fails with exit 1" 1 "${r%% *}"
+check "and names line 11, the set rule and \$nope" \
+    grep -q 'cl6.yaml:11: claim_types.BuildLifecycle.revised_by\[0\].set.duration: the evidence has no property "\$nope"' <<<"$r"
+r=$(nerr "$top_srcdir/examples/build-lifecycle.yaml")
+eq "examples/build-lifecycle.yaml is valid" 0 "${r%% *}"
+
 # The built-in build types work with the minimal file: the real agent
 # posts both build events through it.
 cp "$T/min.yaml" "$T/milepost.yaml"
