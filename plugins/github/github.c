@@ -182,7 +182,9 @@ github_deployment(json_object *p, const char *event, const char *delivery,
 	ev = source_evidence(out, delivery, type, source_str(p,
 	    "deployment.id"), when);
 	github_deploy_common(ev, p);
-	source_prop(ev, "url", source_str(p, "deployment_status.log_url"));
+	source_prop(ev, "url", source_str(p, "deployment_status.log_url") ?
+	    source_str(p, "deployment_status.log_url") :
+	    source_str(p, "deployment_status.target_url"));
 	source_prop(ev, "reason", source_str(p,
 	    "deployment_status.description"));
 	return (0);
@@ -212,7 +214,7 @@ github_pipeline(json_object *p, const char *event, const char *delivery,
 {
 	json_object	*ev, *props;
 	const char	*obj, *action, *status, *id, *start, *end, *kind;
-	char		 path[64], pid[96];
+	char		 path[64], pid[96], rid[96];
 	int64_t		 t0, t1;
 
 	obj = strcmp(event, "workflow_run") == 0 ? "workflow_run" :
@@ -278,7 +280,17 @@ github_pipeline(json_object *p, const char *event, const char *delivery,
 	source_link(ev, "branch", source_str(p, path));
 	snprintf(path, sizeof(path), "%s.html_url", obj);
 	source_prop(ev, "url", source_str(p, path));
-	source_link(ev, "pipeline", pid);
+	/* A job belongs to its workflow run: link the run, as runs do. */
+	if (strcmp(obj, "workflow_job") == 0 &&
+	    source_str(p, "workflow_job.run_id") != NULL) {
+		snprintf(rid, sizeof(rid), "%s-%s",
+		    source_str(p, "workflow_job.run_id"),
+		    source_str(p, "workflow_job.run_attempt") ?
+		    source_str(p, "workflow_job.run_attempt") : "1");
+		source_link(ev, "pipeline", rid);
+		source_link(ev, "job", pid);
+	} else
+		source_link(ev, "pipeline", pid);
 	snprintf(path, sizeof(path), "%s.head_sha", obj);
 	source_link(ev, "commit", source_str(p, path));
 	source_link(ev, "repo", source_str(p, "repository.full_name"));

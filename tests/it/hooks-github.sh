@@ -129,7 +129,7 @@ def deployment_status(p, d):
            get(p, "deployment_status.updated_at") or
            get(p, "deployment_status.created_at"))
     deploy_common(e, p)
-    put(e["properties"], "url", get(p, "deployment_status.log_url"))
+    put(e["properties"], "url", get(p, "deployment_status.log_url") or get(p, "deployment_status.target_url"))
     put(e["properties"], "reason", get(p, "deployment_status.description"))
     return [e]
 
@@ -161,7 +161,11 @@ def pipeline(p, d, obj):
     put(pr, "ref", jstr(o.get("head_branch")))
     put(ln, "branch", jstr(o.get("head_branch")))
     put(pr, "url", jstr(o.get("html_url")))
-    ln["pipeline"] = pid
+    if obj == "workflow_job" and jstr(o.get("run_id")):
+        ln["pipeline"] = jstr(o["run_id"]) + "-" + (jstr(o.get("run_attempt")) or "1")
+        ln["job"] = pid
+    else:
+        ln["pipeline"] = pid
     put(ln, "commit", jstr(o.get("head_sha")))
     put(ln, "repo", get(p, "repository.full_name"))
     return [e]
