@@ -35,8 +35,9 @@
 #include "milepost.h"
 
 #define ENGINE_SLOTS		1024
-#define ENGINE_MAX_BUCKETS	512
+#define ENGINE_MAX_BUCKETS	512	/* soft: an evaluation may exceed it */
 #define ENGINE_MAX_STATES	4096
+#define ENGINE_MAX_LSTATES	4096
 #define ENGINE_BASIS_MAX	100
 #define ENGINE_KEYLEN		(MP_IDMAX + 64)
 
@@ -65,6 +66,15 @@ struct cstate {				/* last stored computed claim */
 	char			*properties;
 };
 
+struct lstate {				/* last written lifecycle claim */
+	struct lstate		*next;
+	char			*key;		/* type '/' subject */
+	int64_t			 revision;
+	int64_t			 anchor;
+	char			*properties;
+	char			*links;
+};
+
 struct dirty {
 	const struct computeddef *cc;
 	char			 id[ENGINE_KEYLEN];
@@ -82,8 +92,11 @@ struct engine {
 	struct bucket		*buckets[ENGINE_SLOTS];
 	size_t			 nbuckets;
 	uint64_t		 clock;
+	uint64_t		 pin;		/* buckets used since: in use */
 	struct cstate		*states[ENGINE_SLOTS];
 	size_t			 nstates;
+	struct lstate		*lstates[ENGINE_SLOTS];
+	size_t			 nlstates;
 	struct dirty		*dirty;
 	size_t			 ndirty;
 	int64_t			 now;		/* this transaction's time */
@@ -108,11 +121,11 @@ struct engine *
 engine_new(const struct types *t)
 {
 	struct engine	*e;
-
 	size_t		 i, j;
 
 	e = xcalloc(1, sizeof(*e));
 	e->t = t;
+	e->pin = UINT64_MAX;	/* nothing in use */
 	for (i = 0; i < t->ncc; i++)
 		for (j = 0; j < t->cc[i].ncoll; j++)
 			if (t->cc[i].coll[j].nfilter > 0)
@@ -206,12 +219,32 @@ engine_bucket_free(struct bucket *b)
 }
 
 static void
+engine_drop_lstates(struct engine *e)
+{
+	struct lstate	*s, *sn;
+	size_t		 i;
+
+	for (i = 0; i < ENGINE_SLOTS; i++) {
+		for (s = e->lstates[i]; s != NULL; s = sn) {
+			sn = s->next;
+			free(s->key);
+			free(s->properties);
+			free(s->links);
+			free(s);
+		}
+		e->lstates[i] = NULL;
+	}
+	e->nlstates = 0;
+}
+
+static void
 engine_drop_caches(struct engine *e)
 {
 	struct bucket	*b, *bn;
 	struct cstate	*s, *sn;
 	size_t		 i;
 
+	engine_drop_lstates(e);
 	for (i = 0; i < ENGINE_SLOTS; i++) {
 		for (b = e->buckets[i]; b != NULL; b = bn) {
 			bn = b->next;
@@ -412,9 +445,14 @@ engine_bucket_evict(struct engine *e)
 	struct bucket	**bp, **victim = NULL;
 	size_t		  i;
 
+	/*
+	 * Never a bucket the evaluation in progress holds items of: with
+	 * all of them in use, the cache grows past its cap until it ends.
+	 */
 	for (i = 0; i < ENGINE_SLOTS; i++)
 		for (bp = &e->buckets[i]; *bp != NULL; bp = &(*bp)->next)
-			if (victim == NULL || (*bp)->used < (*victim)->used)
+			if ((*bp)->used < e->pin && (victim == NULL ||
+			    (*bp)->used < (*victim)->used))
 				victim = bp;
 	if (victim != NULL) {
 		struct bucket *b = *victim;
@@ -569,6 +607,7 @@ engine_eval(struct engine *e, struct ledger *l, struct dirty *d,
 	int				 skip = 0, rc = 0;
 
 	d->pending = 0;
+	e->pin = e->clock + 1;		/* sel[] points into these buckets */
 	/* Per collector, the items in the window: the `count` most recent. */
 	off = xcalloc(cc->ncoll, sizeof(*off));
 	cnt = xcalloc(cc->ncoll, sizeof(*cnt));
@@ -622,6 +661,7 @@ engine_eval(struct engine *e, struct ledger *l, struct dirty *d,
 	d->properties = buf_steal(&out);
 	json_object_put(props);
 out:
+	e->pin = UINT64_MAX;
 	free(sel);
 	free(off);
 	free(cnt);
@@ -745,6 +785,71 @@ engine_basis1(const struct evidence *ev)
 	return (buf_steal(&b));
 }
 
+/*
+ * The latest revision of lifecycle claim (type, subject), as the backend's
+ * claim_get(..., INT64_MAX, cur) gives it (revision, anchor, properties
+ * and links are all the engine uses).  The engine writes every lifecycle
+ * claim, so the one it wrote last for a subject is that revision: a
+ * revising evidence shortly after the creating one needs no lookup.
+ */
+static int
+engine_claim_get(struct engine *e, struct ledger *l, const char *type,
+    const char *subject, struct claim *cur)
+{
+	struct lstate	*s;
+	char		*key;
+
+	xasprintf(&key, "%s/%s", type, subject);
+	for (s = e->lstates[engine_hash(key) % ENGINE_SLOTS]; s != NULL;
+	    s = s->next)
+		if (strcmp(s->key, key) == 0)
+			break;
+	free(key);
+	if (s == NULL)
+		return (l->be->claim_get(l, type, subject, INT64_MAX, cur));
+	cur->type = xstrdup(type);
+	cur->id = xstrdup(subject);
+	cur->revision = s->revision;
+	cur->anchor = s->anchor;
+	cur->properties = xstrdup(s->properties);
+	cur->links = xstrdup(s->links);
+	return (1);
+}
+
+/* Lifecycle claim c was just written: remember it for engine_claim_get. */
+static void
+engine_claim_remember(struct engine *e, const struct claim *c)
+{
+	struct lstate	*s;
+	char		*key;
+	size_t		 slot;
+
+	xasprintf(&key, "%s/%s", c->type, c->id);
+	slot = engine_hash(key) % ENGINE_SLOTS;
+	for (s = e->lstates[slot]; s != NULL; s = s->next)
+		if (strcmp(s->key, key) == 0)
+			break;
+	if (s == NULL) {
+		if (e->nlstates >= ENGINE_MAX_LSTATES) {
+			engine_drop_lstates(e);	/* they reload */
+			slot = engine_hash(key) % ENGINE_SLOTS;
+		}
+		s = xcalloc(1, sizeof(*s));
+		s->key = key;
+		s->next = e->lstates[slot];
+		e->lstates[slot] = s;
+		e->nlstates++;
+	} else {
+		free(key);
+		free(s->properties);
+		free(s->links);
+	}
+	s->revision = c->revision;
+	s->anchor = c->anchor;
+	s->properties = xstrdup(c->properties);
+	s->links = xstrdup(c->links);
+}
+
 /* Apply a set rule's values from ev (props parsed) onto cp (owned). */
 static void
 engine_set(const struct setrule *set, size_t nset, json_object *evprops,
@@ -837,6 +942,7 @@ engine_revise(struct engine *e, struct ledger *l, const struct claimdef *d,
 	if (rc == 0)
 		rc = l->be->claim_put(l, &c);
 	if (rc == 0) {
+		engine_claim_remember(e, &c);
 		engine_item(e, d->t.name, 1, c.id, c.anchor, c.id, cp, links);
 		rc = engine_trigger(e, l, d->t.name, 1, c.anchor, ev);
 	}
@@ -870,7 +976,7 @@ engine_release(struct engine *e, struct ledger *l, const struct claimdef *d,
 			if (strcmp(d->revised[j].evidence, held->type) != 0)
 				continue;
 			memset(&cur, 0, sizeof(cur));
-			if (l->be->claim_get(l, d->t.name, subject, INT64_MAX,
+			if (engine_claim_get(e, l, d->t.name, subject,
 			    &cur) != 1)
 				rc = -1;
 			else
@@ -928,8 +1034,8 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 			if (props == NULL)
 				props = engine_parse(e, ev->properties);
 			memset(&cur, 0, sizeof(cur));
-			if ((found = l->be->claim_get(l, d->t.name, ev->subject,
-			    INT64_MAX, &cur)) == -1)
+			if ((found = engine_claim_get(e, l, d->t.name,
+			    ev->subject, &cur)) == -1)
 				rc = -1;
 			else {
 				rc = engine_revise(e, l, d, &cur, d->create_set,
@@ -946,8 +1052,8 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 			if (props == NULL)
 				props = engine_parse(e, ev->properties);
 			memset(&cur, 0, sizeof(cur));
-			if ((found = l->be->claim_get(l, d->t.name, ev->subject,
-			    INT64_MAX, &cur)) == -1)
+			if ((found = engine_claim_get(e, l, d->t.name,
+			    ev->subject, &cur)) == -1)
 				rc = -1;
 			else if (!found)	/* before its creation: hold */
 				rc = l->be->pending_put(l, d->t.name,
