@@ -50,6 +50,18 @@ evidence_id_valid(const char *s)
 	return (n > 0 && n <= MP_IDMAX);
 }
 
+/*
+ * Is v a JSON string without a NUL inside?  The fields kept as C strings
+ * would be cut at one, so "a\u0000b" would be checked and stored as "a".
+ */
+static int
+evidence_is_str(json_object *v)
+{
+	return (json_object_is_type(v, json_type_string) &&
+	    strlen(json_object_get_string(v)) ==
+	    (size_t)json_object_get_string_len(v));
+}
+
 static int
 evidence_cmpkey(const void *a, const void *b)
 {
@@ -229,6 +241,9 @@ evidence_from_json(json_object *o, const struct types *types,
 	if (json_object_object_get_ex(o, "id", &v)) {
 		if (!json_object_is_type(v, json_type_string))
 			FAIL(EV_SYNTAX, "id", "id must be a string");
+		if (!evidence_is_str(v))
+			FAIL(EV_SYNTAX, "id", "id must be 1 to %d printable "
+			    "characters without spaces", MP_IDMAX);
 		id = json_object_get_string(v);
 	}
 	if (id == NULL)
@@ -238,8 +253,7 @@ evidence_from_json(json_object *o, const struct types *types,
 		FAIL(EV_SYNTAX, "id", "id must be 1 to %d printable "
 		    "characters without spaces", MP_IDMAX);
 	if (!json_object_object_get_ex(o, "type", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    *json_object_get_string(v) == '\0')
+	    !evidence_is_str(v) || *json_object_get_string(v) == '\0')
 		FAIL(EV_SYNTAX, "type", "type is missing or not a string");
 	s = json_object_get_string(v);
 	if ((et = types_find(types, s)) == NULL)
@@ -248,7 +262,7 @@ evidence_from_json(json_object *o, const struct types *types,
 	ev->source = xstrdup(source);
 	ev->type = xstrdup(et->name);
 	if (json_object_object_get_ex(o, "subject", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_string) ||
+		if (!evidence_is_str(v) ||
 		    strlen(json_object_get_string(v)) > EV_SUBJECT_MAX)
 			FAIL(EV_SYNTAX, "subject", "subject must be a string of "
 			    "at most %d bytes", EV_SUBJECT_MAX);
@@ -257,7 +271,7 @@ evidence_from_json(json_object *o, const struct types *types,
 		ev->subject = xstrdup("");
 	ev->time = now;
 	if (json_object_object_get_ex(o, "time", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_string) ||
+		if (!evidence_is_str(v) ||
 		    tf_parse(json_object_get_string(v), &ev->time) == -1)
 			FAIL(EV_SYNTAX, "time", "time must be an RFC 3339 "
 			    "timestamp such as 2025-07-03T10:08:20Z");
@@ -273,7 +287,7 @@ evidence_from_json(json_object *o, const struct types *types,
 			if (*lk == '\0' || strlen(lk) > 64)
 				FAIL(EV_SYNTAX, "links", "link names are 1 to 64 "
 				    "bytes");
-			if (!json_object_is_type(lv, json_type_string) ||
+			if (!evidence_is_str(lv) ||
 			    strlen(json_object_get_string(lv)) > EV_LINK_MAX)
 				FAIL(EV_SYNTAX, lk, "link \"%.64s\" must be a "
 				    "string of at most %d bytes", lk,

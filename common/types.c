@@ -498,6 +498,12 @@ types_coerce1(const struct propdef *p, json_object *in, json_object **out,
 	char		**o;
 	enum json_type	 jt = json_object_get_type(in);
 
+	/* Text may hold a NUL; a value read as a C string may not. */
+	if (jt == json_type_string && p->type != PT_TEXT &&
+	    strlen(json_object_get_string(in)) !=
+	    (size_t)json_object_get_string_len(in))
+		return (types_cerr(err, errlen, "%s holds a NUL character",
+		    p->name));
 	switch (p->type) {
 	case PT_TEXT:
 		if (jt != json_type_string)
@@ -568,8 +574,11 @@ types_coerce1(const struct propdef *p, json_object *in, json_object **out,
 		if (p->type == PT_PERCENTAGE && (d < 0 || d > 100))
 			return (types_cerr(err, errlen, "%s must be a "
 			    "percentage between 0 and 100", p->name));
-		if (jt == json_type_int || (jt != json_type_double &&
-		    d == (double)(long long)d && fabs(d) < 9e15))
+		/* An integer as it came: as a double it could lose digits. */
+		if (jt == json_type_int)
+			*out = json_object_get(in);
+		else if (jt != json_type_double && fabs(d) < 9e15 &&
+		    d == (double)(long long)d)
 			*out = json_object_new_int64((int64_t)d);
 		else
 			*out = json_object_new_double(d);
@@ -584,7 +593,7 @@ types_coerce1(const struct propdef *p, json_object *in, json_object **out,
 		if (d < 0 || !isfinite(d))
 			return (types_cerr(err, errlen, "%s must not be "
 			    "negative", p->name));
-		if (d == (double)(int64_t)d && d < 9e15)
+		if (d < 9e15 && d == (double)(int64_t)d)	/* in range first */
 			*out = json_object_new_int64((int64_t)d);
 		else
 			*out = json_object_new_double(d);

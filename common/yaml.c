@@ -231,7 +231,7 @@ yaml_count(json_object *o, size_t max)
 	size_t	n = 1, i, len;
 
 	switch (json_object_get_type(o)) {
-	case json_type_object:
+	case json_type_object: {	/* a block: the macro declares */
 		json_object_object_foreach(o, k, v) {
 			(void)k;
 			if (n > max)
@@ -239,6 +239,7 @@ yaml_count(json_object *o, size_t max)
 			n += yaml_count(v, max);
 		}
 		break;
+	}
 	case json_type_array:
 		len = json_object_array_length(o);
 		for (i = 0; i < len && n <= max; i++)

@@ -467,6 +467,38 @@ START_TEST(test_coercions)
 }
 END_TEST
 
+/* What tests/fuzz found (its regress/ inputs): huge numbers, NULs. */
+START_TEST(test_fuzz_findings)
+{
+	/* An integer is kept as it came, not rounded through a double. */
+	ck_assert_str_eq(props_of("{\"type\":\"Custom\",\"properties\":"
+	    "{\"ratio\":9223372036854775807}}"),
+	    "{\"ratio\":9223372036854775807}");
+	/* Beyond any integer: a double, never an out-of-range cast. */
+	ck_assert_int_eq(parse("{\"type\":\"Custom\",\"properties\":"
+	    "{\"ratio\":\"2e32\",\"wait\":1e300}}", "msg_1"), EV_OK);
+	ck_assert_int_eq(parse("{\"type\":\"Custom\",\"properties\":"
+	    "{\"spans\":[1e300,2.5]}}", "msg_1"), EV_OK);
+	/* A C string would cut these at the NUL: refused, not stored cut. */
+	expect_syntax("{\"id\":\"a\\u0000b\",\"type\":\"Custom\"}", NULL);
+	expect_syntax("{\"type\":\"Custom\\u0000x\"}", "msg_1");
+	expect_syntax("{\"type\":\"Custom\",\"subject\":\"a\\u0000b\"}",
+	    "msg_1");
+	expect_syntax("{\"type\":\"Custom\","
+	    "\"time\":\"2025-07-03T10:08:20Z\\u0000x\"}", "msg_1");
+	expect_syntax("{\"type\":\"Custom\",\"links\":{\"a\":\"b\\u0000c\"}}",
+	    "msg_1");
+	expect_type("{\"type\":\"Custom\",\"properties\":"
+	    "{\"level\":\"high\\u0000x\"}}", "level");
+	expect_type("{\"type\":\"Custom\",\"properties\":"
+	    "{\"count\":\"3\\u0000x\"}}", "count");
+	/* Text may hold one: it is stored whole, escaped. */
+	ck_assert_int_eq(parse("{\"type\":\"BuildStartedEvent\","
+	    "\"properties\":{\"buildId\":\"a\\u0000b\"}}", "msg_1"), EV_OK);
+	ck_assert_str_eq(ev->properties, "{\"buildId\":\"a\\u0000b\"}");
+}
+END_TEST
+
 START_TEST(test_to_json)
 {
 	json_object	*o, *v;
@@ -639,6 +671,7 @@ make_evidence_suite(void)
 	tcase_add_test(tc, test_id_valid);
 	tcase_add_test(tc, test_type_errors);
 	tcase_add_test(tc, test_coercions);
+	tcase_add_test(tc, test_fuzz_findings);
 	tcase_add_test(tc, test_to_json);
 	suite_add_tcase(s, tc);
 

@@ -1,0 +1,34 @@
+/*
+ * fuzz_config.c: a configuration file.  The input is the file's text,
+ * loaded by config_load (through a memfd): YAML into a tree, then the
+ * settings, sources, evidence types, claim types and computed claims.
+ * A configuration that loads is then asked what the receiver asks of it.
+ */
+#include "fuzz.h"
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fuzz_init();
+	return (0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct config	*cf;
+	char		 err[MP_ERRLEN];
+	size_t		 i;
+
+	if ((cf = fuzz_config_text((const char *)data, size, err,
+	    sizeof(err))) == NULL)
+		return (0);
+	for (i = 0; source_table[i] != NULL; i++)
+		(void)config_source(cf, source_table[i]);
+	(void)config_token_role(cf, "fuzz-reader-token-0123456789", NULL);
+	config_free(cf);
+	return (0);
+}
