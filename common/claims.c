@@ -19,17 +19,6 @@
 
 #include "milepost.h"
 
-static int
-claims_err(char *err, size_t errlen, const char *file, json_object *o,
-    const char *key, const char *fmt, const char *arg)
-{
-	char	msg[MP_ERRLEN];
-
-	snprintf(msg, sizeof(msg), fmt, arg);
-	snprintf(err, errlen, "%s:%d: %s: %s", file, config_line(o), key, msg);
-	return (-1);
-}
-
 static void
 claims_set_free(struct setrule *set, size_t n)
 {
@@ -101,14 +90,14 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 	*setp = NULL;
 	*nsetp = 0;
 	if (!json_object_is_type(rule, json_type_object)) {
-		claims_err(err, errlen, file, rule, path, "%s",
+		config_errf(err, errlen, file, rule, path, "%s",
 		    "must be a mapping with evidence and set");
 		return (NULL);
 	}
 	json_object_object_foreach(rule, k, v) {
 		if (strcmp(k, "evidence") && strcmp(k, "set")) {
 			snprintf(key, sizeof(key), "%s.%s", path, k);
-			claims_err(err, errlen, file, v ? v : rule, key,
+			config_errf(err, errlen, file, v ? v : rule, key,
 			    "%s", "unknown key (expected evidence and set)");
 			return (NULL);
 		}
@@ -116,26 +105,26 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 	snprintf(key, sizeof(key), "%s.evidence", path);
 	if (!json_object_object_get_ex(rule, "evidence", &ev) ||
 	    !json_object_is_type(ev, json_type_string)) {
-		claims_err(err, errlen, file, ev ? ev : rule, key, "%s",
+		config_errf(err, errlen, file, ev ? ev : rule, key, "%s",
 		    "missing, or not an evidence type name");
 		return (NULL);
 	}
 	if ((et = types_find(t, json_object_get_string(ev))) == NULL) {
-		claims_err(err, errlen, file, ev, key, "unknown evidence type "
+		config_errf(err, errlen, file, ev, key, "unknown evidence type "
 		    "\"%.128s\"", json_object_get_string(ev));
 		return (NULL);
 	}
 	if (json_object_object_get_ex(rule, "set", &set) && set != NULL) {
 		snprintf(key, sizeof(key), "%s.set", path);
 		if (!json_object_is_type(set, json_type_object)) {
-			claims_err(err, errlen, file, set, key, "%s",
+			config_errf(err, errlen, file, set, key, "%s",
 			    "must be a mapping of claim property to value");
 			return (NULL);
 		}
 		json_object_object_foreach(set, pk, pv) {
 			snprintf(key, sizeof(key), "%s.set.%s", path, pk);
 			if ((cp = types_prop(&d->t, pk)) == NULL) {
-				claims_err(err, errlen, file, pv ? pv : set,
+				config_errf(err, errlen, file, pv ? pv : set,
 				    key, "%s has no such property",
 				    d->t.name);
 				goto fail;
@@ -149,7 +138,7 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 			    json_type_string) &&
 			    *(s = json_object_get_string(pv)) == '$') {
 				if ((ep = types_prop(et, s + 1)) == NULL) {
-					claims_err(err, errlen, file, pv, key,
+					config_errf(err, errlen, file, pv, key,
 					    "the evidence has no property "
 					    "\"%.64s\"", s);
 					goto fail;
@@ -160,7 +149,7 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 					    "the claim property is %s",
 					    s, types_ptype_name(ep->type),
 					    types_ptype_name(cp->type));
-					claims_err(err, errlen, file, pv, key,
+					config_errf(err, errlen, file, pv, key,
 					    "%s", why);
 					goto fail;
 				}
@@ -168,7 +157,7 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 				continue;
 			}
 			if (types_coerce(cp, pv, &cv, why, sizeof(why)) == -1) {
-				claims_err(err, errlen, file, pv ? pv : set,
+				config_errf(err, errlen, file, pv ? pv : set,
 				    key, "%s", why);
 				goto fail;
 			}
@@ -199,7 +188,7 @@ claims_check_required(struct claimdef *d, json_object *o, const char *file,
 			    d->t.props[i].name) == 0)
 				found = 1;
 		if (!found)
-			return (claims_err(err, errlen, file, o, path,
+			return (config_errf(err, errlen, file, o, path,
 			    "required property %s is not set on creation",
 			    d->t.props[i].name));
 	}
@@ -218,19 +207,19 @@ claims_load_one(struct types *t, struct claimdef *d, const char *name,
 	d->t.name = xstrdup(name);
 	snprintf(path, sizeof(path), "claim_types.%s", name);
 	if (!types_name_ok(name))
-		return (claims_err(err, errlen, file, decl, path, "%s",
+		return (config_errf(err, errlen, file, decl, path, "%s",
 		    "type names are letters, digits, '_', '-' or '.'"));
 	if (types_find(t, name) != NULL)
-		return (claims_err(err, errlen, file, decl, path, "%s",
+		return (config_errf(err, errlen, file, decl, path, "%s",
 		    "an evidence type has this name already"));
 	if (!json_object_is_type(decl, json_type_object))
-		return (claims_err(err, errlen, file, decl, path, "%s",
+		return (config_errf(err, errlen, file, decl, path, "%s",
 		    "must be a mapping with properties and created_by"));
 	json_object_object_foreach(decl, k, v) {
 		if (strcmp(k, "properties") && strcmp(k, "created_by") &&
 		    strcmp(k, "revised_by") && strcmp(k, "description")) {
 			snprintf(key, sizeof(key), "%s.%s", path, k);
-			return (claims_err(err, errlen, file, v ? v : decl, key,
+			return (config_errf(err, errlen, file, v ? v : decl, key,
 			    "%s", "unknown key (expected properties, "
 			    "created_by, revised_by or description)"));
 		}
@@ -244,7 +233,7 @@ claims_load_one(struct types *t, struct claimdef *d, const char *name,
 	}
 	snprintf(key, sizeof(key), "%s.created_by", path);
 	if (!json_object_object_get_ex(decl, "created_by", &cb) || cb == NULL)
-		return (claims_err(err, errlen, file, decl, key, "%s",
+		return (config_errf(err, errlen, file, decl, key, "%s",
 		    "a claim type needs created_by"));
 	if ((d->created_by = claims_rule(t, d, cb, file, key, &d->create_set,
 	    &d->ncreate_set, err, errlen)) == NULL)
@@ -258,7 +247,7 @@ claims_load_one(struct types *t, struct claimdef *d, const char *name,
 		else if (json_object_is_type(rb, json_type_array))
 			n = json_object_array_length(rb);
 		else
-			return (claims_err(err, errlen, file, rb, key, "%s",
+			return (config_errf(err, errlen, file, rb, key, "%s",
 			    "must be a list of {evidence, set} rules"));
 		d->revised = xcalloc(n ? n : 1, sizeof(*d->revised));
 		for (i = 0; i < n; i++) {
@@ -322,7 +311,7 @@ claims_load(struct types *t, json_object *decls, const char *file,
 	if (decls == NULL)
 		return (0);
 	if (!json_object_is_type(decls, json_type_object))
-		return (claims_err(err, errlen, file, decls, "claim_types",
+		return (config_errf(err, errlen, file, decls, "claim_types",
 		    "%s", "must be a mapping of claim type name to declaration"));
 	json_object_object_foreach(decls, name, decl) {
 		if (claims_load_one(t, &d, name, decl ? decl : decls, file,

@@ -54,14 +54,11 @@ static int
 config_err(struct cfgctx *c, json_object *o, const char *key,
     const char *fmt, ...)
 {
-	char	msg[MP_ERRLEN];
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	config_verrf(c->err, c->errlen, c->file, o, key, fmt, ap);
 	va_end(ap);
-	snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file, config_line(o),
-	    key, msg);
 	return (-1);
 }
 

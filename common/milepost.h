@@ -228,6 +228,10 @@ struct config	*config_load(const char *, char *, size_t);
 struct config	*config_default(void);
 void		 config_free(struct config *);
 int		 config_line(json_object *);
+int		 config_errf(char *, size_t, const char *, json_object *,
+		    const char *, const char *, ...) MP_PRINTF(6, 7);
+void		 config_verrf(char *, size_t, const char *, json_object *,
+		    const char *, const char *, va_list);
 const char	*config_role_name(enum role);
 enum role	 config_token_role(const struct config *, const char *,
 		    const struct token **);

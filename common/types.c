@@ -260,15 +260,6 @@ types_find(const struct types *t, const char *name)
 	return (NULL);
 }
 
-static int
-types_err(char *err, size_t errlen, const char *file, json_object *o,
-    const char *key, const char *msg)
-{
-	snprintf(err, errlen, "%s:%d: %s: %s", file, config_line(o), key,
-	    msg);
-	return (-1);
-}
-
 int
 types_name_ok(const char *s)
 {
@@ -295,17 +286,17 @@ types_load_prop(const char *file, const char *path, const char *name,
 
 	memset(p, 0, sizeof(*p));
 	if (!types_name_ok(name))
-		return (types_err(err, errlen, file, decl, path,
+		return (config_errf(err, errlen, file, decl, path,
 		    "property names are letters, digits, '_', '-' or '.'"));
 	if (!json_object_is_type(decl, json_type_object))
-		return (types_err(err, errlen, file, decl, path,
+		return (config_errf(err, errlen, file, decl, path,
 		    "a property is a mapping with at least 'type'"));
 	json_object_object_foreach(decl, k, val) {
 		if (strcmp(k, "type") && strcmp(k, "required") &&
 		    strcmp(k, "list") && strcmp(k, "options") &&
 		    strcmp(k, "description")) {
 			snprintf(key, sizeof(key), "%s.%s", path, k);
-			return (types_err(err, errlen, file, val ? val : decl,
+			return (config_errf(err, errlen, file, val ? val : decl,
 			    key, "unknown key (expected type, required, list, "
 			    "options or description)"));
 		}
@@ -313,34 +304,34 @@ types_load_prop(const char *file, const char *path, const char *name,
 	snprintf(key, sizeof(key), "%s.type", path);
 	if (!json_object_object_get_ex(decl, "type", &v) ||
 	    !json_object_is_type(v, json_type_string))
-		return (types_err(err, errlen, file, v ? v : decl, key,
+		return (config_errf(err, errlen, file, v ? v : decl, key,
 		    "missing or not a string"));
 	if (types_ptype_parse(json_object_get_string(v), &p->type) == -1)
-		return (types_err(err, errlen, file, v, key, "unknown type "
+		return (config_errf(err, errlen, file, v, key, "unknown type "
 		    "(text, enum, boolean, integer, number, percentage, "
 		    "timespan or timestamp)"));
 	if (json_object_object_get_ex(decl, "required", &v)) {
 		snprintf(key, sizeof(key), "%s.required", path);
 		if (!json_object_is_type(v, json_type_boolean))
-			return (types_err(err, errlen, file, v ? v : decl,
+			return (config_errf(err, errlen, file, v ? v : decl,
 			    key, "must be true or false"));
 		p->required = json_object_get_boolean(v);
 	}
 	if (json_object_object_get_ex(decl, "list", &v)) {
 		snprintf(key, sizeof(key), "%s.list", path);
 		if (!json_object_is_type(v, json_type_boolean))
-			return (types_err(err, errlen, file, v ? v : decl,
+			return (config_errf(err, errlen, file, v ? v : decl,
 			    key, "must be true or false"));
 		p->list = json_object_get_boolean(v);
 	}
 	snprintf(key, sizeof(key), "%s.options", path);
 	if (json_object_object_get_ex(decl, "options", &v)) {
 		if (p->type != PT_ENUM)
-			return (types_err(err, errlen, file, v ? v : decl,
+			return (config_errf(err, errlen, file, v ? v : decl,
 			    key, "options are only for enum properties"));
 		if (!json_object_is_type(v, json_type_array) ||
 		    (n = json_object_array_length(v)) == 0)
-			return (types_err(err, errlen, file, v ? v : decl,
+			return (config_errf(err, errlen, file, v ? v : decl,
 			    key, "must be a non-empty list of strings"));
 		p->options = xcalloc(n + 1, sizeof(char *));
 		for (i = 0; i < n; i++) {
@@ -349,13 +340,13 @@ types_load_prop(const char *file, const char *path, const char *name,
 			    !json_object_is_type(opt, json_type_int) &&
 			    !json_object_is_type(opt, json_type_boolean)) {
 				types_prop_free(p);
-				return (types_err(err, errlen, file, v, key,
+				return (config_errf(err, errlen, file, v, key,
 				    "must be a non-empty list of strings"));
 			}
 			p->options[i] = xstrdup(json_object_get_string(opt));
 		}
 	} else if (p->type == PT_ENUM)
-		return (types_err(err, errlen, file, decl, key,
+		return (config_errf(err, errlen, file, decl, key,
 		    "an enum property needs options"));
 	p->name = xstrdup(name);
 	return (0);
@@ -372,7 +363,7 @@ types_load_props(struct evtype *e, json_object *props, const char *file,
 	char		ppath[640];
 
 	if (!json_object_is_type(props, json_type_object))
-		return (types_err(err, errlen, file, props, path,
+		return (config_errf(err, errlen, file, props, path,
 		    "must be a mapping of property name to declaration"));
 	json_object_object_foreach(props, pname, pdecl) {
 		snprintf(ppath, sizeof(ppath), "%s.%s", path, pname);
@@ -423,17 +414,17 @@ types_load(struct types *t, json_object *decls, const char *file,
 	if (decls == NULL)
 		return (0);
 	if (!json_object_is_type(decls, json_type_object))
-		return (types_err(err, errlen, file, decls, "evidence_types",
+		return (config_errf(err, errlen, file, decls, "evidence_types",
 		    "must be a mapping of type name to declaration"));
 	json_object_object_foreach(decls, name, decl) {
 		snprintf(path, sizeof(path), "evidence_types.%s", name);
 		if (!types_name_ok(name))
-			return (types_err(err, errlen, file, decl ? decl :
+			return (config_errf(err, errlen, file, decl ? decl :
 			    decls, path, "type names are letters, digits, "
 			    "'_', '-' or '.'"));
 		if (decl != NULL && !json_object_is_type(decl,
 		    json_type_object))
-			return (types_err(err, errlen, file, decl, path,
+			return (config_errf(err, errlen, file, decl, path,
 			    "must be a mapping with 'properties'"));
 		props = NULL;
 		if (decl != NULL) {
@@ -443,7 +434,7 @@ types_load(struct types *t, json_object *decls, const char *file,
 					continue;
 				snprintf(path, sizeof(path),
 				    "evidence_types.%s.%s", name, k);
-				return (types_err(err, errlen, file, v ? v :
+				return (config_errf(err, errlen, file, v ? v :
 				    decl, path, "unknown key (expected "
 				    "properties or description)"));
 			}
@@ -453,7 +444,7 @@ types_load(struct types *t, json_object *decls, const char *file,
 		    json_type_object)) {
 			snprintf(path, sizeof(path),
 			    "evidence_types.%s.properties", name);
-			return (types_err(err, errlen, file, props, path,
+			return (config_errf(err, errlen, file, props, path,
 			    "must be a mapping of property name to "
 			    "declaration"));
 		}
@@ -465,7 +456,7 @@ types_load(struct types *t, json_object *decls, const char *file,
 			snprintf(path, sizeof(path),
 			    "evidence_types.%s.properties.%s", name, pname);
 			if (pdecl == NULL)
-				return (types_err(err, errlen, file, props, path,
+				return (config_errf(err, errlen, file, props, path,
 				    "a property is a mapping with at least "
 				    "'type'"));
 			if (types_load_prop(file, path, pname, pdecl, &p, err,

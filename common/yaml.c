@@ -63,6 +63,32 @@ config_line(json_object *o)
 	return ((int)(uintptr_t)json_object_get_userdata(o));
 }
 
+/*
+ * Every configuration error: "file:line: key: reason", the line being that
+ * of node o.  Returns -1, for "return (config_errf(...));".
+ */
+void
+config_verrf(char *err, size_t errlen, const char *file, json_object *o,
+    const char *key, const char *fmt, va_list ap)
+{
+	char	msg[MP_ERRLEN];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(err, errlen, "%s:%d: %s: %s", file, config_line(o), key, msg);
+}
+
+int
+config_errf(char *err, size_t errlen, const char *file, json_object *o,
+    const char *key, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	config_verrf(err, errlen, file, o, key, fmt, ap);
+	va_end(ap);
+	return (-1);
+}
+
 static int
 yaml_match(const char *s, const char *re)
 {
