@@ -56,6 +56,8 @@ extern const struct cmd_entry	 cmd_git_entry;
 extern const struct cmd_entry	 cmd_ledger_entry;
 extern const struct cmd_entry	 cmd_run_entry;
 int		 cmd_ledger_missing(const char *);
+int		 cmd_ledger_options(const struct cmd_entry *, int, char **,
+		    const char **, const char **);
 
 /* client.c */
 enum client_key {

@@ -367,45 +367,20 @@ out:
 static int
 cmd_claims_rebuild(const struct cmd_entry *ce, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config",	required_argument,	NULL,	'c' },
-		{ "help",	no_argument,		NULL,	'h' },
-		{ "ledger",	required_argument,	NULL,	'l' },
-		{ NULL,		0,			NULL,	0 }
-	};
 	struct claims_rebuild	 r;
 	struct config		*cf = NULL;
 	struct ledger		*l = NULL;
 	struct timespec		 t0, t1;
-	const char		*url = NULL, *file = NULL;
+	const char		*url, *file;
 	char			 err[MP_ERRLEN];
 	double			 secs;
-	int			 ch, rc;
+	int			 rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
-		case 'h':
-			return (cmd_help(ce));
-		case 'l':
-			url = optarg;
-			break;
-		default:
-			return (cmd_usage_error(ce, "unknown or incomplete "
-			    "option: %s", argv[optind - 1]));
-		}
-	}
+	if ((rc = cmd_ledger_options(ce, argc, argv, &url, &file)) != -1)
+		return (rc);
 	if (optind < argc)
 		return (cmd_usage_error(ce, "unexpected argument: %s",
 		    argv[optind]));
-	if (url != NULL && file != NULL)
-		return (cmd_usage_error(ce, "give --ledger or -c, not both"));
-	if (url == NULL && file == NULL)
-		return (cmd_usage_error(ce, "which ledger? give --ledger URL "
-		    "or -c FILE"));
 	if (file != NULL)
 		cf = config_load(file, err, sizeof(err));
 	else

@@ -114,7 +114,6 @@ static void	cmd_git_summary(const struct cmd_git_push *);
 static void	cmd_git_push_clear(struct cmd_git_push *);
 static void	cmd_git_alarm(int);
 static char	*cmd_git_hooks_dir(git_repository *);
-static int	cmd_git_read_file(const char *, struct buf *);
 static int	cmd_git_write_file(const char *, const char *, size_t, mode_t,
 		    const struct stat *);
 static int	cmd_git_install_hook(const char *, const char *, int *);
@@ -233,7 +232,7 @@ cmd_git_env_load(const char *dir)
 
 	path = cmd_git_path(dir, CMD_GIT_ENV_FILE);
 	buf_init(&b);
-	if (cmd_git_read_file(path, &b) == -1) {
+	if (buf_read_file(&b, path, CMD_GIT_FILE_MAX) == -1) {
 		if (errno != ENOENT)
 			log_warn("git: %s", path);
 		goto out;
@@ -1030,52 +1029,6 @@ cmd_git_hooks_dir(git_repository *repo)
 }
 
 /*
- * Read the regular file path, up to CMD_GIT_FILE_MAX bytes, into b
- * (reset first).  Returns 0, or -1 with errno (EFBIG when too big).
- */
-static int
-cmd_git_read_file(const char *path, struct buf *b)
-{
-	struct stat	 st;
-	char		 tmp[8192];
-	ssize_t		 n;
-	int		 fd, saved;
-
-	buf_reset(b);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (-1);
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	if (!S_ISREG(st.st_mode) || st.st_size > CMD_GIT_FILE_MAX) {
-		errno = EFBIG;
-		goto fail;
-	}
-	for (;;) {
-		if ((n = read(fd, tmp, sizeof(tmp))) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		buf_add(b, tmp, (size_t)n);
-		if (b->len > CMD_GIT_FILE_MAX) {
-			errno = EFBIG;
-			goto fail;
-		}
-	}
-	explicit_bzero(tmp, sizeof(tmp));
-	close(fd);
-	return (0);
-fail:
-	saved = errno;
-	explicit_bzero(tmp, sizeof(tmp));
-	close(fd);
-	errno = saved;
-	return (-1);
-}
-
-/*
  * Replace path with len bytes of data, mode mode, atomically (a temporary
  * file, fsync, rename).  When running as root, the file is given to
  * owner's uid and gid (the repository's), so that the hook can read it.
@@ -1173,7 +1126,7 @@ cmd_git_install_hook(const char *dir, const char *self, int *chained)
 	 * a hook that runs post-receive.chained to itself would loop.
 	 */
 	exists = lstat(hook, &st) == 0;
-	if (exists && cmd_git_read_file(hook, &b) == 0)
+	if (exists && buf_read_file(&b, hook, CMD_GIT_FILE_MAX) == 0)
 		ours = strstr(buf_cstr(&b), CMD_GIT_MARK) != NULL;
 	if (exists && !ours) {
 		if (lstat(chain, &st) == 0) {
@@ -1250,7 +1203,7 @@ cmd_git_env_has(const char *path, const char *key)
 	int		 found = 0;
 
 	buf_init(&b);
-	if (cmd_git_read_file(path, &b) == 0) {
+	if (buf_read_file(&b, path, CMD_GIT_FILE_MAX) == 0) {
 		for (line = buf_cstr(&b); line != NULL && !found; line = next) {
 			if ((next = strchr(line, '\n')) != NULL)
 				next++;
@@ -1283,7 +1236,7 @@ cmd_git_install_env(const char *dir, const char *url, const char *secret,
 	path = cmd_git_path(dir, CMD_GIT_ENV_FILE);
 	buf_init(&old);
 	buf_init(&out);
-	if (cmd_git_read_file(path, &old) == -1) {
+	if (buf_read_file(&old, path, CMD_GIT_FILE_MAX) == -1) {
 		if (errno != ENOENT) {
 			log_warn("git: %s", path);
 			goto done;

@@ -86,9 +86,15 @@ cmd_ledger_verify(const char *url)
 	}
 }
 
-/* "ledger verify ...".  Returns the exit status. */
-static int
-cmd_ledger_exec(const struct cmd_entry *ce, int argc, char **argv)
+/*
+ * The options of every command that reads the ledger directly (INTERFACE:
+ * "--ledger URL, or -c FILE"): exactly one of them.  Returns -1 with *url
+ * or *file set and optind at the first operand, or else the exit status
+ * the command must return (help was printed, or a usage error).
+ */
+int
+cmd_ledger_options(const struct cmd_entry *ce, int argc, char **argv,
+    const char **url, const char **file)
 {
 	static const struct option longopts[] = {
 		{ "config",	required_argument,	NULL,	'c' },
@@ -96,26 +102,44 @@ cmd_ledger_exec(const struct cmd_entry *ce, int argc, char **argv)
 		{ "ledger",	required_argument,	NULL,	'l' },
 		{ NULL,		0,			NULL,	0 }
 	};
-	struct config	*cf;
-	const char	*url = NULL, *file = NULL;
-	char		 err[MP_ERRLEN];
-	int		 ch, rc;
+	int	ch;
 
+	*url = *file = NULL;
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			file = optarg;
+			*file = optarg;
 			break;
 		case 'h':
 			return (cmd_help(ce));
 		case 'l':
-			url = optarg;
+			*url = optarg;
 			break;
 		default:
 			return (cmd_usage_error(ce, "unknown or incomplete "
 			    "option: %s", argv[optind - 1]));
 		}
 	}
+	if (*url != NULL && *file != NULL)
+		return (cmd_usage_error(ce, "give --ledger or -c, not both"));
+	if (*url == NULL && *file == NULL)
+		return (cmd_usage_error(ce, "which ledger? give --ledger URL "
+		    "or -c FILE"));
+	return (-1);
+}
+
+/* "ledger verify ...".  Returns the exit status. */
+static int
+cmd_ledger_exec(const struct cmd_entry *ce, int argc, char **argv)
+{
+	struct config	*cf;
+	const char	*url, *file;
+	char		 err[MP_ERRLEN];
+	int		 rc;
+
+	if ((rc = cmd_ledger_options(ce, argc, argv, &url, &file)) != -1)
+		return (rc);
 	if (optind >= argc)
 		return (cmd_usage_error(ce, "no ledger command (verify)"));
 	if (strcmp(argv[optind], "verify") != 0)
@@ -124,11 +148,6 @@ cmd_ledger_exec(const struct cmd_entry *ce, int argc, char **argv)
 	if (optind + 1 < argc)
 		return (cmd_usage_error(ce, "unexpected argument: %s",
 		    argv[optind + 1]));
-	if (url != NULL && file != NULL)
-		return (cmd_usage_error(ce, "give --ledger or -c, not both"));
-	if (url == NULL && file == NULL)
-		return (cmd_usage_error(ce, "which ledger? give --ledger URL "
-		    "or -c FILE"));
 	if (url != NULL)
 		return (cmd_ledger_verify(url));
 

@@ -330,47 +330,18 @@ spool_list_free(struct spool_item *items, size_t n)
 int
 spool_read(const char *name, struct buf *b)
 {
-	struct stat	 st;
-	char		*path, tmp[8192];
-	ssize_t		 n;
-	int		 fd, saved;
+	char	*path;
+	int	 rc, saved;
 
-	buf_reset(b);
 	xasprintf(&path, "%s/%s", spool_path(), name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		goto fail;
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	if (!S_ISREG(st.st_mode) || st.st_size > SPOOL_FILE_MAX) {
-		errno = EFBIG;
-		goto fail;
+	if ((rc = buf_read_file(b, path, SPOOL_FILE_MAX)) == -1) {
+		saved = errno;
+		if (saved != ENOENT)
+			log_warn("spool: %s", path);
+		errno = saved;
 	}
-	for (;;) {
-		if ((n = read(fd, tmp, sizeof(tmp))) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		buf_add(b, tmp, (size_t)n);
-		if (b->len > SPOOL_FILE_MAX) {
-			errno = EFBIG;
-			goto fail;
-		}
-	}
-	close(fd);
 	free(path);
-	return (0);
-fail:
-	saved = errno;
-	if (saved != ENOENT)
-		log_warn("spool: %s", path);
-	if (fd != -1)
-		close(fd);
-	free(path);
-	errno = saved;
-	return (-1);
+	return (rc);
 }
 
 /* Delete a delivered spool file, durably.  Returns 0 or -1. */

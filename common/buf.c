@@ -1,7 +1,12 @@
 /* buf.c: a growable byte buffer, always NUL-terminated past len. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "milepost.h"
 
@@ -101,4 +106,52 @@ buf_steal(struct buf *b)
 	p = b->data;
 	buf_init(b);
 	return (p);
+}
+
+/*
+ * Replace b's contents with the regular file at path, of at most max
+ * bytes.  Returns 0, or -1 with errno set (EINVAL: not a regular file;
+ * EFBIG: larger than max).  The read chunk is wiped, as files read this
+ * way may hold secrets; wiping b is the caller's business.
+ */
+int
+buf_read_file(struct buf *b, const char *path, size_t max)
+{
+	struct stat	 st;
+	char		 tmp[8192];
+	ssize_t		 n;
+	int		 fd, saved;
+
+	buf_reset(b);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	for (;;) {
+		if ((n = read(fd, tmp, sizeof(tmp))) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (b->len + (size_t)n > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+		buf_add(b, tmp, (size_t)n);
+	}
+	explicit_bzero(tmp, sizeof(tmp));
+	close(fd);
+	return (0);
+fail:
+	saved = errno;
+	explicit_bzero(tmp, sizeof(tmp));
+	close(fd);
+	errno = saved;
+	return (-1);
 }

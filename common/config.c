@@ -551,39 +551,21 @@ struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
 	json_object	*tree;
-	struct stat	 st;
-	char		*text;
-	ssize_t		 n;
-	size_t		 off = 0;
-	int		 fd;
+	struct buf	 text;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s:0: %s", path, strerror(errno));
+	buf_init(&text);
+	if (buf_read_file(&text, path, CONFIG_MAX_FILE) == -1) {
+		if (errno == EINVAL || errno == EFBIG)
+			snprintf(err, errlen, "%s:0: not a regular file of at "
+			    "most 4 MiB", path);
+		else
+			snprintf(err, errlen, "%s:0: %s", path, strerror(errno));
+		buf_free(&text);
 		return (NULL);
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > CONFIG_MAX_FILE) {
-		snprintf(err, errlen, "%s:0: not a regular file of at most "
-		    "4 MiB", path);
-		close(fd);
-		return (NULL);
-	}
-	text = xmalloc((size_t)st.st_size + 1);
-	while (off < (size_t)st.st_size) {
-		if ((n = read(fd, text + off, (size_t)st.st_size - off)) <= 0) {
-			snprintf(err, errlen, "%s:0: read: %s", path,
-			    n == 0 ? "short read" : strerror(errno));
-			free(text);
-			close(fd);
-			return (NULL);
-		}
-		off += (size_t)n;
-	}
-	close(fd);
-	text[off] = '\0';
-	tree = config_yaml_parse(text, off, path, err, errlen);
-	OPENSSL_cleanse(text, off);
-	free(text);
+	tree = config_yaml_parse(buf_cstr(&text), text.len, path, err, errlen);
+	OPENSSL_cleanse(text.data, text.cap);	/* it holds secrets */
+	buf_free(&text);
 	if (tree == NULL)
 		return (NULL);
 	return (config_build(tree, path, err, errlen));

@@ -75,6 +75,7 @@ void	 buf_addc(struct buf *, char);
 void	 buf_printf(struct buf *, const char *, ...) MP_PRINTF(2, 3);
 char	*buf_cstr(struct buf *);	/* NUL-terminated view, borrowed */
 char	*buf_steal(struct buf *);	/* NUL-terminated, taken */
+int	 buf_read_file(struct buf *, const char *, size_t);
 
 /* timefmt.c: times are int64 microseconds since the Unix epoch, UTC */
 int	 tf_parse(const char *, int64_t *);
@@ -164,7 +165,10 @@ struct mp_source {
 	 */
 	int		(*normalize)(const struct source_req *, json_object *,
 			    const char *, json_object *, char *, size_t);
-	/* Does the payload need to be JSON? (CloudEvents binary: no) */
+	/*
+	 * Set when the body need not be JSON (CloudEvents binary mode): the
+	 * receiver still parses it once and passes the tree, or NULL.
+	 */
 	int		 raw_body;
 };
 extern const struct mp_source *source_table[];

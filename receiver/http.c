@@ -298,8 +298,9 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 		http_error(srv, req, 401, REJECT_SIGNATURE, why, NULL);
 		return;
 	}
-	if (!src->raw_body && (payload = http_parse_json(sr.body, sr.len,
-	    why, sizeof(why))) == NULL) {
+	/* Parsed once, here; a raw_body source also takes a non-JSON body. */
+	if ((payload = http_parse_json(sr.body, sr.len, why, sizeof(why))) ==
+	    NULL && !src->raw_body) {
 		http_error(srv, req, 400, REJECT_SYNTAX, why, NULL);
 		return;
 	}

@@ -289,13 +289,15 @@ cdevents_clear(struct cdevents_event *e)
 
 /*
  * Read the request into e: the ce-* headers in binary mode, the body when
- * parse is set (or when it is needed for the attributes).  Returns 0; or
+ * parse is set (or when it is needed for the attributes).  payload is the
+ * receiver's parse of the body (borrowed), NULL when it is not JSON; only
+ * then is the body parsed here, to say why.  Returns 0; or
  * -1 with why when the request cannot be a CloudEvent or a CDEvent (a
  * body that is not JSON only sets e->parse_error).  cdevents_clear frees.
  */
 static int
-cdevents_load(const struct source_req *r, struct cdevents_event *e, int parse,
-    char *why, size_t wlen)
+cdevents_load(const struct source_req *r, json_object *payload,
+    struct cdevents_event *e, int parse, char *why, size_t wlen)
 {
 	const char	*ct = r->header(r, "Content-Type");
 	json_object	*data;
@@ -330,7 +332,9 @@ cdevents_load(const struct source_req *r, struct cdevents_event *e, int parse,
 		if (!parse && e->ce_id[0] != '\0' && e->ce_source[0] != '\0')
 			return (0);
 	}
-	if ((e->root = cdevents_parse(r->body, r->len, e->parse_error,
+	if (payload != NULL)
+		e->root = json_object_get(payload);
+	else if ((e->root = cdevents_parse(r->body, r->len, e->parse_error,
 	    sizeof(e->parse_error))) == NULL)
 		return (0);
 	if (e->binary) {
@@ -380,7 +384,7 @@ cdevents_make_id(const char *id, const char *source, char *out,
  * answer 400 with the parser's reason; -1 when there is no id at all.
  */
 static int
-cdevents_delivery_id(const struct source_req *r, json_object *unused,
+cdevents_delivery_id(const struct source_req *r, json_object *payload,
     char *out, size_t len)
 {
 	struct cdevents_event	 e;
@@ -388,7 +392,7 @@ cdevents_delivery_id(const struct source_req *r, json_object *unused,
 	char			 why[MP_ERRLEN], hex[MP_HASHLEN];
 	int			 rc = -1;
 
-	if (cdevents_load(r, &e, 0, why, sizeof(why)) == -1) {
+	if (cdevents_load(r, payload, &e, 0, why, sizeof(why)) == -1) {
 		/* A request refused as a whole: normalize says why. */
 		snprintf(out, len, "refused");
 		rc = 0;
@@ -730,7 +734,7 @@ cdevents_lookup(const char *type, char *pred, char *why, size_t wlen)
  * ignored, -1 when it is malformed; why says why.
  */
 static int
-cdevents_normalize(const struct source_req *r, json_object *unused,
+cdevents_normalize(const struct source_req *r, json_object *payload,
     const char *delivery, json_object *out, char *why, size_t wlen)
 {
 	const struct cdevents_map	*m;
@@ -741,7 +745,7 @@ cdevents_normalize(const struct source_req *r, json_object *unused,
 	char				 pred[PREDLEN];
 	int				 rc = -1;
 
-	if (cdevents_load(r, &e, 1, why, wlen) == -1)
+	if (cdevents_load(r, payload, &e, 1, why, wlen) == -1)
 		goto out;
 	/* Binary mode with another kind of CloudEvent: no need to parse. */
 	if (e.binary && e.ce_type[0] != '\0' && strncmp(e.ce_type,

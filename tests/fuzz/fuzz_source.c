@@ -6,7 +6,8 @@
  * step runs whatever the one before it said, since a normalizer must
  * survive anything that reaches it:
  *   1. the source's verify, with the input's headers (mostly refused);
- *   2. the receiver's strict parse of the body (unless raw_body), then
+ *   2. the receiver's strict parse of the body (a raw_body source also
+ *      takes one that is not JSON, as NULL), then
  *      delivery_id and normalize, with a fixed delivery id when it has
  *      none, and evidence_from_json on every evidence normalized, each
  *      then checked as the writer stores it;
@@ -71,8 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (verbose)
 		fprintf(stderr, "fuzz: verify %d %s\n", rc, rc ? why : "");
 
-	if (!src->raw_body && (payload = fuzz_parse_json(sr.body, sr.len, why,
-	    sizeof(why))) == NULL) {
+	if ((payload = fuzz_parse_json(sr.body, sr.len, why,
+	    sizeof(why))) == NULL && !src->raw_body) {
 		if (verbose)
 			fprintf(stderr, "fuzz: parse: %s\n", why);
 		goto http;
