@@ -940,7 +940,7 @@ engine_revise(struct engine *e, struct ledger *l, const struct claimdef *d,
 	rc = engine_pre(e, l, d->t.name, 1, c.anchor, c.id, links,
 	    l->pending_seq);
 	if (rc == 0)
-		rc = l->be->claim_put(l, &c);
+		rc = ledger_claim_put(l, &c);
 	if (rc == 0) {
 		engine_claim_remember(e, &c);
 		engine_item(e, d->t.name, 1, c.id, c.anchor, c.id, cp, links);
@@ -1156,7 +1156,7 @@ engine_flush(struct engine *e, struct ledger *l, int64_t recorded_at)
 		c.links = (char *)"{}";
 		c.basis = basis.data;
 		c.about = d->cc->about;
-		rc = l->be->claim_put(l, &c);
+		rc = ledger_claim_put(l, &c);
 		buf_free(&basis);
 		if (rc == 0) {
 			s->revision = c.revision;

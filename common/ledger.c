@@ -146,6 +146,23 @@ ledger_append(struct ledger *l, struct evidence *ev)
 	return (rc);
 }
 
+/*
+ * Store one claim revision in the open transaction.  Every derived state
+ * change (computed and lifecycle claims, deployments, releases,
+ * milestones) goes through here, so the on_claim hook, when set, sees all
+ * of them in the same transaction: that is where an outbox or a change
+ * feed records them.  A hook that fails fails the transaction.
+ */
+int
+ledger_claim_put(struct ledger *l, const struct claim *c)
+{
+	if (l->be->claim_put(l, c) == -1)
+		return (-1);
+	if (l->on_claim != NULL && l->on_claim(l, c, l->on_claim_arg) == -1)
+		return (-1);
+	return (0);
+}
+
 /* Commit the transaction durably; the chain tip moves only on success. */
 int
 ledger_commit(struct ledger *l)

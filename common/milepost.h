@@ -497,6 +497,10 @@ struct ledger {
 	char		 last_hash[MP_HASHLEN];
 	int64_t		 pending_seq;	/* tip inside an open transaction */
 	char		 pending_hash[MP_HASHLEN];
+	/* Called for every claim revision stored, in its transaction. */
+	int		(*on_claim)(struct ledger *, const struct claim *,
+			    void *);
+	void		*on_claim_arg;
 };
 #define LEDGER_GENESIS	"0000000000000000000000000000000000000000000000000000000000000000"
 #define LEDGER_RDONLY	0x1
@@ -506,6 +510,7 @@ int		 ledger_begin(struct ledger *);
 int		 ledger_append(struct ledger *, struct evidence *);
 int		 ledger_commit(struct ledger *);
 void		 ledger_rollback(struct ledger *);
+int		 ledger_claim_put(struct ledger *, const struct claim *);
 int		 ledger_scan(struct ledger *, int64_t, size_t, ledger_scan_cb,
 		    void *);
 void		 ledger_maintain(struct ledger *);
