@@ -1,6 +1,8 @@
 /*
  * cmd-ledger.c: "milepost ledger verify", which walks the ledger's hash
- * chain directly (read-only, beside a running receiver), with no HTTP.
+ * chain directly (read-only, beside a running receiver), with no HTTP;
+ * and "milepost ledger raw", which prints a source's raw payload as it
+ * was received.
  */
 #include <sys/stat.h>
 
@@ -14,21 +16,29 @@
 
 static int	cmd_ledger_exec(const struct cmd_entry *, int, char **);
 static int	cmd_ledger_verify(const char *);
+static int	cmd_ledger_raw(const char *, const char *, const char *);
 
 const struct cmd_entry cmd_ledger_entry = {
 	.name = "ledger",
-	.usage = "verify [--ledger URL | -c FILE]",
-	.summary = "check the ledger's hash chain",
+	.usage = "verify|raw SOURCE DELIVERY [--ledger URL | -c FILE]",
+	.summary = "check the ledger's hash chain; print a raw payload",
 	.help =
-	    "options:\n"
+	    "commands:\n"
+	    "  verify                walk the hash chain\n"
+	    "  raw SOURCE DELIVERY   write the payload of a tool's delivery "
+	    "(e.g. raw\n"
+	    "                        github 72d3162e-…) to stdout, byte for "
+	    "byte as received\n"
+	    "\noptions:\n"
 	    "  --ledger URL  the ledger, such as sqlite:/var/lib/milepost/"
 	    "ledger.db\n"
 	    "  -c FILE       use the ledger of this milepostd "
 	    "configuration\n"
-	    "\nexit status: 0 when the chain is intact, 1 when it is broken "
-	    "(the first\n"
-	    "bad sequence number is printed), 2 when the ledger cannot be "
-	    "read.\n",
+	    "\nexit status: verify: 0 when the chain is intact, 1 when it is "
+	    "broken (the\n"
+	    "first bad sequence number is printed); raw: 0 when printed, 1 "
+	    "when no such\n"
+	    "delivery is kept; 2 when the ledger cannot be read.\n",
 	.exec = cmd_ledger_exec,
 };
 
@@ -129,33 +139,92 @@ cmd_ledger_options(const struct cmd_entry *ce, int argc, char **argv,
 	return (-1);
 }
 
-/* "ledger verify ...".  Returns the exit status. */
+/*
+ * Write the raw payload of source's delivery to stdout.  Returns 0, 1
+ * (not kept) or 2 (cannot be read).
+ */
+static int
+cmd_ledger_raw(const char *url, const char *source, const char *delivery)
+{
+	struct ledger	*l;
+	struct buf	 enc, z, out;
+	int64_t		 at;
+	char		 err[MP_ERRLEN];
+	int		 rc;
+
+	if (cmd_ledger_missing(url)) {
+		log_warnx("ledger raw: %s: no such ledger", url);
+		return (CMD_EXIT_USAGE);
+	}
+	if ((l = ledger_open(url, LEDGER_RDONLY, err, sizeof(err))) == NULL) {
+		log_warnx("ledger raw: %s", err);
+		return (CMD_EXIT_USAGE);
+	}
+	buf_init(&enc);
+	buf_init(&z);
+	buf_init(&out);
+	rc = l->be->raw_get(l, source, delivery, &at, &enc, &z);
+	if (rc == -1) {
+		log_warnx("ledger raw: %s: %s", url, ledger_error(l));
+		rc = CMD_EXIT_USAGE;
+	} else if (rc == 0) {
+		log_warnx("ledger raw: no payload of source %s with delivery "
+		    "id %s", source, delivery);
+		rc = CMD_EXIT_FAIL;
+	} else if (payload_decompress(buf_cstr(&enc), z.data, z.len, &out,
+	    err, sizeof(err)) == -1) {
+		log_warnx("ledger raw: %s %s: %s", source, delivery, err);
+		rc = CMD_EXIT_USAGE;
+	} else if (fwrite(out.data, 1, out.len, stdout) != out.len ||
+	    fflush(stdout) == EOF) {
+		log_warn("ledger raw: stdout");
+		rc = CMD_EXIT_USAGE;
+	} else
+		rc = CMD_EXIT_OK;
+	buf_free(&enc);
+	buf_free(&z);
+	buf_free(&out);
+	ledger_close(l);
+	return (rc);
+}
+
+/* "ledger verify|raw ...".  Returns the exit status. */
 static int
 cmd_ledger_exec(const struct cmd_entry *ce, int argc, char **argv)
 {
-	struct config	*cf;
-	const char	*url, *file;
+	struct config	*cf = NULL;
+	const char	*url, *file, *sub;
 	char		 err[MP_ERRLEN];
-	int		 rc;
+	int		 rc, nargs;
 
 	if ((rc = cmd_ledger_options(ce, argc, argv, &url, &file)) != -1)
 		return (rc);
 	if (optind >= argc)
-		return (cmd_usage_error(ce, "no ledger command (verify)"));
-	if (strcmp(argv[optind], "verify") != 0)
-		return (cmd_usage_error(ce, "unknown ledger command: %s",
-		    argv[optind]));
-	if (optind + 1 < argc)
+		return (cmd_usage_error(ce, "no ledger command (verify, raw)"));
+	sub = argv[optind];
+	if (strcmp(sub, "verify") == 0)
+		nargs = 0;
+	else if (strcmp(sub, "raw") == 0)
+		nargs = 2;
+	else
+		return (cmd_usage_error(ce, "unknown ledger command: %s", sub));
+	if (argc - optind - 1 < nargs)
+		return (cmd_usage_error(ce, "ledger %s needs SOURCE and "
+		    "DELIVERY", sub));
+	if (optind + 1 + nargs < argc)
 		return (cmd_usage_error(ce, "unexpected argument: %s",
-		    argv[optind + 1]));
-	if (url != NULL)
-		return (cmd_ledger_verify(url));
-
-	if ((cf = config_load(file, err, sizeof(err))) == NULL) {
-		log_warnx("ledger verify: %s", err);
-		return (CMD_EXIT_USAGE);
+		    argv[optind + 1 + nargs]));
+	if (url == NULL) {
+		if ((cf = config_load(file, err, sizeof(err))) == NULL) {
+			log_warnx("ledger %s: %s", sub, err);
+			return (CMD_EXIT_USAGE);
+		}
+		url = cf->ledger;
 	}
-	rc = cmd_ledger_verify(cf->ledger);
+	if (nargs == 0)
+		rc = cmd_ledger_verify(url);
+	else
+		rc = cmd_ledger_raw(url, argv[optind + 1], argv[optind + 2]);
 	config_free(cf);
 	return (rc);
 }

@@ -46,6 +46,13 @@ buf_grow(struct buf *b, size_t need)
 	b->cap = cap;
 }
 
+/* Make room for n more bytes (and the NUL) past len. */
+void
+buf_reserve(struct buf *b, size_t n)
+{
+	buf_grow(b, n);
+}
+
 void
 buf_add(struct buf *b, const void *p, size_t n)
 {

@@ -64,7 +64,7 @@ static const char *sqlite_schema =
 	" source TEXT NOT NULL,"
 	" delivery TEXT NOT NULL,"
 	" recorded_at INTEGER NOT NULL,"
-	" encoding TEXT NOT NULL,"		/* "deflate": zlib compress2 */
+	" encoding TEXT NOT NULL,"		/* "lz4": payload.c */
 	" body BLOB NOT NULL,"
 	" PRIMARY KEY (source, delivery)) WITHOUT ROWID;"
 	"PRAGMA user_version = 3;";
@@ -92,6 +92,7 @@ enum sqlite_stmt_id {
 	ST_COLLECT_EV,
 	ST_COLLECT_CL,
 	ST_RAW_PUT,
+	ST_RAW_GET,
 	ST_MAX
 };
 static const char *sqlite_sql[ST_MAX] = {
@@ -119,7 +120,9 @@ static const char *sqlite_sql[ST_MAX] = {
 	    "FROM claim_revisions m WHERE m.type = c.type AND m.id = c.id) "
 	    "ORDER BY c.anchor DESC, c.id DESC LIMIT ?5",
 	[ST_RAW_PUT] = "INSERT OR IGNORE INTO raw_payloads (source, delivery, "
-	    "recorded_at, encoding, body) VALUES (?, ?, ?, 'deflate', ?)",
+	    "recorded_at, encoding, body) VALUES (?, ?, ?, ?, ?)",
+	[ST_RAW_GET] = "SELECT recorded_at, encoding, body FROM raw_payloads "
+	    "WHERE source = ? AND delivery = ?",
 };
 
 struct sqlite_ledger {
@@ -631,10 +634,10 @@ sqlite_collect(struct ledger *l, const char *type, int claims, int64_t from,
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
 }
 
-/* Keep a raw payload (already deflated); a redelivery keeps the first. */
+/* Keep a raw payload (already compressed); a redelivery keeps the first. */
 static int
 sqlite_raw_put(struct ledger *l, const char *source, const char *delivery,
-    int64_t recorded_at, const void *body, size_t len)
+    int64_t recorded_at, const char *encoding, const void *body, size_t len)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -644,10 +647,35 @@ sqlite_raw_put(struct ledger *l, const char *source, const char *delivery,
 	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, delivery, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, recorded_at);
-	sqlite3_bind_blob(st, 4, body, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, encoding, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, body, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* A stored raw payload, still compressed: 1 found, 0 not, -1 error. */
+static int
+sqlite_raw_get(struct ledger *l, const char *source, const char *delivery,
+    int64_t *recorded_at, struct buf *encoding, struct buf *body)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = sqlite_st(l, ST_RAW_GET)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, delivery, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*recorded_at = sqlite3_column_int64(st, 0);
+		buf_reset(encoding);
+		buf_adds(encoding, (const char *)sqlite3_column_text(st, 1));
+		buf_reset(body);
+		buf_add(body, sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2));
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
 }
 
 /* Shadow the claim tables with empty TEMP ones, for a rebuild. */
@@ -839,6 +867,7 @@ const struct ledger_backend ledger_sqlite = {
 	.pending_take = sqlite_pending_take,
 	.collect = sqlite_collect,
 	.raw_put = sqlite_raw_put,
+	.raw_get = sqlite_raw_get,
 	.rebuild_begin = sqlite_rebuild_begin,
 	.rebuild_diff = sqlite_rebuild_diff,
 };

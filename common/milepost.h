@@ -69,6 +69,7 @@ struct buf {
 void	 buf_init(struct buf *);
 void	 buf_free(struct buf *);
 void	 buf_reset(struct buf *);
+void	 buf_reserve(struct buf *, size_t);
 void	 buf_add(struct buf *, const void *, size_t);
 void	 buf_adds(struct buf *, const char *);
 void	 buf_addc(struct buf *, char);
@@ -76,6 +77,12 @@ void	 buf_printf(struct buf *, const char *, ...) MP_PRINTF(2, 3);
 char	*buf_cstr(struct buf *);	/* NUL-terminated view, borrowed */
 char	*buf_steal(struct buf *);	/* NUL-terminated, taken */
 int	 buf_read_file(struct buf *, const char *, size_t);
+
+/* payload.c: raw payloads as stored (encoding "lz4": one LZ4 frame) */
+#define PAYLOAD_ENCODING	"lz4"
+int	 payload_compress(const void *, size_t, struct buf *);
+int	 payload_decompress(const char *, const void *, size_t, struct buf *,
+	    char *, size_t);
 
 /* timefmt.c: times are int64 microseconds since the Unix epoch, UTC */
 int	 tf_parse(const char *, int64_t *);
@@ -485,7 +492,10 @@ struct ledger_backend {
 		    int (*)(const char *, int64_t, const char *, const char *,
 		    const char *, void *), void *);
 	int	(*raw_put)(struct ledger *, const char *, const char *,
-		    int64_t, const void *, size_t);
+		    int64_t, const char *, const void *, size_t);
+	/* 1 found (encoding and body set), 0 not found, -1 */
+	int	(*raw_get)(struct ledger *, const char *, const char *,
+		    int64_t *, struct buf *, struct buf *);
 	int	(*rebuild_begin)(struct ledger *);	/* shadow claims */
 	int	(*rebuild_diff)(struct ledger *, char *, size_t);
 };

@@ -88,15 +88,21 @@ http_error(struct server *srv, struct evhttp_request *req, int code,
  * Returns a new object (taken) or NULL with err set.
  */
 static json_object *
-http_parse_json(const char *body, size_t len, char *err, size_t errlen)
+http_parse_json(struct server *srv, const char *body, size_t len, char *err,
+    size_t errlen)
 {
 	struct json_tokener	*tok;
 	json_object		*o;
 	size_t			 off;
 
-	if ((tok = json_tokener_new_ex(HTTP_JSON_DEPTH)) == NULL)
-		fatalx("%s: json_tokener_new_ex", __func__);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* One tokener, reset per body: the loop is one thread. */
+	if ((tok = srv->tok) == NULL) {
+		if ((tok = json_tokener_new_ex(HTTP_JSON_DEPTH)) == NULL)
+			fatalx("%s: json_tokener_new_ex", __func__);
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		srv->tok = tok;
+	} else
+		json_tokener_reset(tok);
 	o = json_tokener_parse_ex(tok, body, (int)len);
 	if (o == NULL) {
 		enum json_tokener_error e = json_tokener_get_error(tok);
@@ -105,7 +111,6 @@ http_parse_json(const char *body, size_t len, char *err, size_t errlen)
 		    json_tokener_get_parse_end(tok),
 		    e == json_tokener_continue ? "unexpected end of input" :
 		    json_tokener_error_desc(e));
-		json_tokener_free(tok);
 		return (NULL);
 	}
 	for (off = json_tokener_get_parse_end(tok); off < len; off++) {
@@ -118,7 +123,6 @@ http_parse_json(const char *body, size_t len, char *err, size_t errlen)
 			break;
 		}
 	}
-	json_tokener_free(tok);
 	return (o);
 }
 
@@ -178,7 +182,7 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 	}
 
 	/* 400 then 422: one evidence, or {"evidence": [...]}. */
-	if ((root = http_parse_json(body, len, err, sizeof(err))) == NULL) {
+	if ((root = http_parse_json(srv, body, len, err, sizeof(err))) == NULL) {
 		http_error(srv, req, 400, REJECT_SYNTAX, err, NULL);
 		return;
 	}
@@ -299,7 +303,7 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 		return;
 	}
 	/* Parsed once, here; a raw_body source also takes a non-JSON body. */
-	if ((payload = http_parse_json(sr.body, sr.len, why, sizeof(why))) ==
+	if ((payload = http_parse_json(srv, sr.body, sr.len, why, sizeof(why))) ==
 	    NULL && !src->raw_body) {
 		http_error(srv, req, 400, REJECT_SYNTAX, why, NULL);
 		return;

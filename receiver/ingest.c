@@ -13,8 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <zlib.h>
-
 #include "milepostd.h"
 
 struct ingest {
@@ -31,10 +29,7 @@ struct ingest {
 	struct ledger		*ledger;	/* writer thread only */
 	struct engine		*engine;	/* writer thread only */
 	struct metrics		*metrics;
-	z_stream		 zs;		/* writer: raw payloads */
-	int			 zs_ready;
-	unsigned char		*zbuf;		/* writer: deflated output */
-	size_t			 zbufsz;
+	struct buf		 zbuf;		/* writer: a compressed payload */
 	struct event		*ev_done;
 	ingest_done_cb		 cb;
 	void			*cbarg;
@@ -56,39 +51,15 @@ ingest_req_free(struct ingest_req *ir)
 	free(ir);
 }
 
-/*
- * Keep a source's raw payload, deflated (zlib format, so uncompress()
- * reads it), beside its evidence.  One z_stream is reset per payload:
- * compress2() would allocate and free about 270 KB of deflate state per
- * call, and on this path that churn (page faults, munmap's TLB
- * shootdowns) cost more than the compression itself.
- */
+/* Keep a source's raw payload, compressed (payload.c), beside its evidence. */
 static int
 ingest_raw(struct ingest *in, struct ingest_req *ir, int64_t now)
 {
-	size_t	 bound;
-
-	if (!in->zs_ready) {
-		memset(&in->zs, 0, sizeof(in->zs));
-		if (deflateInit(&in->zs, Z_BEST_SPEED) != Z_OK)
-			return (-1);
-		in->zs_ready = 1;
-	} else if (deflateReset(&in->zs) != Z_OK)
-		return (-1);
-	bound = deflateBound(&in->zs, (uLong)ir->rawlen);
-	if (bound > in->zbufsz) {
-		free(in->zbuf);
-		in->zbuf = xmalloc(bound);
-		in->zbufsz = bound;
-	}
-	in->zs.next_in = (Bytef *)ir->raw;
-	in->zs.avail_in = (uInt)ir->rawlen;
-	in->zs.next_out = in->zbuf;
-	in->zs.avail_out = (uInt)bound;
-	if (deflate(&in->zs, Z_FINISH) != Z_STREAM_END)
+	if (payload_compress(ir->raw, ir->rawlen, &in->zbuf) == -1)
 		return (-1);
 	return (in->ledger->be->raw_put(in->ledger, ir->raw_source,
-	    ir->raw_delivery, now, in->zbuf, bound - in->zs.avail_out));
+	    ir->raw_delivery, now, PAYLOAD_ENCODING, in->zbuf.data,
+	    in->zbuf.len));
 }
 
 static int64_t
@@ -245,6 +216,7 @@ ingest_new(struct event_base *base, struct ledger *ledger,
 	in->ledger = ledger;
 	in->engine = engine_new(types);
 	in->metrics = metrics;
+	buf_init(&in->zbuf);
 	in->cb = cb;
 	in->cbarg = cbarg;
 	in->ev_done = event_new(base, -1, EV_PERSIST, ingest_done, in);
@@ -302,9 +274,7 @@ ingest_free(struct ingest *in)
 		ingest_req_free(ir);
 	}
 	engine_free(in->engine);
-	if (in->zs_ready)
-		deflateEnd(&in->zs);
-	free(in->zbuf);
+	buf_free(&in->zbuf);
 	ledger_close(in->ledger);
 	event_free(in->ev_done);
 	pthread_mutex_destroy(&in->mtx);

@@ -66,6 +66,7 @@ struct server {
 	struct config		*cf;
 	struct ingest		*ingest;
 	struct ledger		*reader;	/* read-only, loop thread */
+	struct json_tokener	*tok;		/* request bodies, loop thread */
 	struct metrics		 metrics;
 	unsigned		 nconns;
 	int			 paused;	/* listener off at the cap */

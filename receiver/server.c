@@ -323,6 +323,8 @@ server_free(struct server *srv)
 	if (srv->http != NULL)
 		evhttp_free(srv->http);
 	ledger_close(srv->reader);
+	if (srv->tok != NULL)
+		json_tokener_free(srv->tok);
 	if (srv->ev_term != NULL)
 		event_free(srv->ev_term);
 	if (srv->ev_int != NULL)

@@ -553,6 +553,72 @@ START_TEST(test_open_errors)
 }
 END_TEST
 
+/* Raw payloads: payload.c round trips, and refuses what is not its own. */
+static void
+payload_roundtrip(const char *p, size_t len)
+{
+	struct buf	z, out;
+	char		why[MP_ERRLEN];
+
+	buf_init(&z);
+	buf_init(&out);
+	ck_assert_int_eq(payload_compress(p, len, &z), 0);
+	ck_assert_int_eq(payload_decompress(PAYLOAD_ENCODING, z.data, z.len,
+	    &out, why, sizeof(why)), 0);
+	ck_assert_uint_eq(out.len, len);
+	ck_assert(len == 0 || memcmp(out.data, p, len) == 0);
+	buf_free(&z);
+	buf_free(&out);
+}
+
+START_TEST(test_payload_roundtrip)
+{
+	static char	big[300 * 1024];
+	size_t		i;
+	uint32_t	x = 2463534242u;
+
+	payload_roundtrip("", 0);
+	payload_roundtrip("{\"zen\":\"Design for failure.\"}", 29);
+	/* Over several 64 KB blocks, half of it incompressible. */
+	for (i = 0; i < sizeof(big); i++) {
+		x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+		big[i] = i < sizeof(big) / 2 ? (char)('a' + i % 7) : (char)x;
+	}
+	payload_roundtrip(big, sizeof(big));
+}
+END_TEST
+
+START_TEST(test_payload_refuses)
+{
+	struct buf	z, out;
+	char		why[MP_ERRLEN];
+	const char	*p = "{\"action\":\"opened\",\"number\":42,"
+			    "\"padding\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}";
+
+	buf_init(&z);
+	buf_init(&out);
+	ck_assert_int_eq(payload_decompress("deflate", "x", 1, &out, err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(why, "unknown payload encoding \"deflate\"");
+	ck_assert_int_eq(payload_decompress(PAYLOAD_ENCODING, "not lz4", 7,
+	    &out, why, sizeof(why)), -1);
+	ck_assert_ptr_nonnull(strstr(why, "bad LZ4 frame"));
+	ck_assert_int_eq(payload_compress(p, strlen(p), &z), 0);
+	/* Truncated: the end mark and checksum are missing. */
+	ck_assert_int_eq(payload_decompress(PAYLOAD_ENCODING, z.data,
+	    z.len - 6, &out, why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "truncated LZ4 frame");
+	ck_assert_uint_eq(out.len, 0);
+	/* One flipped byte of content: the content checksum catches it. */
+	z.data[z.len - 10] ^= 0x20;
+	ck_assert_int_eq(payload_decompress(PAYLOAD_ENCODING, z.data, z.len,
+	    &out, why, sizeof(why)), -1);
+	ck_assert_uint_eq(out.len, 0);
+	buf_free(&z);
+	buf_free(&out);
+}
+END_TEST
+
 Suite *
 make_ledger_suite(void)
 {
@@ -584,6 +650,11 @@ make_ledger_suite(void)
 	tcase_add_test(tc, test_tamper_delete_last);
 	tcase_add_test(tc, test_open_refuses_bad_tip);
 	tcase_add_test(tc, test_triggers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("payload");
+	tcase_add_test(tc, test_payload_roundtrip);
+	tcase_add_test(tc, test_payload_refuses);
 	suite_add_tcase(s, tc);
 
 	return (s);

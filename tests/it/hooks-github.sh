@@ -284,9 +284,13 @@ for f in push-branch.json:push push-branch-utf8.json:push \
 	fields "$event" "$file" "$d"
 done
 n=$(rows)
-eq "the raw payload is kept byte for byte" "$(sha256sum < "$FX/push-branch-utf8.json")" \
-    "$(sqlite3 "$T/ledger.db" "SELECT hex(body) FROM raw_payloads WHERE delivery = '${SEEN[push-branch-utf8.json]}'" |
-    python3 -c 'import sys, zlib; sys.stdout.buffer.write(zlib.decompress(bytes.fromhex(sys.stdin.read().strip())))' | sha256sum)"
+eq "the raw payload is kept byte for byte (milepost ledger raw)" "$(sha256sum < "$FX/push-branch-utf8.json")" \
+    "$("$MILEPOST" ledger raw github "${SEEN[push-branch-utf8.json]}" --ledger "sqlite:$T/ledger.db" | sha256sum)"
+eq "the stored form is one LZ4 frame (lz4 -dc reads it)" "lz4|04224d18" \
+    "$(sqlite3 "$T/ledger.db" "SELECT encoding, lower(hex(substr(body, 1, 4))) FROM raw_payloads WHERE delivery = '${SEEN[push-branch-utf8.json]}'")"
+"$MILEPOST" ledger raw github no-such-delivery --ledger "sqlite:$T/ledger.db" >/dev/null 2>"$T/raw.err"
+eq "ledger raw: an unknown delivery exits 1" 1 $?
+check "ledger raw: and says which" grep -q "no payload of source github with delivery id no-such-delivery" "$T/raw.err"
 check "the UTF-8 commit message is stored byte for byte" \
     grep -q 'Fix naïve café rendering' <(sqlite3 "$T/ledger.db" "SELECT properties FROM evidence")
 
