@@ -597,8 +597,8 @@ START_TEST(test_payload_refuses)
 
 	buf_init(&z);
 	buf_init(&out);
-	ck_assert_int_eq(payload_decompress("deflate", "x", 1, &out, err,
-	    sizeof(err)), -1);
+	ck_assert_int_eq(payload_decompress("deflate", "x", 1, &out, why,
+	    sizeof(why)), -1);
 	ck_assert_str_eq(why, "unknown payload encoding \"deflate\"");
 	ck_assert_int_eq(payload_decompress(PAYLOAD_ENCODING, "not lz4", 7,
 	    &out, why, sizeof(why)), -1);
