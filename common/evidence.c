@@ -62,10 +62,46 @@ evidence_is_str(json_object *v)
 	    (size_t)json_object_get_string_len(v));
 }
 
+struct evidence_member {
+	const char	*key;
+	json_object	*val;
+};
+
 static int
 evidence_cmpkey(const void *a, const void *b)
 {
-	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+	return (strcmp(((const struct evidence_member *)a)->key,
+	    ((const struct evidence_member *)b)->key));
+}
+
+/*
+ * Append s as a JSON string.  json-c escapes '"', '\\' and bytes below
+ * 0x20 (and, with NOSLASHESCAPE, nothing else), so a string with none of
+ * those is its own JSON text between quotes; anything else is left to
+ * json-c.  The common case then costs no allocation.
+ */
+static void
+evidence_json_string(struct buf *out, const char *s, size_t len)
+{
+	json_object	*js;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\')
+			break;
+	}
+	if (i == len) {
+		buf_addc(out, '"');
+		buf_add(out, s, len);
+		buf_addc(out, '"');
+		return;
+	}
+	js = json_object_new_string_len(s, (int)len);
+	buf_adds(out, json_object_to_json_string_ext(js,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(js);
 }
 
 /*
@@ -75,36 +111,30 @@ evidence_cmpkey(const void *a, const void *b)
 void
 evidence_canonical_json(json_object *o, struct buf *out)
 {
-	const char	**keys;
-	json_object	 *v;
-	size_t		  i, n;
+	struct evidence_member	 small[16], *m;
+	size_t			 i, n;
 
 	switch (json_object_get_type(o)) {
 	case json_type_object:
 		n = (size_t)json_object_object_length(o);
-		keys = xcalloc(n ? n : 1, sizeof(*keys));
+		m = n <= 16 ? small : xcalloc(n, sizeof(*m));
 		i = 0;
 		json_object_object_foreach(o, k, val) {
-			(void)val;
-			keys[i++] = k;
+			m[i].key = k;
+			m[i++].val = val;
 		}
-		qsort(keys, n, sizeof(*keys), evidence_cmpkey);
+		qsort(m, n, sizeof(*m), evidence_cmpkey);
 		buf_addc(out, '{');
 		for (i = 0; i < n; i++) {
-			json_object *ks = json_object_new_string(keys[i]);
-
 			if (i)
 				buf_addc(out, ',');
-			buf_adds(out, json_object_to_json_string_ext(ks,
-			    JSON_C_TO_STRING_PLAIN |
-			    JSON_C_TO_STRING_NOSLASHESCAPE));
-			json_object_put(ks);
+			evidence_json_string(out, m[i].key, strlen(m[i].key));
 			buf_addc(out, ':');
-			json_object_object_get_ex(o, keys[i], &v);
-			evidence_canonical_json(v, out);
+			evidence_canonical_json(m[i].val, out);
 		}
 		buf_addc(out, '}');
-		free(keys);
+		if (m != small)
+			free(m);
 		break;
 	case json_type_array:
 		n = json_object_array_length(o);
@@ -119,6 +149,10 @@ evidence_canonical_json(json_object *o, struct buf *out)
 		break;
 	case json_type_null:
 		buf_adds(out, "null");
+		break;
+	case json_type_string:
+		evidence_json_string(out, json_object_get_string(o),
+		    (size_t)json_object_get_string_len(o));
 		break;
 	default:
 		buf_adds(out, json_object_to_json_string_ext(o,

@@ -3,7 +3,6 @@
  * authentication checks (all constant-time), and small builders for the
  * evidence objects a normalizer appends.
  */
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,18 +242,44 @@ source_str(json_object *o, const char *path)
 	return (json_object_get_string(o));
 }
 
+static int
+source_word(char c)
+{
+	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '_');
+}
+
+/*
+ * The length of the issue key at p in msg, or 0: what the extended
+ * regular expression \b[A-Z][A-Z0-9]+-[0-9]+\b matches there.  A scan,
+ * not regexec(3), which cost more than the rest of a GitHub push's
+ * normalisation.
+ */
+static size_t
+source_issue_key(const char *msg, const char *p)
+{
+	const char	*q = p;
+
+	if ((p > msg && source_word(p[-1])) || *q < 'A' || *q > 'Z')
+		return (0);
+	for (q++; (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9'); q++)
+		;
+	if (q - p < 2 || *q != '-' || q[1] < '0' || q[1] > '9')
+		return (0);
+	for (q++; *q >= '0' && *q <= '9'; q++)
+		;
+	return (source_word(*q) ? 0 : (size_t)(q - p));
+}
+
 /*
  * Parse the trailers and issue keys of a commit message into the list
  * properties milestones ("Milestone: M-42", also linked as "milestone")
- * and issueKeys ("ABC-123").  Not thread-safe: one thread parses.
+ * and issueKeys ("ABC-123").
  */
 void
 source_message_keys(json_object *ev, const char *msg)
 {
-	static regex_t	 re;	/* compiled once; sources run on one thread */
-	static int	 re_ok;
 	json_object	*props, *ms, *keys;
-	regmatch_t	 m[2];
 	const char	*p, *line, *eol;
 	char		 buf[256];
 	size_t		 n;
@@ -287,25 +312,18 @@ source_message_keys(json_object *ev, const char *msg)
 		json_object_put(ms);
 
 	keys = json_object_new_array();
-	if (!re_ok && regcomp(&re, "\\b([A-Z][A-Z0-9]+-[0-9]+)\\b",
-	    REG_EXTENDED) == 0)
-		re_ok = 1;
-	if (re_ok) {
-		for (p = msg; regexec(&re, p, 2, m, p == msg ? 0 :
-		    REG_NOTBOL) == 0 && json_object_array_length(keys) < 32;
-		    p += m[0].rm_eo) {
-			n = (size_t)(m[1].rm_eo - m[1].rm_so);
-			if (n >= sizeof(buf))
-				continue;
-			memcpy(buf, p + m[1].rm_so, n);
-			buf[n] = '\0';
-			/* "M-42" from a Milestone trailer is not an issue. */
-			if (strncmp(buf, "M-", 2) != 0)
-				json_object_array_add(keys,
-				    json_object_new_string(buf));
-			if (m[0].rm_eo == 0)
-				break;
+	for (p = msg; *p != '\0' && json_object_array_length(keys) < 32;) {
+		if ((n = source_issue_key(msg, p)) == 0) {
+			p++;
+			continue;
 		}
+		/* "M-42" from a Milestone trailer is not an issue. */
+		if (n < sizeof(buf) && strncmp(p, "M-", 2) != 0) {
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			json_object_array_add(keys, json_object_new_string(buf));
+		}
+		p += n;
 	}
 	if (json_object_array_length(keys) > 0)
 		json_object_object_add(props, "issueKeys", keys);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
 
 #include "milepost.h"
@@ -220,6 +221,61 @@ START_TEST(test_canonical_json)
 	ck_assert_str_eq(buf_cstr(&ba), "{}null");
 	buf_free(&ba);
 	json_object_put(a);
+}
+END_TEST
+
+/*
+ * Strings (values and keys) are written without json-c when they need no
+ * escape; the text must be exactly json-c's, for every byte value.
+ */
+START_TEST(test_canonical_strings)
+{
+	json_object	*s, *o;
+	struct buf	 b, want;
+	char		 str[8];
+	int		 c;
+
+	for (c = 1; c < 256; c++) {
+		snprintf(str, sizeof(str), "a%cb/", c);
+		s = json_object_new_string(str);
+		buf_init(&b);
+		evidence_canonical_json(s, &b);
+		ck_assert_msg(strcmp(buf_cstr(&b), json_object_to_json_string_ext(s,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) == 0,
+		    "byte 0x%02x: %s", c, buf_cstr(&b));
+		/* The same string as a key. */
+		o = json_object_new_object();
+		json_object_object_add(o, str, json_object_new_int(1));
+		buf_reset(&b);
+		evidence_canonical_json(o, &b);
+		buf_init(&want);
+		buf_printf(&want, "{%s:1}", json_object_to_json_string_ext(s,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		ck_assert_str_eq(buf_cstr(&b), buf_cstr(&want));
+		buf_free(&want);
+		buf_free(&b);
+		json_object_put(o);
+		json_object_put(s);
+	}
+	/* An embedded NUL is kept, escaped, as json-c writes it. */
+	s = json_object_new_string_len("a\0b", 3);
+	buf_init(&b);
+	evidence_canonical_json(s, &b);
+	ck_assert_str_eq(buf_cstr(&b), "\"a\\u0000b\"");
+	buf_free(&b);
+	json_object_put(s);
+	/* More than 16 members (the on-stack array) still sort. */
+	o = json_object_new_object();
+	for (c = 40; c >= 0; c--) {
+		snprintf(str, sizeof(str), "k%02d", c);
+		json_object_object_add(o, str, json_object_new_int(c));
+	}
+	buf_init(&b);
+	evidence_canonical_json(o, &b);
+	ck_assert(strncmp(buf_cstr(&b), "{\"k00\":0,\"k01\":1,", 17) == 0);
+	ck_assert(strstr(buf_cstr(&b), "\"k39\":39,\"k40\":40}") != NULL);
+	buf_free(&b);
+	json_object_put(o);
 }
 END_TEST
 
@@ -653,6 +709,74 @@ START_TEST(test_hash_boundaries)
 }
 END_TEST
 
+/*
+ * Issue keys: source_message_keys scans for what the extended regular
+ * expression \b([A-Z][A-Z0-9]+-[0-9]+)\b finds; compare the two on
+ * pseudo-random messages over a small alphabet that makes every edge
+ * (word boundaries, digits, dashes, "M-" milestones) common.
+ */
+static void
+keys_by_regex(const char *msg, struct buf *out)
+{
+	regex_t		re;
+	regmatch_t	m[2];
+	const char	*p;
+	int		n = 0;
+
+	ck_assert_int_eq(regcomp(&re, "\\b([A-Z][A-Z0-9]+-[0-9]+)\\b",
+	    REG_EXTENDED), 0);
+	for (p = msg; n < 32 && regexec(&re, p, 2, m, p == msg ? 0 :
+	    REG_NOTBOL) == 0; p += m[0].rm_eo) {
+		if (strncmp(p + m[1].rm_so, "M-", 2) != 0) {
+			buf_printf(out, "%s\"%.*s\"", n ? "," : "",
+			    (int)(m[1].rm_eo - m[1].rm_so), p + m[1].rm_so);
+			n++;
+		}
+		if (m[0].rm_eo == 0)
+			break;
+	}
+	regfree(&re);
+}
+
+START_TEST(test_message_keys)
+{
+	static const char alpha[] = "ABMZ019-_ a\n.";
+	json_object	*evo, *keys;
+	struct buf	 want, got;
+	char		 msg[40];
+	uint32_t	 x = 88172645u;
+	int		 i, j;
+
+	for (i = 0; i < 20000; i++) {
+		for (j = 0; j < (int)sizeof(msg) - 1; j++) {
+			x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+			msg[j] = alpha[x % (sizeof(alpha) - 1)];
+		}
+		msg[j] = '\0';
+		evo = json_object_new_object();
+		json_object_object_add(evo, "properties",
+		    json_object_new_object());
+		source_message_keys(evo, msg);
+		buf_init(&want);
+		buf_init(&got);
+		keys_by_regex(msg, &want);
+		if (json_object_object_get_ex(json_object_object_get(evo,
+		    "properties"), "issueKeys", &keys)) {
+			const char *t = json_object_to_json_string_ext(keys,
+			    JSON_C_TO_STRING_PLAIN);
+
+			buf_add(&got, t + 1, strlen(t) - 2);
+		}
+		ck_assert_msg(strcmp(buf_cstr(&want), buf_cstr(&got)) == 0,
+		    "\"%s\": regex [%s], scan [%s]", msg, buf_cstr(&want),
+		    buf_cstr(&got));
+		buf_free(&want);
+		buf_free(&got);
+		json_object_put(evo);
+	}
+}
+END_TEST
+
 Suite *
 make_evidence_suite(void)
 {
@@ -666,6 +790,8 @@ make_evidence_suite(void)
 	tcase_add_test(tc, test_interface_example);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_canonical_json);
+	tcase_add_test(tc, test_canonical_strings);
+	tcase_add_test(tc, test_message_keys);
 	tcase_add_test(tc, test_order_independent);
 	tcase_add_test(tc, test_syntax_errors);
 	tcase_add_test(tc, test_id_valid);
