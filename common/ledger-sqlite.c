@@ -16,7 +16,7 @@
 
 #include "milepost.h"
 
-#define SQLITE_CKPT_PAGES	2000	/* checkpoint when the WAL is larger */
+#define SQLITE_CKPT_PAGES	8000	/* checkpoint when the WAL is larger */
 
 
 static const char *sqlite_schema =
