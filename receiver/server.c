@@ -260,6 +260,8 @@ server_new(struct config *cf, char *err, size_t errlen)
 	signal(SIGHUP, SIG_IGN);
 	srv = xcalloc(1, sizeof(*srv));
 	srv->cf = cf;
+	srv->rates = xcalloc(cf->ntokens ? cf->ntokens : 1,
+	    sizeof(*srv->rates));
 	if ((srv->base = event_base_new()) == NULL ||
 	    (srv->http = evhttp_new(srv->base)) == NULL) {
 		snprintf(err, errlen, "cannot create the event base");
@@ -331,5 +333,6 @@ server_free(struct server *srv)
 		event_free(srv->ev_exit);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
+	free(srv->rates);
 	free(srv);
 }
