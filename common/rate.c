@@ -131,12 +131,21 @@ check:
 	return (0);
 }
 
-/* "12/s", "0.5/s" or "off", for replies and logs. */
+/*
+ * "12/s", "0.5/s", "6/min", "2/h" or "off", for replies and logs: below
+ * one a second, per minute or per hour when that is a whole number.
+ */
 void
 rate_format(double per_sec, char *out, size_t len)
 {
+	double	m = per_sec * 60, h = per_sec * 3600;
+
 	if (per_sec <= 0)
 		snprintf(out, len, "off");
+	else if (per_sec < 1 && fabs(m - round(m)) < 1e-6 && m >= 1)
+		snprintf(out, len, "%g/min", round(m));
+	else if (per_sec < 1 && fabs(h - round(h)) < 1e-6 && h >= 1)
+		snprintf(out, len, "%g/h", round(h));
 	else
 		snprintf(out, len, "%g/s", per_sec);
 }

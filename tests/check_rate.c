@@ -114,7 +114,17 @@ START_TEST(test_rate_format)
 	rate_format(0, s, sizeof(s));
 	ck_assert_str_eq(s, "off");
 	rate_format(0.1, s, sizeof(s));
-	ck_assert_str_eq(s, "0.1/s");
+	ck_assert_str_eq(s, "6/min");
+	rate_format(1.0 / 60, s, sizeof(s));
+	ck_assert_str_eq(s, "1/min");
+	rate_format(2.0 / 3600, s, sizeof(s));
+	ck_assert_str_eq(s, "2/h");
+	rate_format(0.5, s, sizeof(s));
+	ck_assert_str_eq(s, "30/min");
+	rate_format(1e-5, s, sizeof(s));
+	ck_assert_str_eq(s, "1e-05/s");
+	rate_format(2.5, s, sizeof(s));
+	ck_assert_str_eq(s, "2.5/s");
 	rate_format(50, s, sizeof(s));
 	ck_assert_str_eq(s, "50/s");
 }

@@ -14,7 +14,7 @@ SLOW_TOKEN="slow-reader-token-$(head -c 8 /dev/urandom | xxd -p)"
 write_config "  - { token: \"$CLIENT_B_TOKEN\", role: client, tenant: globex, name: globex-portal }
   - { token: \"$OPERATOR_TOKEN\", role: operator, name: oncall }
   - { token: \"$WRITER_TOKEN\", role: writer, name: ci-agent }
-  - { token: \"$SLOW_TOKEN\", role: reader, name: slow, rate: 6/min, burst: 3 }
+  - { token: \"$SLOW_TOKEN\", role: reader, name: slow, rate: 1/min, burst: 3 }
 rate: { per_token: 200/s, burst: 400 }
 redaction:
   client:
@@ -149,7 +149,7 @@ eq "nor may an operator: 403" 403 "$(get "$OPERATOR_TOKEN" /v1/tokens)"
 eq "nor a client: 403" 403 "$(get "$CLIENT_TOKEN" /v1/tokens)"
 eq "an admin lists the tokens: 200, seven" "200 7" \
     "$(get "$ADMIN_TOKEN" /v1/tokens) $(json 'len(d["tokens"])')"
-eq "with names, roles, tenants and rates" "globex-portal client globex 200/s 400 | slow reader None 0.1/s 3" \
+eq "with names, roles, tenants and rates" "globex-portal client globex 200/s 400 | slow reader None 1/min 3" \
     "$(json '" | ".join(" ".join(str(x) for x in (t["name"], t["role"], t["tenant"], t["rate"], t["burst"])) for t in d["tokens"] if t["name"] in ("globex-portal", "slow"))')"
 check "and never a token itself" sh -c "! grep -q -e '$READER_TOKEN' -e '$CLIENT_TOKEN' -e '$ADMIN_TOKEN' '$T/resp'"
 eq "no token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/claims/WorkItem/W-1")"
@@ -182,11 +182,11 @@ check "and the new ETag differs" test "$(hdr etag)" != "$tag"
 # --- Per-token rate limits. ---
 codes=
 for i in 1 2 3 4 5; do codes="$codes $(get "$SLOW_TOKEN" /v1/claims/WorkItem/W-1)"; done
-eq "a token with burst 3 at 6/min: three 200s, then 429s" " 200 200 200 429 429" "$codes"
+eq "a token with burst 3 at 1/min: three 200s, then 429s" " 200 200 200 429 429" "$codes"
 ra=$(hdr retry-after)
-check "the 429 says Retry-After in whole seconds, 1 to 10 ($ra)" test "${ra:-0}" -ge 1 -a "${ra:-0}" -le 10
+check "the 429 says Retry-After in whole seconds, 1 to 60 ($ra)" test "${ra:-0}" -ge 1 -a "${ra:-0}" -le 60
 eq "with a JSON error naming the rate" "application/json True" \
-    "$(hdr content-type) $(json '"rate of 0.1/s" in d["error"]')"
+    "$(hdr content-type) $(json '"over its rate of 1/min (burst 3)" in d["error"]')"
 eq "another reader token is unaffected: 200" 200 "$(get "$READER_TOKEN" /v1/claims/WorkItem/W-1)"
 eq "a client token is unaffected: 200" 200 "$(get "$CLIENT_TOKEN" /v1/claims/WorkItem/W-1)"
 eq "the slow token stays limited on every endpoint: 429" 429 "$(get "$SLOW_TOKEN" /v1/evidence)"
