@@ -21,6 +21,8 @@
 #include "milepost.h"
 
 #define CONFIG_MAX_FILE	(4 * 1024 * 1024)
+#define CONFIG_RATE	50.0	/* requests per second per token */
+#define CONFIG_BURST	100.0
 
 struct cfgctx {
 	const char	*file;
@@ -221,6 +223,68 @@ config_agent_secret(struct cfgctx *c, json_object *v, struct config *cf)
 	return (0);
 }
 
+/* A token's optional name, rate and burst. */
+static int
+config_token_extra(struct cfgctx *c, json_object *t, size_t i,
+    struct token *tk)
+{
+	json_object	*v;
+	char		 key[64];
+	long long	 n;
+
+	if (json_object_object_get_ex(t, "name", &v)) {
+		snprintf(key, sizeof(key), "tokens[%zu].name", i);
+		if (!json_object_is_type(v, json_type_string) ||
+		    *json_object_get_string(v) == '\0')
+			return (config_err(c, v ? v : t, key, "must be a "
+			    "non-empty string"));
+		tk->name = xstrdup(json_object_get_string(v));
+	}
+	if (json_object_object_get_ex(t, "rate", &v)) {
+		snprintf(key, sizeof(key), "tokens[%zu].rate", i);
+		if (rate_parse(v, &tk->rate.per_sec) == -1)
+			return (config_err(c, v ? v : t, key, "must be a rate "
+			    "such as \"10/s\" or \"600/min\", or \"off\""));
+		tk->rate_set = 1;
+	}
+	if (json_object_object_get_ex(t, "burst", &v)) {
+		snprintf(key, sizeof(key), "tokens[%zu].burst", i);
+		if (config_uint(c, v, key, 1, 1000000, &n) == -1)
+			return (-1);
+		tk->rate.burst = (double)n;
+		tk->burst_set = 1;
+	}
+	return (0);
+}
+
+/* rate: { per_token: RATE, burst: N }, the defaults of every token. */
+static int
+config_rate(struct cfgctx *c, json_object *o, struct config *cf)
+{
+	char		key[64];
+	long long	n;
+
+	if (!json_object_is_type(o, json_type_object))
+		return (config_err(c, o, "rate", "must be a mapping with "
+		    "per_token and burst"));
+	json_object_object_foreach(o, k, v) {
+		snprintf(key, sizeof(key), "rate.%s", k);
+		if (strcmp(k, "per_token") == 0) {
+			if (rate_parse(v, &cf->rate.per_sec) == -1)
+				return (config_err(c, v ? v : o, key, "must be "
+				    "a rate such as \"10/s\" or \"600/min\", "
+				    "or \"off\""));
+		} else if (strcmp(k, "burst") == 0) {
+			if (config_uint(c, v, key, 1, 1000000, &n) == -1)
+				return (-1);
+			cf->rate.burst = (double)n;
+		} else
+			return (config_err(c, v ? v : o, key, "unknown key "
+			    "(per_token, burst)"));
+	}
+	return (0);
+}
+
 static int
 config_tokens(struct cfgctx *c, json_object *v, struct config *cf)
 {
@@ -243,11 +307,13 @@ config_tokens(struct cfgctx *c, json_object *v, struct config *cf)
 			    "mapping with token and role"));
 		json_object_object_foreach(t, k, kv) {
 			if (strcmp(k, "token") && strcmp(k, "role") &&
-			    strcmp(k, "tenant") && strcmp(k, "name")) {
+			    strcmp(k, "tenant") && strcmp(k, "name") &&
+			    strcmp(k, "rate") && strcmp(k, "burst")) {
 				snprintf(key, sizeof(key), "tokens[%zu].%s",
 				    i, k);
 				return (config_err(c, kv ? kv : t, key,
-				    "unknown key (token, role, tenant, name)"));
+				    "unknown key (token, role, tenant, name, "
+				    "rate, burst)"));
 			}
 		}
 		tk = &cf->tokens[cf->ntokens];
@@ -271,6 +337,10 @@ config_tokens(struct cfgctx *c, json_object *v, struct config *cf)
 				return (config_err(c, tenant ? tenant : t, key,
 				    "must be a string"));
 			tk->tenant = xstrdup(json_object_get_string(tenant));
+		}
+		if (config_token_extra(c, t, i, tk) == -1) {
+			cf->ntokens++;
+			return (-1);
 		}
 		cf->ntokens++;
 		if (tk->role == ROLE_CLIENT && tk->tenant == NULL)
@@ -475,12 +545,16 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	struct config	*cf;
 	json_object	*v;
 	const char	*s;
+	size_t		 i;
 
 	cf = xcalloc(1, sizeof(*cf));
 	cf->path = xstrdup(file);
 	cf->tree = tree;
 	cf->limits = config_default_limits;
 	cf->types = types_new();
+	cf->rate.per_sec = CONFIG_RATE;
+	cf->rate.burst = CONFIG_BURST;
+	cf->redaction = redact_new();
 
 	json_object_object_foreach(tree, key, val) {
 		if (strcmp(key, "listen") == 0) {
@@ -518,11 +592,18 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		} else if (strcmp(key, "sources") == 0) {
 			if (config_sources(&c, val, cf) == -1)
 				goto fail;
+		} else if (strcmp(key, "rate") == 0) {
+			if (config_rate(&c, val, cf) == -1)
+				goto fail;
+		} else if (strcmp(key, "redaction") == 0) {
+			if (redact_load(cf->redaction, val, file, err,
+			    errlen) == -1)
+				goto fail;
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, ledger, agent_secret, tokens, limits, "
-			    "sources, evidence_types, claim_types, "
-			    "computed_claims)");
+			    "rate, redaction, sources, evidence_types, "
+			    "claim_types, computed_claims)");
 			goto fail;
 		}
 	}
@@ -537,6 +618,12 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	s = json_object_object_get_ex(tree, "ledger", &v) ?
 	    json_object_get_string(v) : "sqlite:milepost.db";
 	cf->ledger = xstrdup(s);
+	for (i = 0; i < cf->ntokens; i++) {
+		if (!cf->tokens[i].rate_set)
+			cf->tokens[i].rate.per_sec = cf->rate.per_sec;
+		if (!cf->tokens[i].burst_set)
+			cf->tokens[i].rate.burst = cf->rate.burst;
+	}
 	return (cf);
 fail:
 	config_free(cf);
@@ -595,8 +682,11 @@ config_free(struct config *cf)
 		OPENSSL_cleanse(cf->agent_keys, cf->nagent_keys *
 		    sizeof(*cf->agent_keys));
 	free(cf->agent_keys);
-	for (i = 0; i < cf->ntokens; i++)
+	for (i = 0; i < cf->ntokens; i++) {
 		free(cf->tokens[i].tenant);
+		free(cf->tokens[i].name);
+	}
+	redact_free(cf->redaction);
 	for (i = 0; cf->sources != NULL && i < source_count(); i++)
 		source_conf_clear(&cf->sources[i]);
 	free(cf->sources);

@@ -208,10 +208,19 @@ enum role {
 	ROLE_OPERATOR,
 	ROLE_ADMIN,
 };
+/* rate.c: a token bucket; per_sec 0 means unlimited */
+struct rate_conf {
+	double		per_sec;	/* refill, tokens per second */
+	double		burst;		/* capacity */
+};
 struct token {
 	unsigned char	digest[HMAC_SHA256_LEN];	/* SHA-256 of token */
 	enum role	role;
 	char		*tenant;
+	char		*name;		/* for logs and GET /v1/tokens */
+	struct rate_conf rate;		/* its own, or the rate: defaults */
+	int		rate_set;	/* rate / burst given on the token */
+	int		burst_set;
 };
 struct limits {
 	size_t		max_body;	/* bytes, POST bodies */
@@ -233,6 +242,8 @@ struct config {
 	struct limits	 limits;
 	struct types	*types;
 	struct source_conf *sources;	/* by source_index(); NULL: off */
+	struct rate_conf rate;		/* rate: per-token defaults */
+	struct redaction *redaction;	/* redaction: per role (redact.c) */
 	json_object	*tree;		/* the whole file, owned */
 };
 struct config	*config_load(const char *, char *, size_t);
@@ -539,5 +550,47 @@ struct claims_rebuild {
 int		 ledger_claims_rebuild(struct ledger *, const struct types *,
 		    struct claims_rebuild *);
 extern const struct ledger_backend ledger_sqlite;
+
+/* access.c: what each token role may do, and tenant visibility */
+enum access {
+	ACCESS_EVIDENCE_READ = 0,	/* GET /v1/evidence: raw evidence */
+	ACCESS_CLAIM_READ,		/* claims, deployments, releases,
+					   milestones, metrics, changes */
+	ACCESS_OVERRIDE,		/* POST /v1/deployments/{id}/status */
+	ACCESS_OUTBOX,			/* outbox list, retry, replay */
+	ACCESS_TOKENS,			/* GET /v1/tokens */
+	ACCESS_MAX
+};
+int		 access_allowed(enum role, enum access);
+const char	*access_name(enum access);
+int		 access_tenant_visible(const struct token *, json_object *);
+int		 access_claim_visible(const struct token *,
+		    const struct claim *);
+
+/* redact.c: the attribute-based redaction policy, per role */
+struct redaction;
+struct redaction *redact_new(void);
+void		 redact_free(struct redaction *);
+int		 redact_load(struct redaction *, json_object *, const char *,
+		    char *, size_t);
+int		 redact_pattern_ok(const char *, char *, size_t);
+size_t		 redact_apply(const struct redaction *, enum role,
+		    json_object *);
+size_t		 redact_claim(const struct redaction *, const struct token *,
+		    json_object *);
+size_t		 redact_count(const struct redaction *, enum role);
+
+/* rate.c: per-token request rate limits */
+struct rate_bucket {
+	double		tokens;
+	int64_t		last;		/* microseconds, monotonic */
+	int		primed;
+};
+int		 rate_take(struct rate_bucket *, const struct rate_conf *,
+		    int64_t, int64_t *);
+double		 rate_level(const struct rate_bucket *, const struct rate_conf *,
+		    int64_t);
+int		 rate_parse(json_object *, double *);
+void		 rate_format(double, char *, size_t);
 
 #endif /* MILEPOST_H */

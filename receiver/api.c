@@ -1,7 +1,9 @@
 /*
  * api.c: the read endpoints.  They run on the loop thread against the
  * read-only ledger connection (WAL lets them read beside the writer); each
- * is bounded (at most 1000 entries) so that no read stalls ingest.
+ * is bounded (at most 1000 entries) so that no read stalls ingest.  Each
+ * starts with api_authorize, passes every object it returns through
+ * api_present and answers with api_reply_etag (api-access.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,38 +19,6 @@
 
 #define API_LIMIT_DEFAULT	100
 #define API_LIMIT_MAX		1000
-
-/*
- * Check the bearer token against need.  Returns the role, or ROLE_NONE
- * after replying 401 (no or unknown token) or 403 (role too weak).
- */
-enum role
-api_auth(struct server *srv, struct evhttp_request *req, enum role need)
-{
-	const char	*h;
-	enum role	 r;
-
-	h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		http_error(srv, req, 401, REJECT_AUTH, "a bearer token is "
-		    "required", NULL);
-		return (ROLE_NONE);
-	}
-	h += 7;
-	while (*h == ' ')
-		h++;
-	if ((r = config_token_role(srv->cf, h, NULL)) == ROLE_NONE) {
-		http_error(srv, req, 401, REJECT_AUTH, "unknown token", NULL);
-		return (ROLE_NONE);
-	}
-	if (r < need) {
-		http_error(srv, req, 403, REJECT_AUTH, "this token's role may "
-		    "not read this", NULL);
-		return (ROLE_NONE);
-	}
-	return (r);
-}
 
 static int
 api_query_int(struct evkeyvalq *q, const char *key, long long dflt,
@@ -87,7 +57,7 @@ api_evidence_list(struct server *srv, struct evhttp_request *req)
 	char			 msg[128];
 	size_t			 n;
 
-	if (api_auth(srv, req, ROLE_READER) == ROLE_NONE)
+	if (api_authorize(srv, req, ACCESS_EVIDENCE_READ, NULL) == -1)
 		return;
 	TAILQ_INIT(&q);
 	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -126,13 +96,13 @@ api_evidence_list(struct server *srv, struct evhttp_request *req)
 	o = json_object_new_object();
 	json_object_object_add(o, "evidence", arr);
 	json_object_object_add(o, "next", json_object_new_int64(next));
-	http_reply_json(req, 200, o);
+	api_reply_etag(req, o);
 	json_object_put(o);
 out:
 	evhttp_clear_headers(&q);
 }
 
-/* GET /healthz: 200 while serving, 503 while shutting down. */
+/* GET /healthz: 200 (with an ETag) while serving, 503 while stopping. */
 void
 api_healthz(struct server *srv, struct evhttp_request *req)
 {
@@ -143,7 +113,10 @@ api_healthz(struct server *srv, struct evhttp_request *req)
 	    srv->stopping ? "stopping" : "ok"));
 	json_object_object_add(o, "seq", json_object_new_int64(
 	    atomic_load(&srv->metrics.ledger_seq)));
-	http_reply_json(req, srv->stopping ? 503 : 200, o);
+	if (srv->stopping)
+		http_reply_json(req, 503, o);
+	else
+		api_reply_etag(req, o);
 	json_object_put(o);
 }
 
@@ -155,44 +128,8 @@ api_metrics(struct server *srv, struct evhttp_request *req)
 
 	buf_init(&b);
 	metrics_render(&srv->metrics, &b);
-	evbuffer_add(evhttp_request_get_output_buffer(req), b.data, b.len);
+	api_reply_etag_bytes(req, "text/plain; version=0.0.4", b.data, b.len);
 	buf_free(&b);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", NULL);
-}
-
-/*
- * Send body (borrowed) with a strong ETag over its bytes, or 304 when the
- * request's If-None-Match already names it.
- */
-static void
-api_reply_etag(struct evhttp_request *req, json_object *body)
-{
-	struct evkeyvalq	*oh = evhttp_request_get_output_headers(req);
-	const char		*inm, *s, *p;
-	char			 hash[MP_HASHLEN], etag[48];
-	size_t			 len;
-
-	s = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	sha256_hex(s, len, hash);
-	snprintf(etag, sizeof(etag), "\"%.32s\"", hash);
-	evhttp_add_header(oh, "ETag", etag);
-	evhttp_add_header(oh, "Cache-Control", "no-cache");
-	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "If-None-Match");
-	if (inm != NULL) {
-		/* A list of tags, weak or strong, or "*". */
-		for (p = inm; *p != '\0'; p++) {
-			if (*p == '*' || strncmp(p, etag, strlen(etag)) == 0) {
-				evhttp_send_reply(req, 304, "Not Modified",
-				    NULL);
-				return;
-			}
-		}
-	}
-	http_reply_json(req, 200, body);
 }
 
 static int
@@ -208,32 +145,57 @@ api_claim_known(struct server *srv, const char *type)
 	return (0);
 }
 
+/* A page of claims, as the list endpoint scans it. */
+struct api_page {
+	struct server		*srv;
+	const struct token	*tok;
+	json_object		*arr;
+	size_t			 scanned;
+	char			*last;		/* the last id scanned */
+};
+
+/* Keep c when the token may see it, redacted for it. */
 static int
 api_claim_collect(const struct claim *c, void *arg)
 {
-	json_object_array_add(arg, claim_to_json(c));
+	struct api_page	*pg = arg;
+	json_object	*o;
+
+	pg->scanned++;
+	free(pg->last);
+	pg->last = xstrdup(c->id);
+	o = claim_to_json(c);
+	if (api_present(pg->srv, pg->tok, o) == -1) {
+		json_object_put(o);
+		return (0);
+	}
+	json_object_array_add(pg->arr, o);
 	return (0);
 }
 
 /*
  * GET /v1/claims/{type} and /v1/claims/{type}/{id}, each with ?as_of=RFC3339
  * (what was believed at that transaction time); the list also takes
- * ?after=ID&limit=N.  rest is the path after "/v1/claims/".
+ * ?after=ID&limit=N.  rest is the path after "/v1/claims/".  A client
+ * token gets 404 for another tenant's claim, and a list page holds only
+ * its tenant's (so a page may be short: follow next while it is set).
  */
 void
 api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 {
 	struct evkeyvalq	 q;
 	struct claim		 c;
+	struct api_page		 pg;
+	const struct token	*tok;
 	json_object		*o, *arr;
 	const char		*query, *slash, *v;
 	char			*type = NULL, *id = NULL, *after = NULL;
 	int64_t			 as_of = INT64_MAX;
 	long long		 limit;
-	size_t			 n;
 	int			 rc;
 
-	if (api_auth(srv, req, ROLE_READER) == ROLE_NONE)
+	memset(&pg, 0, sizeof(pg));
+	if (api_authorize(srv, req, ACCESS_CLAIM_READ, &tok) == -1)
 		return;
 	TAILQ_INIT(&q);
 	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -274,13 +236,15 @@ api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 		if (rc == -1)
 			http_error(srv, req, 503, REJECT_STORAGE, "the ledger "
 			    "could not be read; retry", NULL);
-		else if (rc == 0)
-			http_error(srv, req, 404, REJECT_NOTFOUND, as_of ==
-			    INT64_MAX ? "no such claim" : "no such claim at "
-			    "that time", NULL);
 		else {
-			o = claim_to_json(&c);
-			api_reply_etag(req, o);
+			o = rc == 1 ? claim_to_json(&c) : NULL;
+			/* Another tenant's claim reads as a missing one. */
+			if (o == NULL || api_present(srv, tok, o) == -1)
+				http_error(srv, req, 404, REJECT_NOTFOUND,
+				    as_of == INT64_MAX ? "no such claim" :
+				    "no such claim at that time", NULL);
+			else
+				api_reply_etag(req, o);
 			json_object_put(o);
 		}
 		claim_clear(&c);
@@ -295,27 +259,27 @@ api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 	if ((v = evhttp_find_header(&q, "after")) != NULL)
 		after = xstrdup(v);
 	arr = json_object_new_array();
+	pg.srv = srv;
+	pg.tok = tok;
+	pg.arr = arr;
 	if (srv->reader->be->claim_list(srv->reader, type, after,
-	    (size_t)limit, as_of, api_claim_collect, arr) == -1) {
+	    (size_t)limit, as_of, api_claim_collect, &pg) == -1) {
 		json_object_put(arr);
 		http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not "
 		    "be read; retry", NULL);
 		goto out;
 	}
 	o = json_object_new_object();
-	n = json_object_array_length(arr);
 	json_object_object_add(o, "claims", arr);
-	if (n == (size_t)limit) {
-		json_object	*last;
-
-		json_object_object_get_ex(json_object_array_get_idx(arr, n - 1),
-		    "id", &last);
-		json_object_object_add(o, "next", json_object_get(last));
-	} else
+	if (pg.scanned == (size_t)limit && pg.last != NULL)
+		json_object_object_add(o, "next",
+		    json_object_new_string(pg.last));
+	else
 		json_object_object_add(o, "next", NULL);
 	api_reply_etag(req, o);
 	json_object_put(o);
 out:
+	free(pg.last);
 	free(type);
 	free(id);
 	free(after);

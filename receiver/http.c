@@ -72,7 +72,8 @@ http_error(struct server *srv, struct evhttp_request *req, int code,
 	if (prop != NULL && *prop != '\0')
 		json_object_object_add(o, "property",
 		    json_object_new_string(prop));
-	if (code == 503 || code == 429)
+	if ((code == 503 || code == 429) && evhttp_find_header(
+	    evhttp_request_get_output_headers(req), "Retry-After") == NULL)
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "1");
 	if (code == 401)
@@ -404,6 +405,11 @@ http_route(struct evhttp_request *req, void *arg)
 	} else if (strncmp(path, "/v1/claims/", 11) == 0) {
 		if (m == EVHTTP_REQ_GET) {
 			api_claims(srv, req, path + 11);
+			return;
+		}
+	} else if (strcmp(path, "/v1/tokens") == 0) {
+		if (m == EVHTTP_REQ_GET) {
+			api_tokens(srv, req);
 			return;
 		}
 	} else if (strcmp(path, "/healthz") == 0) {

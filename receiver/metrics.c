@@ -17,6 +17,7 @@ static const char *reject_names[REJECT_MAX] = {
 	[REJECT_METHOD] = "method",
 	[REJECT_STORAGE] = "storage",
 	[REJECT_UNCONFIGURED] = "unconfigured_source",
+	[REJECT_RATE] = "rate",
 };
 
 /* Commit latency bucket bounds, in microseconds. */

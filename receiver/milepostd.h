@@ -34,6 +34,7 @@ enum reject_reason {
 	REJECT_METHOD,
 	REJECT_STORAGE,
 	REJECT_UNCONFIGURED,
+	REJECT_RATE,
 	REJECT_MAX
 };
 #define METRICS_BATCH_BUCKETS	14	/* 1, 2, 4, ... 8192 */
@@ -67,6 +68,7 @@ struct server {
 	struct ingest		*ingest;
 	struct ledger		*reader;	/* read-only, loop thread */
 	struct json_tokener	*tok;		/* request bodies, loop thread */
+	struct rate_bucket	*rates;		/* one per cf->tokens, loop */
 	struct metrics		 metrics;
 	unsigned		 nconns;
 	int			 paused;	/* listener off at the cap */
@@ -115,5 +117,14 @@ void	api_healthz(struct server *, struct evhttp_request *);
 void	api_claims(struct server *, struct evhttp_request *, const char *);
 void	api_metrics(struct server *, struct evhttp_request *);
 enum role api_auth(struct server *, struct evhttp_request *, enum role);
+
+/* api-access.c: what every bearer endpoint shares (ARCHITECTURE.md) */
+int	api_authorize(struct server *, struct evhttp_request *, enum access,
+	    const struct token **);
+int	api_present(struct server *, const struct token *, json_object *);
+void	api_reply_etag(struct evhttp_request *, json_object *);
+void	api_reply_etag_bytes(struct evhttp_request *, const char *,
+	    const void *, size_t);
+void	api_tokens(struct server *, struct evhttp_request *);
 
 #endif /* MILEPOSTD_H */

@@ -261,6 +261,8 @@ server_new(struct config *cf, char *err, size_t errlen)
 	signal(SIGHUP, SIG_IGN);
 	srv = xcalloc(1, sizeof(*srv));
 	srv->cf = cf;
+	srv->rates = xcalloc(cf->ntokens ? cf->ntokens : 1,
+	    sizeof(*srv->rates));
 	/*
 	 * epoll's change list: a reply enables EV_WRITE and, once written,
 	 * disables it again within one loop pass; batched, the pair costs no
@@ -345,5 +347,6 @@ server_free(struct server *srv)
 		event_free(srv->ev_exit);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
+	free(srv->rates);
 	free(srv);
 }

@@ -28,4 +28,9 @@ Suite	*make_computed_suite(void);
 /* check_engine.c */
 Suite	*make_engine_suite(void);
 
+/* check_access.c, check_redact.c, check_rate.c */
+Suite	*make_access_suite(void);
+Suite	*make_redact_suite(void);
+Suite	*make_rate_suite(void);
+
 #endif /* CHECK_MILEPOST_H */

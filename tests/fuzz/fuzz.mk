@@ -26,7 +26,8 @@ LIBS = $(PKG_LIBS) -lpthread -lm
 
 LIBSRC = $(wildcard $(TOP)/common/*.c) $(TOP)/plugins/plugins.c \
 	$(wildcard $(TOP)/plugins/*/*.c) \
-	$(TOP)/receiver/api.c $(TOP)/receiver/ingest.c $(TOP)/receiver/metrics.c
+	$(TOP)/receiver/api.c $(TOP)/receiver/api-access.c \
+	$(TOP)/receiver/ingest.c $(TOP)/receiver/metrics.c
 LIBOBJ = $(patsubst $(TOP)/%.c,$(O)/obj/%.o,$(LIBSRC))
 SOURCES = $(notdir $(patsubst %/,%,$(dir $(wildcard $(TOP)/plugins/*/*.c))))
 TARGETS = $(SOURCES:%=$(O)/fuzz-%) $(O)/fuzz-evidence $(O)/fuzz-config

@@ -286,6 +286,11 @@ CONFIGS = [
     b"      n: { type: integer }\n"
     b"    created_by: { evidence: BuildStartedEvent, set: { done: false } }\n"
     b"    revised_by:\n      - { evidence: BuildCompleted, set: { done: true, n: $exitCode } }\n",
+    b"tokens:\n  - { token: \"client-token-0123456789\", role: client, tenant: acme, "
+    b"name: portal, rate: 600/min, burst: 5 }\n"
+    b"rate: { per_token: 10/s, burst: 20 }\n"
+    b"redaction:\n  client: { remove: [properties.ticket, \"**.notes\", \"links.*author*\"] }\n"
+    b"  reader: { builtin: false, remove: [basis] }\n",
 ]
 
 
@@ -347,7 +352,7 @@ def words_for(target):
     if target in ("evidence", "config"):
         c_literals([os.path.join(TOP, "common", f) for f in (
             "evidence.c", "types.c", "claims.c", "computed.c", "config.c",
-            "timespan.c")], words)
+            "timespan.c", "redact.c", "rate.c")], words)
         if target == "evidence":
             for e in EVIDENCE:
                 json_words(e, words)

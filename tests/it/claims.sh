@@ -105,7 +105,9 @@ MILEPOST_TOKEN= "$MILEPOST" claim BuildCompletion July-2025 > /dev/null 2> "$T/e
 eq "without MILEPOST_TOKEN: exit 2" 2 "$rc"
 check "and the hint names MILEPOST_TOKEN" grep -q "MILEPOST_TOKEN" "$T/err"
 MILEPOST_TOKEN="$CLIENT_TOKEN" "$MILEPOST" claim BuildCompletion July-2025 > /dev/null 2>&1
-eq "a token whose role may not read: exit 2" 2 "$?"
+eq "a client token, a claim without its tenant: 404, exit 1" 1 "$?"
+MILEPOST_TOKEN="not-a-configured-token" "$MILEPOST" claim BuildCompletion July-2025 > /dev/null 2>&1
+eq "an unknown token: exit 2" 2 "$?"
 "$MILEPOST" claim BuildCompletion > /dev/null 2>&1
 eq "claim without an ID is a usage error" 2 "$?"
 "$MILEPOST" claim BuildCompletion July-2025 --as-of yesterday > /dev/null 2>&1

@@ -1,0 +1,284 @@
+/*
+ * api-access.c: what every bearer-authenticated read or action shares.
+ *
+ *	api_authorize	who is asking: the bearer token (401), its request
+ *			rate (429 with Retry-After), the permission table
+ *			(403); every endpoint calls it first
+ *	api_present	what they may see: a client token sees only its
+ *			tenant's objects (the caller answers 404 otherwise)
+ *			and every token gets its role's redaction
+ *	api_reply_etag	how a read is answered: a strong ETag over the
+ *			exact bytes sent, 304 when If-None-Match names it
+ *
+ * All of it runs on the loop thread; the rate buckets (one per configured
+ * token, srv->rates) are touched nowhere else.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "milepostd.h"
+
+static int64_t
+api_monotonic(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/* A token's name for logs: its configured name, or its index. */
+static void
+api_token_label(const struct config *cf, const struct token *tok, char *out,
+    size_t len)
+{
+	if (tok->name != NULL)
+		snprintf(out, len, "%s", tok->name);
+	else
+		snprintf(out, len, "tokens[%zu]", (size_t)(tok - cf->tokens));
+}
+
+/*
+ * The presented bearer token, charged one request against its bucket.
+ * Returns the token, or NULL after replying 401 (no or unknown token) or
+ * 429 (over its rate, with Retry-After in whole seconds).
+ */
+static const struct token *
+api_identify(struct server *srv, struct evhttp_request *req)
+{
+	const struct token	*tok;
+	const char		*h;
+	char			 msg[192], rate[32], label[64], ra[24];
+	int64_t			 retry_us, secs;
+
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		http_error(srv, req, 401, REJECT_AUTH, "a bearer token is "
+		    "required", NULL);
+		return (NULL);
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	if (config_token_role(srv->cf, h, &tok) == ROLE_NONE || tok == NULL) {
+		http_error(srv, req, 401, REJECT_AUTH, "unknown token", NULL);
+		return (NULL);
+	}
+	if (rate_take(&srv->rates[tok - srv->cf->tokens], &tok->rate,
+	    api_monotonic(), &retry_us) == -1) {
+		secs = (retry_us + 999999) / 1000000;
+		if (secs < 1)
+			secs = 1;
+		snprintf(ra, sizeof(ra), "%lld", (long long)secs);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", ra);
+		rate_format(tok->rate.per_sec, rate, sizeof(rate));
+		api_token_label(srv->cf, tok, label, sizeof(label));
+		log_info("%s: %s over its rate of %s (burst %g)", __func__,
+		    label, rate, tok->rate.burst);
+		snprintf(msg, sizeof(msg), "this token is over its rate of %s "
+		    "(burst %g); retry after %lld s", rate, tok->rate.burst,
+		    (long long)secs);
+		http_error(srv, req, 429, REJECT_RATE, msg, NULL);
+		return (NULL);
+	}
+	return (tok);
+}
+
+/*
+ * Authorize a request for action need: a known bearer token (401), within
+ * its rate (429), whose role the permission table allows (403).  Returns
+ * 0 with *tok (borrowed from the configuration) set, or -1 after replying;
+ * the caller then returns.  Every bearer endpoint starts with this.
+ */
+int
+api_authorize(struct server *srv, struct evhttp_request *req,
+    enum access need, const struct token **tok)
+{
+	const struct token	*t;
+	char			 msg[128];
+
+	if (tok != NULL)
+		*tok = NULL;
+	if ((t = api_identify(srv, req)) == NULL)
+		return (-1);
+	if (!access_allowed(t->role, need)) {
+		snprintf(msg, sizeof(msg), "a %s token may not %s",
+		    config_role_name(t->role), access_name(need));
+		http_error(srv, req, 403, REJECT_AUTH, msg, NULL);
+		return (-1);
+	}
+	if (tok != NULL)
+		*tok = t;
+	return (0);
+}
+
+/*
+ * The older check by role order (client < reader < writer < operator <
+ * admin), with the same 401 and 429.  Returns the role, or ROLE_NONE after
+ * replying.  New endpoints use api_authorize with an action.
+ */
+enum role
+api_auth(struct server *srv, struct evhttp_request *req, enum role need)
+{
+	const struct token	*t;
+
+	if ((t = api_identify(srv, req)) == NULL)
+		return (ROLE_NONE);
+	if (t->role < need) {
+		http_error(srv, req, 403, REJECT_AUTH, "this token's role may "
+		    "not do this", NULL);
+		return (ROLE_NONE);
+	}
+	return (t->role);
+}
+
+/*
+ * Prepare o (a claim-shaped object: a claim, deployment, release,
+ * milestone or a change's object; borrowed, changed in place) for tok.
+ * Returns -1 when tok may not see it at all (a client token and another
+ * tenant's object, or one without a tenant link): the caller answers 404
+ * for a single object, as for one that does not exist, and skips it in a
+ * list.  Otherwise removes what tok's role's redaction names and returns
+ * 0.  The tenant is read before redaction, so a policy may hide the link.
+ */
+int
+api_present(struct server *srv, const struct token *tok, json_object *o)
+{
+	json_object	*links = NULL;
+
+	json_object_object_get_ex(o, "links", &links);
+	if (!access_tenant_visible(tok, links))
+		return (-1);
+	redact_claim(srv->cf->redaction, tok, o);
+	return (0);
+}
+
+/* Does the If-None-Match list inm name etag (weak or strong), or "*"? */
+static int
+api_etag_matches(const char *inm, const char *etag)
+{
+	const char	*p, *end;
+	size_t		 len, elen = strlen(etag);
+
+	for (p = inm; *p != '\0'; p = *end ? end + 1 : end) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 1 && *p == '*')
+			return (1);
+		if (len > 2 && strncmp(p, "W/", 2) == 0) {
+			p += 2;
+			len -= 2;
+		}
+		if (len == elen && strncmp(p, etag, len) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Answer a read with data (len bytes of ctype, borrowed) and a strong ETag
+ * computed over exactly those bytes; 304 without a body when the request's
+ * If-None-Match names it.  Vary: Authorization, because what a token
+ * receives depends on its role and tenant.
+ */
+void
+api_reply_etag_bytes(struct evhttp_request *req, const char *ctype,
+    const void *data, size_t len)
+{
+	struct evkeyvalq	*oh = evhttp_request_get_output_headers(req);
+	const char		*inm;
+	char			 hash[MP_HASHLEN], etag[48];
+
+	sha256_hex(data, len, hash);
+	snprintf(etag, sizeof(etag), "\"%.32s\"", hash);
+	evhttp_add_header(oh, "ETag", etag);
+	evhttp_add_header(oh, "Cache-Control", "no-cache");
+	evhttp_add_header(oh, "Vary", "Authorization");
+	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "If-None-Match");
+	if (inm != NULL && api_etag_matches(inm, etag)) {
+		evhttp_send_reply(req, 304, "Not Modified", NULL);
+		return;
+	}
+	evbuffer_add(evhttp_request_get_output_buffer(req), data, len);
+	evhttp_add_header(oh, "Content-Type", ctype);
+	evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+/*
+ * Answer a read with body (borrowed, already presented with api_present)
+ * as JSON, serialised once; the ETag covers the bytes sent, so a change in
+ * redaction changes it too.
+ */
+void
+api_reply_etag(struct evhttp_request *req, json_object *body)
+{
+	const char	*s;
+	char		*b;
+	size_t		 len;
+
+	s = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	b = xmalloc(len + 1);
+	memcpy(b, s, len);
+	b[len] = '\n';
+	api_reply_etag_bytes(req, "application/json", b, len + 1);
+	free(b);
+}
+
+/*
+ * GET /v1/tokens (admin): every configured token's name, role, tenant,
+ * rate, burst and the requests its bucket holds now; never the token.
+ */
+void
+api_tokens(struct server *srv, struct evhttp_request *req)
+{
+	const struct token	*t;
+	json_object		*o, *arr, *one;
+	char			 rate[32];
+	int64_t			 now;
+	size_t			 i;
+
+	if (api_authorize(srv, req, ACCESS_TOKENS, NULL) == -1)
+		return;
+	now = api_monotonic();
+	arr = json_object_new_array();
+	for (i = 0; i < srv->cf->ntokens; i++) {
+		t = &srv->cf->tokens[i];
+		one = json_object_new_object();
+		json_object_object_add(one, "name", t->name ?
+		    json_object_new_string(t->name) : NULL);
+		json_object_object_add(one, "role",
+		    json_object_new_string(config_role_name(t->role)));
+		json_object_object_add(one, "tenant", t->tenant ?
+		    json_object_new_string(t->tenant) : NULL);
+		rate_format(t->rate.per_sec, rate, sizeof(rate));
+		json_object_object_add(one, "rate",
+		    json_object_new_string(rate));
+		json_object_object_add(one, "burst",
+		    json_object_new_int64((int64_t)t->rate.burst));
+		json_object_object_add(one, "available",
+		    json_object_new_int64((int64_t)floor(rate_level(
+		    &srv->rates[i], &t->rate, now))));
+		json_object_array_add(arr, one);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "tokens", arr);
+	api_reply_etag(req, o);
+	json_object_put(o);
+}
