@@ -74,6 +74,7 @@ struct server {
 	int			 paused;	/* listener off at the cap */
 	int			 stopping;
 	struct event		*ev_term, *ev_int, *ev_exit;
+	struct event		*ev_stall;	/* deployments.c */
 	char			 addr[128];
 };
 struct server	*server_new(struct config *, char *, size_t);
@@ -100,6 +101,10 @@ struct ingest_req {
 	char			*raw_delivery;	/* compressed by the writer */
 	char			*raw;
 	size_t			 rawlen;
+	/* Set: replies (or not, req NULL) instead of the evidence reply. */
+	void			(*done)(struct server *, struct ingest_req *);
+	char			*ctx;		/* for done, freed with ir */
+	const struct token	*tok;		/* for done: who asked */
 };
 TAILQ_HEAD(ingest_queue, ingest_req);
 typedef void (*ingest_done_cb)(struct ingest_req *, void *);
@@ -117,6 +122,13 @@ void	api_healthz(struct server *, struct evhttp_request *);
 void	api_claims(struct server *, struct evhttp_request *, const char *);
 void	api_metrics(struct server *, struct evhttp_request *);
 enum role api_auth(struct server *, struct evhttp_request *, enum role);
+
+/* deployments.c: deployments, releases, overrides and the stall timer */
+void	deployments_route(struct server *, struct evhttp_request *,
+	    const char *);
+void	deployments_release_route(struct server *, struct evhttp_request *,
+	    const char *);
+void	deployments_timer_start(struct server *);
 
 /* api-access.c: what every bearer endpoint shares (ARCHITECTURE.md) */
 int	api_authorize(struct server *, struct evhttp_request *, enum access,

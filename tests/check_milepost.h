@@ -27,6 +27,7 @@ Suite	*make_computed_suite(void);
 
 /* check_engine.c */
 Suite	*make_engine_suite(void);
+Suite	*make_deploy_suite(void);
 
 /* check_access.c, check_redact.c, check_rate.c */
 Suite	*make_access_suite(void);
