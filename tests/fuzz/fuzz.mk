@@ -6,7 +6,8 @@
 # builds, in DIR (default build/fuzz), fuzz-<source> for every plugins/
 # <source>/<source>.c, fuzz-evidence and fuzz-config, from the library's
 # sources (every common/*.c and plugins/ file, as libmilepost.a), the
-# receiver's (http.c is compiled into fuzz_lib.c) and tests/fuzz/.  All is
+# receiver's (all but main and the server; http.c is compiled into
+# fuzz_lib.c) and tests/fuzz/.  All is
 # built with ASan, UBSan and libFuzzer's coverage; headers are tracked.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../..)
@@ -26,8 +27,8 @@ LIBS = $(PKG_LIBS) -lpthread -lm
 
 LIBSRC = $(wildcard $(TOP)/common/*.c) $(TOP)/plugins/plugins.c \
 	$(wildcard $(TOP)/plugins/*/*.c) \
-	$(TOP)/receiver/api.c $(TOP)/receiver/api-access.c \
-	$(TOP)/receiver/ingest.c $(TOP)/receiver/metrics.c
+	$(filter-out %/milepostd.c %/http.c %/server.c, \
+	    $(wildcard $(TOP)/receiver/*.c))
 LIBOBJ = $(patsubst $(TOP)/%.c,$(O)/obj/%.o,$(LIBSRC))
 SOURCES = $(notdir $(patsubst %/,%,$(dir $(wildcard $(TOP)/plugins/*/*.c))))
 TARGETS = $(SOURCES:%=$(O)/fuzz-%) $(O)/fuzz-evidence $(O)/fuzz-config

@@ -209,11 +209,11 @@ fuzz_input_header(const struct fuzz_input *in, const char *name)
 	return (NULL);
 }
 
-/* The receiver's strict parse of a body. */
+/* The receiver's strict parse of a body, with its reused tokener. */
 json_object *
 fuzz_parse_json(const char *body, size_t len, char *err, size_t errlen)
 {
-	return (http_parse_json(body, len, err, errlen));
+	return (http_parse_json(&fuzz_srv, body, len, err, errlen));
 }
 
 /* Why v, stored for a property pd, breaks pd's type, or NULL. */
