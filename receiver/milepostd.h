@@ -105,6 +105,8 @@ struct ingest	*ingest_new(struct event_base *, struct ledger *,
 		    struct metrics *, ingest_done_cb, void *);
 int		 ingest_submit(struct ingest *, struct ingest_req *);
 size_t		 ingest_inflight(struct ingest *);
+void		 ingest_set_milestones(struct ingest *,
+		    const struct milestone_conf *);
 void		 ingest_free(struct ingest *);
 void		 ingest_req_free(struct ingest_req *);
 
