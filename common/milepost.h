@@ -508,6 +508,19 @@ int		 milestone_flush(struct milestones *, struct ledger *, int64_t);
 void		 milestone_abort(struct milestones *);
 json_object	*milestone_initial(const struct milestone_def *);
 
+/* metrics-dora.c: delivery metrics, computed on read (read-only ledger) */
+struct dora_query {
+	const char	*service;	/* NULL: every service */
+	const char	*environment;	/* NULL: every environment */
+	int64_t		 from, to;	/* [from, to), microseconds */
+	int		 weekly;	/* add the per-week trend */
+};
+json_object	*dora_compute(struct ledger *, const struct dora_query *);
+json_object	*dora_deployments(struct ledger *, const struct dora_query *);
+json_object	*dora_incidents(struct ledger *, const struct dora_query *);
+double		 dora_median(double *, size_t);
+int64_t		 dora_week_start(int64_t);
+
 /* evidence.c: the evidence record, its JSON codec and canonical hash */
 struct evidence {
 	int64_t		 seq;

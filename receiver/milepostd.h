@@ -116,5 +116,12 @@ void	api_healthz(struct server *, struct evhttp_request *);
 void	api_claims(struct server *, struct evhttp_request *, const char *);
 void	api_metrics(struct server *, struct evhttp_request *);
 enum role api_auth(struct server *, struct evhttp_request *, enum role);
+void	api_reply_etag(struct evhttp_request *, json_object *);
+
+/* api-milestones.c: GET /v1/milestones[/{id}] */
+void	api_milestones(struct server *, struct evhttp_request *, const char *);
+
+/* api-dora.c: GET /v1/metrics/{dora,deployments,incidents} */
+void	api_dora(struct server *, struct evhttp_request *, const char *);
 
 #endif /* MILEPOSTD_H */
