@@ -51,6 +51,7 @@ void		 cmd_spool_hint(void);
    cmd-metrics.c, cmd-run.c */
 extern const struct cmd_entry	 cmd_claim_entry;
 extern const struct cmd_entry	 cmd_claims_entry;
+extern const struct cmd_entry	 cmd_deploy_entry;
 extern const struct cmd_entry	 cmd_emit_entry;
 extern const struct cmd_entry	 cmd_flush_entry;
 extern const struct cmd_entry	 cmd_git_entry;
@@ -95,6 +96,8 @@ int		 client_batch_id(json_object *, char *, size_t);
 const char	*client_reason(const struct client_reply *, char *, size_t);
 void		 client_reply_print(const char *, const struct client_reply *);
 int		 client_get(const char *, struct buf *, struct client_reply *);
+int		 client_post_json(const char *, const char *, size_t,
+		    struct buf *, struct client_reply *);
 char		*client_escape(const char *);
 const char	*client_status_name(enum client_status);
 void		 client_cleanup(void);

@@ -26,6 +26,8 @@
 #define CLIENT_TIMEOUT_MS	5000L
 #define CLIENT_DOWN_SECS	30
 
+static int	client_fetch(const char *, const char *, size_t, struct buf *,
+	    struct client_reply *);
 static CURL			*client_curl;
 static int			 client_global;	/* curl_global_init done */
 static char			*client_evidence_url;
@@ -404,6 +406,24 @@ client_send(const char *id, const char *body, size_t len,
 int
 client_get(const char *path, struct buf *body, struct client_reply *r)
 {
+	return (client_fetch(path, NULL, 0, body, r));
+}
+
+/*
+ * POST data (JSON, borrowed) to $MILEPOST_URL followed by path, with the
+ * bearer token, as client_get does otherwise.
+ */
+int
+client_post_json(const char *path, const char *data, size_t len,
+    struct buf *body, struct client_reply *r)
+{
+	return (client_fetch(path, data, len, body, r));
+}
+
+static int
+client_fetch(const char *path, const char *data, size_t len, struct buf *body,
+    struct client_reply *r)
+{
 	struct curl_slist	*h = NULL;
 	const char		*base, *tok;
 	char			*url;
@@ -426,8 +446,15 @@ client_get(const char *path, struct buf *body, struct client_reply *r)
 		h = client_header(h, "Authorization: Bearer %s", tok);
 
 	client_curlerr[0] = '\0';
+	if (data != NULL)
+		h = client_header(h, "Content-Type: application/json");
 	curl_easy_setopt(client_curl, CURLOPT_URL, url);
-	curl_easy_setopt(client_curl, CURLOPT_HTTPGET, 1L);
+	if (data != NULL) {
+		curl_easy_setopt(client_curl, CURLOPT_POSTFIELDS, data);
+		curl_easy_setopt(client_curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+	} else
+		curl_easy_setopt(client_curl, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(client_curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(client_curl, CURLOPT_WRITEFUNCTION, client_write_all);
 	curl_easy_setopt(client_curl, CURLOPT_WRITEDATA, body);

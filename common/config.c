@@ -512,6 +512,10 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		} else if (strcmp(key, "evidence_types") == 0) {
 			if (types_load(cf->types, val, file, err, errlen) == -1)
 				goto fail;
+		} else if (strcmp(key, "deployments") == 0) {
+			if (deploy_load(cf->types, val, file, err, errlen) ==
+			    -1)
+				goto fail;
 		} else if (strcmp(key, "claim_types") == 0 ||
 		    strcmp(key, "computed_claims") == 0) {
 			continue;	/* below, once every evidence type is in */
@@ -525,7 +529,8 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, ledger, agent_secret, tokens, limits, "
 			    "sources, evidence_types, claim_types, "
-			    "computed_claims, milestones, milestone_rules)");
+			    "computed_claims, deployments, milestones, "
+			    "milestone_rules)");
 			goto fail;
 		}
 	}

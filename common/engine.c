@@ -105,6 +105,7 @@ struct engine {
 	int			 need_links;	/* a collector filters on links */
 	json_tokener		*tok;		/* reused by engine_parse */
 	struct idmemo		*idmemo;	/* per computed claim */
+	struct deploy		*deploy;	/* deployments (deploy.c) */
 };
 
 static uint64_t
@@ -126,6 +127,7 @@ engine_new(const struct types *t)
 	e = xcalloc(1, sizeof(*e));
 	e->t = t;
 	e->pin = UINT64_MAX;	/* nothing in use */
+	e->deploy = deploy_new(t);
 	for (i = 0; i < t->ncc; i++)
 		for (j = 0; j < t->cc[i].ncoll; j++)
 			if (t->cc[i].coll[j].nfilter > 0)
@@ -282,6 +284,7 @@ engine_abort(struct engine *e)
 {
 	engine_dirty_clear(e);
 	engine_drop_caches(e);
+	deploy_abort(e->deploy);
 }
 
 void
@@ -290,6 +293,7 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	engine_abort(e);
+	deploy_free(e->deploy);
 	if (e->tok != NULL)
 		json_tokener_free(e->tok);
 	free(e->idmemo);
@@ -1065,6 +1069,9 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 			claim_clear(&cur);
 		}
 	}
+	/* Deployments and releases (deploy.c), in the same transaction. */
+	if (rc == 0)
+		rc = deploy_apply(e->deploy, l, e->t, ev);
 	if (rc == 0 && e->t->ncc > 0)
 		rc = engine_trigger(e, l, ev->type, 0, ev->time, ev);
 out:
@@ -1165,5 +1172,7 @@ engine_flush(struct engine *e, struct ledger *l, int64_t recorded_at)
 		}
 	}
 	engine_dirty_clear(e);
+	if (rc == 0)
+		rc = deploy_flush(e->deploy, l, recorded_at);
 	return (rc);
 }

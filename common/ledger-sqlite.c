@@ -917,6 +917,37 @@ sqlite_rebuild_diff(struct ledger *l, char *diff, size_t len)
 	return (sqlite_exec(l, "ROLLBACK;"));
 }
 
+/* Every revision of (type, id) recorded up to as_of, oldest first. */
+static int
+sqlite_claim_history(struct ledger *l, const char *type, const char *id,
+    int64_t as_of, int (*cb)(const struct claim *, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	struct claim	 c;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(SQ(l)->db, "SELECT revision, anchor, time, "
+	    "recorded_at, properties, links, basis, about FROM "
+	    "claim_revisions WHERE type = ?1 AND id = ?2 AND recorded_at <= ?3 "
+	    "ORDER BY revision", -1, &st, NULL) != SQLITE_OK)
+		return (-1);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, as_of);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		c.type = xstrdup(type);
+		c.id = xstrdup(id);
+		sqlite_claim_row(st, 0, &c);
+		rc = cb(&c, arg);
+		claim_clear(&c);
+		if (rc == -1)
+			break;
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
 const struct ledger_backend ledger_sqlite = {
 	.scheme = "sqlite",
 	.open = sqlite_open,
@@ -942,4 +973,5 @@ const struct ledger_backend ledger_sqlite = {
 	.subject_find = sqlite_subject_find,
 	.rebuild_begin = sqlite_rebuild_begin,
 	.rebuild_diff = sqlite_rebuild_diff,
+	.claim_history = sqlite_claim_history,
 };

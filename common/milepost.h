@@ -272,6 +272,7 @@ struct evtype {
 };
 struct claimdef;
 struct computeddef;
+struct deployconf;
 struct types {
 	struct evtype	*ev;
 	size_t		 nev;
@@ -279,6 +280,7 @@ struct types {
 	size_t		 ncl;
 	struct computeddef *cc;		/* computed claims (computed.c) */
 	size_t		 ncc;
+	struct deployconf *deploy;	/* deployments: (deploy.c), or NULL */
 };
 struct types	*types_new(void);
 void		 types_free(struct types *);
@@ -343,6 +345,72 @@ int		 engine_apply(struct engine *, struct ledger *,
 int		 engine_flush(struct engine *, struct ledger *, int64_t);
 void		 engine_abort(struct engine *);
 int		 engine_active(const struct engine *);
+
+/* deploy.c: the deployment state machine and release status */
+enum dstate {
+	DS_NONE = -1,			/* not stored yet */
+	DS_PLANNED = 0,
+	DS_IN_PROGRESS,
+	DS_DEPLOYED,
+	DS_VERIFIED,
+	DS_FAILED,
+	DS_STALLED,
+	DS_BLOCKED,
+	DS_ROLLING_BACK,
+	DS_REVERTED,
+	DS_PARTIALLY_RESTORED,
+	DS_RECOVERED,
+	DS_ROLLBACK_FAILED,
+	DS_MANUAL_INTERVENTION,
+	DS_MAX
+};
+#define DCHK_HEALTH	0x1		/* DeploymentHealth Healthy */
+#define DCHK_TEST	0x2		/* TestRun passed, BuildCompleted */
+struct deployenv {
+	char		*name;
+	double		 timeout;	/* seconds; 0: the default */
+	unsigned	 verify_by;	/* DCHK_*; 0: the default */
+};
+struct deploydep {
+	char		*service;
+	char		**upstream;
+	size_t		 nupstream;
+};
+struct deploypipe {			/* a CI job that deploys */
+	char		*name;		/* fnmatch pattern on its name */
+	char		*service;
+	char		*environment;
+	char		*region;	/* or NULL */
+};
+struct deployconf {
+	double		 timeout;
+	unsigned	 verify_by;
+	struct deployenv *envs;
+	size_t		 nenvs;
+	struct deploydep *deps;
+	size_t		 ndeps;
+	struct deploypipe *pipes;
+	size_t		 npipes;
+	char		**forbid;	/* environments without overrides */
+	size_t		 nforbid;
+};
+struct deploy;
+const char	*deploy_state_name(enum dstate);
+int		 deploy_state_parse(const char *, enum dstate *);
+int		 deploy_transition_ok(enum dstate, enum dstate);
+int		 deploy_state_expects_progress(enum dstate);
+const char	*deploy_release_state(const enum dstate *, size_t);
+int		 deploy_load(struct types *, json_object *, const char *,
+		    char *, size_t);
+void		 deploy_free_conf(struct types *);
+double		 deploy_timeout(const struct types *, const char *);
+int		 deploy_override_forbidden(const struct types *, const char *);
+struct deploy	*deploy_new(const struct types *);
+void		 deploy_free(struct deploy *);
+int		 deploy_apply(struct deploy *, struct ledger *,
+		    const struct types *, const struct evidence *);
+int		 deploy_flush(struct deploy *, struct ledger *, int64_t);
+void		 deploy_abort(struct deploy *);
 
 /* computed.c: computed claims: collectors, expressions, periods, ids */
 enum date_offset {
@@ -604,6 +672,9 @@ struct ledger_backend {
 		    size_t, ledger_scan_cb, void *);
 	int	(*rebuild_begin)(struct ledger *);	/* shadow claims */
 	int	(*rebuild_diff)(struct ledger *, char *, size_t);
+	/* Every revision of one claim up to as_of, oldest first. */
+	int	(*claim_history)(struct ledger *, const char *, const char *,
+		    int64_t, int (*)(const struct claim *, void *), void *);
 };
 struct ledger {
 	const struct ledger_backend *be;

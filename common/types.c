@@ -51,7 +51,11 @@ struct builtin_prop {
 	{ t, "tool", PT_TEXT, 0, 0, NULL },				\
 	{ t, "url", PT_TEXT, 0, 0, NULL },				\
 	{ t, "reason", PT_TEXT, 0, 0, NULL },				\
-	{ t, "duration", PT_TIMESPAN, 0, 0, NULL }
+	{ t, "duration", PT_TIMESPAN, 0, 0, NULL },			\
+	{ t, "release", PT_TEXT, 0, 0, NULL }
+#define DEPLOY_STATES "planned,in_progress,deployed,verified,failed,"	\
+	"stalled,blocked,rolling_back,reverted,partially_restored,"	\
+	"recovered,rollback_failed,manual_intervention"
 #define INCIDENT_PROPS(t)						\
 	{ t, "incidentId", PT_TEXT, 1, 0, NULL },			\
 	{ t, "title", PT_TEXT, 0, 0, NULL },				\
@@ -109,6 +113,26 @@ static const struct builtin_prop builtin_props[] = {
 	DEPLOY_PROPS("DeploymentHealth"),
 	{ "DeploymentHealth", "health", PT_ENUM, 1, 0,
 	    "Healthy,Progressing,Degraded,Suspended,Missing,Unknown" },
+
+	/* deploy.c: checks, overrides (API) and stalls (the timer). */
+	{ "TestRun", "status", PT_ENUM, 1, 0, "passed,failed" },
+	{ "TestRun", "suite", PT_TEXT, 0, 0, NULL },
+	{ "TestRun", "deploymentId", PT_TEXT, 0, 0, NULL },
+	{ "TestRun", "service", PT_TEXT, 0, 0, NULL },
+	{ "TestRun", "environment", PT_TEXT, 0, 0, NULL },
+	{ "TestRun", "region", PT_TEXT, 0, 0, NULL },
+	{ "TestRun", "revision", PT_TEXT, 0, 0, NULL },
+	{ "TestRun", "duration", PT_TIMESPAN, 0, 0, NULL },
+	{ "TestRun", "url", PT_TEXT, 0, 0, NULL },
+	{ "DeploymentOverride", "deploymentId", PT_TEXT, 1, 0, NULL },
+	{ "DeploymentOverride", "state", PT_ENUM, 1, 0, DEPLOY_STATES },
+	{ "DeploymentOverride", "reason", PT_TEXT, 1, 0, NULL },
+	{ "DeploymentOverride", "actor", PT_TEXT, 1, 0, NULL },
+	{ "DeploymentOverride", "role", PT_TEXT, 0, 0, NULL },
+	{ "DeploymentStalled", "deploymentId", PT_TEXT, 1, 0, NULL },
+	{ "DeploymentStalled", "state", PT_ENUM, 1, 0, DEPLOY_STATES },
+	{ "DeploymentStalled", "since", PT_TIMESTAMP, 1, 0, NULL },
+	{ "DeploymentStalled", "timeout", PT_TIMESPAN, 0, 0, NULL },
 
 	INCIDENT_PROPS("IncidentOpened"),
 	INCIDENT_PROPS("IncidentAcknowledged"),
@@ -246,6 +270,7 @@ types_free(struct types *t)
 	free(t->ev);
 	claims_free_defs(t);
 	computed_free_defs(t);
+	deploy_free_conf(t);
 	free(t);
 }
 

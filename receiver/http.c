@@ -413,6 +413,14 @@ http_route(struct evhttp_request *req, void *arg)
 			api_dora(srv, req, path + 12);
 			return;
 		}
+	} else if (strncmp(path, "/v1/deployments", 15) == 0 &&
+	    (path[15] == '\0' || path[15] == '/')) {
+		deployments_route(srv, req, path + 15);
+		return;
+	} else if (strncmp(path, "/v1/releases", 12) == 0 &&
+	    (path[12] == '\0' || path[12] == '/')) {
+		deployments_release_route(srv, req, path + 12);
+		return;
 	} else if (strcmp(path, "/healthz") == 0) {
 		if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
 			api_healthz(srv, req);

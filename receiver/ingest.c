@@ -54,6 +54,7 @@ ingest_req_free(struct ingest_req *ir)
 	free(ir->dup);
 	free(ir->raw_delivery);
 	free(ir->raw);
+	free(ir->ctx);
 	free(ir);
 }
 

@@ -71,6 +71,7 @@ struct server {
 	int			 paused;	/* listener off at the cap */
 	int			 stopping;
 	struct event		*ev_term, *ev_int, *ev_exit;
+	struct event		*ev_stall;	/* deployments.c */
 	char			 addr[128];
 };
 struct server	*server_new(struct config *, char *, size_t);
@@ -97,6 +98,9 @@ struct ingest_req {
 	char			*raw_delivery;	/* compressed by the writer */
 	char			*raw;
 	size_t			 rawlen;
+	/* Set: replies (or not, req NULL) instead of the evidence reply. */
+	void			(*done)(struct server *, struct ingest_req *);
+	char			*ctx;		/* for done, freed with ir */
 };
 TAILQ_HEAD(ingest_queue, ingest_req);
 typedef void (*ingest_done_cb)(struct ingest_req *, void *);
@@ -123,5 +127,12 @@ void	api_milestones(struct server *, struct evhttp_request *, const char *);
 
 /* api-dora.c: GET /v1/metrics/{dora,deployments,incidents} */
 void	api_dora(struct server *, struct evhttp_request *, const char *);
+
+/* deployments.c: deployments, releases, overrides and the stall timer */
+void	deployments_route(struct server *, struct evhttp_request *,
+	    const char *);
+void	deployments_release_route(struct server *, struct evhttp_request *,
+	    const char *);
+void	deployments_timer_start(struct server *);
 
 #endif /* MILEPOSTD_H */

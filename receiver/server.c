@@ -139,6 +139,10 @@ server_ingest_done(struct ingest_req *ir, void *arg)
 	size_t		 i, stored = 0;
 	int		 code;
 
+	if (ir->done != NULL) {
+		ir->done(srv, ir);
+		goto out;
+	}
 	if (ir->failed) {
 		http_error(srv, ir->req, 503, REJECT_STORAGE,
 		    "the ledger could not commit; retry", NULL);
@@ -291,6 +295,7 @@ server_new(struct config *cf, char *err, size_t errlen)
 		goto fail;
 	if (server_listen(srv, err, errlen) == -1)
 		goto fail;
+	deployments_timer_start(srv);
 	srv->ev_term = evsignal_new(srv->base, SIGTERM, server_signal, srv);
 	srv->ev_int = evsignal_new(srv->base, SIGINT, server_signal, srv);
 	evsignal_add(srv->ev_term, NULL);
@@ -330,6 +335,8 @@ server_free(struct server *srv)
 		event_free(srv->ev_int);
 	if (srv->ev_exit != NULL)
 		event_free(srv->ev_exit);
+	if (srv->ev_stall != NULL)
+		event_free(srv->ev_stall);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	free(srv);

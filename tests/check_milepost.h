@@ -27,5 +27,6 @@ Suite	*make_computed_suite(void);
 
 /* check_engine.c */
 Suite	*make_engine_suite(void);
+Suite	*make_deploy_suite(void);
 
 #endif /* CHECK_MILEPOST_H */

@@ -1,0 +1,721 @@
+/*
+ * deployments.c: the deployment endpoints and the stall timer.
+ *
+ *   GET  /v1/deployments[?service=&environment=&state=&limit=]
+ *   GET  /v1/deployments/{id}          state, history, refused attempts
+ *   POST /v1/deployments/{id}/status   a manual override (admin, operator)
+ *   GET  /v1/releases[/{id}]
+ *
+ * Reads run on the loop against the read-only ledger, like api.c.  An
+ * override is not a write of state: it is DeploymentOverride evidence
+ * (source "api"), queued to the writer like any other, and the state
+ * machine (common/deploy.c) decides; the reply, sent once the batch is
+ * durable, says what it decided.  The stall timer likewise appends
+ * DeploymentStalled evidence (source "milepostd") for every deployment
+ * with no progress within its environment's timeout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <openssl/rand.h>
+
+#include "milepostd.h"
+
+#define DEPLOYMENTS_PAGE	1000
+#define DEPLOYMENTS_JSON_DEPTH	8
+
+static int
+deployments_prop_eq(json_object *props, const char *key, const char *want)
+{
+	json_object	*v;
+
+	if (want == NULL)
+		return (1);
+	return (json_object_object_get_ex(props, key, &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    strcmp(json_object_get_string(v), want) == 0);
+}
+
+struct deployments_list {
+	json_object	*arr;
+	const char	*service, *environment, *state;
+	size_t		 limit;
+	char		 last[MP_IDMAX * 2];
+	size_t		 seen;
+};
+
+static int
+deployments_list_one(const struct claim *c, void *arg)
+{
+	struct deployments_list	*dl = arg;
+	json_object		*p;
+
+	dl->seen++;
+	snprintf(dl->last, sizeof(dl->last), "%s", c->id);
+	if (json_object_array_length(dl->arr) >= dl->limit)
+		return (0);
+	if ((p = json_tokener_parse(c->properties)) == NULL)
+		return (0);
+	if (deployments_prop_eq(p, "service", dl->service) &&
+	    deployments_prop_eq(p, "environment", dl->environment) &&
+	    deployments_prop_eq(p, "state", dl->state))
+		json_object_array_add(dl->arr, claim_to_json(c));
+	json_object_put(p);
+	return (0);
+}
+
+/* GET /v1/deployments and /v1/releases: every claim, filtered. */
+static void
+deployments_list(struct server *srv, struct evhttp_request *req,
+    const char *type, const char *key)
+{
+	struct deployments_list	 dl;
+	struct evkeyvalq	 q;
+	const char		*query, *v;
+	json_object		*o;
+	long			 limit = 100;
+	char			*end;
+
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
+		    "string", NULL);
+		return;
+	}
+	memset(&dl, 0, sizeof(dl));
+	dl.service = evhttp_find_header(&q, "service");
+	dl.environment = evhttp_find_header(&q, "environment");
+	dl.state = evhttp_find_header(&q, "state");
+	if ((v = evhttp_find_header(&q, "limit")) != NULL) {
+		limit = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || limit < 1 || limit > 1000) {
+			http_error(srv, req, 400, REJECT_SYNTAX, "limit must be "
+			    "1 to 1000", "limit");
+			goto out;
+		}
+	}
+	if (dl.state != NULL && strcmp(type, "Deployment") == 0) {
+		enum dstate	s;
+
+		if (deploy_state_parse(dl.state, &s) == -1) {
+			http_error(srv, req, 400, REJECT_SYNTAX, "state is not "
+			    "a deployment state", "state");
+			goto out;
+		}
+	}
+	dl.limit = (size_t)limit;
+	dl.arr = json_object_new_array();
+	/* Page through every claim; filters apply to the latest revision. */
+	do {
+		dl.seen = 0;
+		if (srv->reader->be->claim_list(srv->reader, type, dl.last,
+		    DEPLOYMENTS_PAGE, INT64_MAX, deployments_list_one,
+		    &dl) == -1) {
+			json_object_put(dl.arr);
+			http_error(srv, req, 503, REJECT_STORAGE, "the ledger "
+			    "could not be read; retry", NULL);
+			goto out;
+		}
+	} while (dl.seen == DEPLOYMENTS_PAGE &&
+	    json_object_array_length(dl.arr) < dl.limit);
+	o = json_object_new_object();
+	json_object_object_add(o, key, dl.arr);
+	api_reply_etag(req, o);
+	json_object_put(o);
+out:
+	evhttp_clear_headers(&q);
+}
+
+static int
+deployments_history_one(const struct claim *c, void *arg)
+{
+	json_object	*p, *h, *b;
+	const char	*keys[] = { "state", "previous_state", "since", "actor",
+			    "reason" };
+	char		 t[MP_TIMELEN];
+	size_t		 i;
+
+	if ((p = json_tokener_parse(c->properties)) == NULL)
+		return (0);
+	h = json_object_new_object();
+	json_object_object_add(h, "revision", json_object_new_int64(
+	    c->revision));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_object *v;
+
+		if (json_object_object_get_ex(p, keys[i], &v))
+			json_object_object_add(h, keys[i], json_object_get(v));
+	}
+	if ((b = json_tokener_parse(c->basis)) != NULL)
+		json_object_object_add(h, "basis", b);
+	tf_format(c->recorded_at, t);
+	json_object_object_add(h, "recorded_at", json_object_new_string(t));
+	json_object_array_add(arg, h);
+	json_object_put(p);
+	return (0);
+}
+
+struct deployments_rej {
+	json_object	*arr;
+	char		 prefix[MP_IDMAX * 2 + 2];
+	size_t		 plen;
+};
+
+static int
+deployments_rej_one(const struct claim *c, void *arg)
+{
+	struct deployments_rej	*r = arg;
+	json_object		*o, *b;
+
+	if (strncmp(c->id, r->prefix, r->plen) != 0)
+		return (0);
+	if ((o = json_tokener_parse(c->properties)) == NULL)
+		return (0);
+	json_object_object_del(o, "deployment");
+	if ((b = json_tokener_parse(c->basis)) != NULL)
+		json_object_object_add(o, "basis", b);
+	json_object_array_add(r->arr, o);
+	return (0);
+}
+
+/*
+ * The view of one deployment: its latest revision as a claim, the state
+ * and since at the top, every transition with its basis, and every
+ * refused attempt.  Returns a new object, NULL when there is no such
+ * deployment, or sets *err on a storage error.
+ */
+static json_object *
+deployments_view(struct server *srv, const char *id, int *err)
+{
+	struct deployments_rej	 r;
+	struct claim		 c;
+	json_object		*o, *hist, *p, *v;
+	int			 rc;
+
+	*err = 0;
+	memset(&c, 0, sizeof(c));
+	if ((rc = srv->reader->be->claim_get(srv->reader, "Deployment", id,
+	    INT64_MAX, &c)) != 1) {
+		*err = rc == -1;
+		claim_clear(&c);
+		return (NULL);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	if ((p = json_tokener_parse(c.properties)) != NULL) {
+		if (json_object_object_get_ex(p, "state", &v))
+			json_object_object_add(o, "state", json_object_get(v));
+		if (json_object_object_get_ex(p, "since", &v))
+			json_object_object_add(o, "since", json_object_get(v));
+		json_object_put(p);
+	}
+	json_object_object_add(o, "deployment", claim_to_json(&c));
+	claim_clear(&c);
+	hist = json_object_new_array();
+	memset(&r, 0, sizeof(r));
+	r.arr = json_object_new_array();
+	snprintf(r.prefix, sizeof(r.prefix), "%s#", id);
+	r.plen = strlen(r.prefix);
+	if (srv->reader->be->claim_history(srv->reader, "Deployment", id,
+	    INT64_MAX, deployments_history_one, hist) == -1 ||
+	    srv->reader->be->claim_list(srv->reader, "DeploymentRejection",
+	    r.prefix, DEPLOYMENTS_PAGE, INT64_MAX, deployments_rej_one,
+	    &r) == -1) {
+		*err = 1;
+		json_object_put(hist);
+		json_object_put(r.arr);
+		json_object_put(o);
+		return (NULL);
+	}
+	json_object_object_add(o, "history", hist);
+	json_object_object_add(o, "rejected", r.arr);
+	return (o);
+}
+
+/* After an override's batch: what the state machine made of it. */
+static void
+deployments_override_done(struct server *srv, struct ingest_req *ir)
+{
+	struct claim	 c;
+	json_object	*o, *p, *v;
+	char		 rid[MP_IDMAX * 2 + 32], seq[32];
+	const char	*rule = "";
+	int		 err, rc;
+
+	if (ir->failed) {
+		http_error(srv, ir->req, 503, REJECT_STORAGE, "the ledger could "
+		    "not commit; retry", NULL);
+		return;
+	}
+	atomic_fetch_add(&srv->metrics.accepted, 1);
+	snprintf(rid, sizeof(rid), "%s#%020lld", ir->ctx,
+	    (long long)ir->ev[0]->seq);
+	memset(&c, 0, sizeof(c));
+	rc = srv->reader->be->claim_get(srv->reader, "DeploymentRejection",
+	    rid, INT64_MAX, &c);
+	if (rc == 1) {
+		p = json_tokener_parse(c.properties);
+		o = json_object_new_object();
+		if (p != NULL && json_object_object_get_ex(p, "rule", &v))
+			rule = json_object_get_string(v);
+		json_object_object_add(o, "error", json_object_new_string(
+		    p != NULL && json_object_object_get_ex(p, "reason", &v) ?
+		    json_object_get_string(v) : "refused"));
+		json_object_object_add(o, "rule", json_object_new_string(rule));
+		json_object_object_add(o, "rejected",
+		    json_object_new_boolean(1));
+		json_object_object_add(o, "evidence",
+		    json_object_new_string(ir->ev[0]->id));
+		metrics_reject(&srv->metrics, REJECT_AUTH);
+		http_reply_json(ir->req, strcmp(rule, "override_forbidden") ==
+		    0 ? 403 : 409, o);
+		json_object_put(o);
+		json_object_put(p);
+		claim_clear(&c);
+		return;
+	}
+	claim_clear(&c);
+	if ((o = deployments_view(srv, ir->ctx, &err)) == NULL) {
+		http_error(srv, ir->req, 503, REJECT_STORAGE, "the ledger could "
+		    "not be read; retry", NULL);
+		return;
+	}
+	snprintf(seq, sizeof(seq), "%lld", (long long)ir->ev[0]->seq);
+	json_object_object_add(o, "evidence",
+	    json_object_new_string(ir->ev[0]->id));
+	http_reply_json(ir->req, 200, o);
+	json_object_put(o);
+}
+
+static json_object *
+deployments_parse(const char *body, size_t len, char *err, size_t errlen)
+{
+	struct json_tokener	*tok;
+	json_object		*o;
+	size_t			 off;
+
+	if ((tok = json_tokener_new_ex(DEPLOYMENTS_JSON_DEPTH)) == NULL)
+		fatalx("%s: json_tokener_new_ex", __func__);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, body, (int)len);
+	off = o != NULL ? json_tokener_get_parse_end(tok) : 0;
+	json_tokener_free(tok);
+	for (; o != NULL && off < len; off++) {
+		if (body[off] != ' ' && body[off] != '\n' &&
+		    body[off] != '\r' && body[off] != '\t') {
+			json_object_put(o);
+			o = NULL;
+		}
+	}
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "the body must be a JSON object "
+		    "{\"state\":…,\"reason\":…}");
+		json_object_put(o);
+		return (NULL);
+	}
+	return (o);
+}
+
+/* POST /v1/deployments/{id}/status {"state":…,"reason":…}. */
+static void
+deployments_override(struct server *srv, struct evhttp_request *req,
+    const char *id)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	const struct token	*tok = NULL;
+	struct ingest_req	*ir = NULL;
+	struct claim		 c;
+	json_object		*body = NULL, *ev, *p, *l, *st, *why;
+	const char		*h;
+	enum role		 role;
+	enum dstate		 s;
+	unsigned char		 rnd[12];
+	char			 err[MP_ERRLEN], prop[64], eid[64], actor[96];
+	char			 hex[2 * sizeof(rnd) + 1], dh[MP_HASHLEN];
+	size_t			 len;
+	int			 rc;
+
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		http_error(srv, req, 401, REJECT_AUTH, "a bearer token is "
+		    "required", NULL);
+		return;
+	}
+	for (h += 7; *h == ' '; h++)
+		;
+	if ((role = config_token_role(srv->cf, h, &tok)) == ROLE_NONE) {
+		http_error(srv, req, 401, REJECT_AUTH, "unknown token", NULL);
+		return;
+	}
+	if (role != ROLE_ADMIN && role != ROLE_OPERATOR) {
+		http_error(srv, req, 403, REJECT_AUTH, "overrides need an admin "
+		    "or operator token", NULL);
+		return;
+	}
+	len = evbuffer_get_length(in);
+	if (len > srv->cf->limits.max_body) {
+		http_error(srv, req, 413, REJECT_SIZE, "body too large", NULL);
+		return;
+	}
+	if ((body = deployments_parse((const char *)evbuffer_pullup(in, -1),
+	    len, err, sizeof(err))) == NULL) {
+		http_error(srv, req, 400, REJECT_SYNTAX, err, NULL);
+		return;
+	}
+	if (!json_object_object_get_ex(body, "state", &st) ||
+	    !json_object_is_type(st, json_type_string) ||
+	    deploy_state_parse(json_object_get_string(st), &s) == -1) {
+		http_error(srv, req, 422, REJECT_TYPE, "state must be one of "
+		    "planned, in_progress, deployed, verified, failed, stalled, "
+		    "blocked, rolling_back, reverted, partially_restored, "
+		    "recovered, rollback_failed, manual_intervention", "state");
+		goto out;
+	}
+	if (!json_object_object_get_ex(body, "reason", &why) ||
+	    !json_object_is_type(why, json_type_string) ||
+	    *json_object_get_string(why) == '\0') {
+		http_error(srv, req, 422, REJECT_TYPE, "reason must be a "
+		    "non-empty string: overrides are audited", "reason");
+		goto out;
+	}
+	json_object_object_foreach(body, k, val) {
+		(void)val;
+		if (strcmp(k, "state") != 0 && strcmp(k, "reason") != 0) {
+			http_error(srv, req, 422, REJECT_TYPE, "unknown field "
+			    "(state, reason)", k);
+			goto out;
+		}
+	}
+	memset(&c, 0, sizeof(c));
+	rc = srv->reader->be->claim_get(srv->reader, "Deployment", id,
+	    INT64_MAX, &c);
+	claim_clear(&c);
+	if (rc != 1) {
+		http_error(srv, req, rc == -1 ? 503 : 404, rc == -1 ?
+		    REJECT_STORAGE : REJECT_NOTFOUND, rc == -1 ? "the ledger "
+		    "could not be read; retry" : "no such deployment", NULL);
+		goto out;
+	}
+	/* The actor: the role and a digest prefix naming the token. */
+	hmac_hex(tok->digest, 4, dh);
+	snprintf(actor, sizeof(actor), "%s token %s%s%s",
+	    config_role_name(role), dh, tok->tenant ? " tenant " : "",
+	    tok->tenant ? tok->tenant : "");
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		fatalx("%s: RAND_bytes", __func__);
+	hmac_hex(rnd, sizeof(rnd), hex);
+	snprintf(eid, sizeof(eid), "override.%s", hex);
+	ev = json_object_new_object();
+	json_object_object_add(ev, "type",
+	    json_object_new_string("DeploymentOverride"));
+	json_object_object_add(ev, "subject", json_object_new_string(id));
+	p = json_object_new_object();
+	json_object_object_add(p, "deploymentId", json_object_new_string(id));
+	json_object_object_add(p, "state", json_object_get(st));
+	json_object_object_add(p, "reason", json_object_get(why));
+	json_object_object_add(p, "actor", json_object_new_string(actor));
+	json_object_object_add(p, "role",
+	    json_object_new_string(config_role_name(role)));
+	json_object_object_add(ev, "properties", p);
+	l = json_object_new_object();
+	json_object_object_add(l, "deployment", json_object_new_string(id));
+	json_object_object_add(ev, "links", l);
+	ir = xcalloc(1, sizeof(*ir));
+	ir->ev = xcalloc(1, sizeof(*ir->ev));
+	ir->dup = xcalloc(1, sizeof(*ir->dup));
+	if (evidence_from_json(ev, srv->cf->types, "api", eid, tf_now(),
+	    &ir->ev[0], err, sizeof(err), prop, sizeof(prop)) != EV_OK) {
+		json_object_put(ev);
+		http_error(srv, req, 422, REJECT_TYPE, err, prop);
+		goto out;
+	}
+	json_object_put(ev);
+	ir->nev = 1;
+	ir->req = req;
+	ir->done = deployments_override_done;
+	ir->ctx = xstrdup(id);
+	if (ingest_submit(srv->ingest, ir) == -1) {
+		ir->req = NULL;
+		http_error(srv, req, 503, REJECT_OVERLOAD, "the ingest queue is "
+		    "full; retry", NULL);
+		goto out;
+	}
+	log_info("%s: %s asks %s -> %s", __func__, actor, id,
+	    json_object_get_string(st));
+	ir = NULL;
+out:
+	if (ir != NULL)
+		ingest_req_free(ir);
+	json_object_put(body);
+}
+
+/*
+ * /v1/deployments...: rest is the path after "/v1/deployments" ("" or
+ * "/{id}" or "/{id}/status"); the id may hold '/' raw or as %2F.
+ */
+void
+deployments_route(struct server *srv, struct evhttp_request *req,
+    const char *rest)
+{
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	json_object		*o;
+	char			*raw = NULL, *id = NULL;
+	size_t			 n;
+	int			 err, status = 0;
+
+	if (*rest == '/')
+		rest++;
+	raw = xstrdup(rest);
+	n = strlen(raw);
+	if (n > 7 && strcmp(raw + n - 7, "/status") == 0) {
+		raw[n - 7] = '\0';
+		status = 1;
+	}
+	if (*raw != '\0' && ((id = evhttp_uridecode(raw, 0, NULL)) == NULL ||
+	    *id == '\0')) {
+		http_error(srv, req, 404, REJECT_NOTFOUND, "no such endpoint",
+		    NULL);
+		goto out;
+	}
+	if (status && m == EVHTTP_REQ_POST) {
+		deployments_override(srv, req, id);
+		goto out;
+	}
+	if (status || m != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", status ? "POST" : "GET");
+		http_error(srv, req, 405, REJECT_METHOD, "method not allowed",
+		    NULL);
+		goto out;
+	}
+	if (api_auth(srv, req, ROLE_READER) == ROLE_NONE)
+		goto out;
+	if (id == NULL) {
+		deployments_list(srv, req, "Deployment", "deployments");
+		goto out;
+	}
+	if ((o = deployments_view(srv, id, &err)) == NULL) {
+		if (err)
+			http_error(srv, req, 503, REJECT_STORAGE, "the ledger "
+			    "could not be read; retry", NULL);
+		else
+			http_error(srv, req, 404, REJECT_NOTFOUND, "no such "
+			    "deployment", NULL);
+		goto out;
+	}
+	api_reply_etag(req, o);
+	json_object_put(o);
+out:
+	free(raw);
+	free(id);
+}
+
+/* /v1/releases and /v1/releases/{id}. */
+void
+deployments_release_route(struct server *srv, struct evhttp_request *req,
+    const char *rest)
+{
+	struct claim	 c;
+	json_object	*o;
+	char		*id = NULL;
+	int		 rc;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET");
+		http_error(srv, req, 405, REJECT_METHOD, "method not allowed",
+		    NULL);
+		return;
+	}
+	if (api_auth(srv, req, ROLE_READER) == ROLE_NONE)
+		return;
+	if (*rest == '/')
+		rest++;
+	if (*rest == '\0') {
+		deployments_list(srv, req, "Release", "releases");
+		return;
+	}
+	if ((id = evhttp_uridecode(rest, 0, NULL)) == NULL) {
+		http_error(srv, req, 404, REJECT_NOTFOUND, "no such release",
+		    NULL);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	rc = srv->reader->be->claim_get(srv->reader, "Release", id, INT64_MAX,
+	    &c);
+	if (rc == -1)
+		http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not "
+		    "be read; retry", NULL);
+	else if (rc == 0)
+		http_error(srv, req, 404, REJECT_NOTFOUND, "no such release",
+		    NULL);
+	else {
+		o = claim_to_json(&c);
+		api_reply_etag(req, o);
+		json_object_put(o);
+	}
+	claim_clear(&c);
+	free(id);
+}
+
+/* The stall timer. */
+
+static void
+deployments_stall_done(struct server *srv, struct ingest_req *ir)
+{
+	if (ir->failed)
+		log_warnx("%s: %s: not stored; the next tick retries",
+		    __func__, ir->ev[0]->subject);
+	else if (!ir->dup[0]) {
+		atomic_fetch_add(&srv->metrics.accepted, 1);
+		log_info("%s: %s: no progress within its timeout",
+		    __func__, ir->ev[0]->subject);
+	}
+}
+
+struct deployments_scan {
+	struct server	*srv;
+	int64_t		 now;
+	char		 last[MP_IDMAX * 2];
+	size_t		 seen;
+};
+
+static void
+deployments_stall_submit(struct server *srv, const char *id,
+    const char *state, const char *since, json_object *props, double tmo,
+    int64_t now)
+{
+	struct ingest_req	*ir;
+	json_object		*ev, *p, *l, *v;
+	char			 eid[MP_IDMAX], h[MP_HASHLEN], err[MP_ERRLEN];
+	char			 prop[64], t[32];
+	int64_t			 s;
+
+	/* One id per (deployment, since): a retry is a duplicate. */
+	sha256_hex(id, strlen(id), h);
+	tf_parse(since, &s);
+	snprintf(eid, sizeof(eid), "stall.%.32s.%lld", h, (long long)s);
+	ev = json_object_new_object();
+	json_object_object_add(ev, "type",
+	    json_object_new_string("DeploymentStalled"));
+	json_object_object_add(ev, "subject", json_object_new_string(id));
+	p = json_object_new_object();
+	json_object_object_add(p, "deploymentId", json_object_new_string(id));
+	json_object_object_add(p, "state", json_object_new_string(state));
+	json_object_object_add(p, "since", json_object_new_string(since));
+	snprintf(t, sizeof(t), "%.3fs", tmo);
+	json_object_object_add(p, "timeout", json_object_new_string(t));
+	json_object_object_add(ev, "properties", p);
+	l = json_object_new_object();
+	json_object_object_add(l, "deployment", json_object_new_string(id));
+	if (json_object_object_get_ex(props, "service", &v))
+		json_object_object_add(l, "service", json_object_get(v));
+	if (json_object_object_get_ex(props, "environment", &v))
+		json_object_object_add(l, "environment", json_object_get(v));
+	json_object_object_add(ev, "links", l);
+	ir = xcalloc(1, sizeof(*ir));
+	ir->ev = xcalloc(1, sizeof(*ir->ev));
+	ir->dup = xcalloc(1, sizeof(*ir->dup));
+	if (evidence_from_json(ev, srv->cf->types, "milepostd", eid, now,
+	    &ir->ev[0], err, sizeof(err), prop, sizeof(prop)) != EV_OK) {
+		log_warnx("%s: %s: %s %s", __func__, id, err, prop);
+		json_object_put(ev);
+		ingest_req_free(ir);
+		return;
+	}
+	json_object_put(ev);
+	ir->nev = 1;
+	ir->done = deployments_stall_done;
+	if (ingest_submit(srv->ingest, ir) == -1)
+		ingest_req_free(ir);	/* full: the next tick retries */
+}
+
+static int
+deployments_scan_one(const struct claim *c, void *arg)
+{
+	struct deployments_scan	*sc = arg;
+	json_object		*p, *v;
+	const char		*state, *since, *env = NULL;
+	enum dstate		 s;
+	int64_t			 t;
+	double			 tmo;
+
+	sc->seen++;
+	snprintf(sc->last, sizeof(sc->last), "%s", c->id);
+	if ((p = json_tokener_parse(c->properties)) == NULL)
+		return (0);
+	if (json_object_object_get_ex(p, "state", &v) &&
+	    (state = json_object_get_string(v)) != NULL &&
+	    deploy_state_parse(state, &s) == 0 &&
+	    deploy_state_expects_progress(s) &&
+	    json_object_object_get_ex(p, "since", &v) &&
+	    (since = json_object_get_string(v)) != NULL &&
+	    tf_parse(since, &t) == 0) {
+		if (json_object_object_get_ex(p, "environment", &v))
+			env = json_object_get_string(v);
+		tmo = deploy_timeout(sc->srv->cf->types, env);
+		if ((double)(sc->now - t) >= tmo * 1e6)
+			deployments_stall_submit(sc->srv, c->id, state, since,
+			    p, tmo, sc->now);
+	}
+	json_object_put(p);
+	return (0);
+}
+
+static void
+deployments_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server		*srv = arg;
+	struct deployments_scan	 sc;
+
+	if (srv->stopping)
+		return;
+	memset(&sc, 0, sizeof(sc));
+	sc.srv = srv;
+	sc.now = tf_now();
+	do {
+		sc.seen = 0;
+		if (srv->reader->be->claim_list(srv->reader, "Deployment",
+		    sc.last, DEPLOYMENTS_PAGE, INT64_MAX, deployments_scan_one,
+		    &sc) == -1) {
+			log_warnx("%s: %s", __func__,
+			    ledger_error(srv->reader));
+			return;
+		}
+	} while (sc.seen == DEPLOYMENTS_PAGE);
+}
+
+/*
+ * Start the stall timer: it ticks at a quarter of the shortest configured
+ * timeout (between 0.2 s and 5 s), so a stall is seen within a quarter of
+ * its timeout, with no request needed.
+ */
+void
+deployments_timer_start(struct server *srv)
+{
+	const struct deployconf	*cf = srv->cf->types->deploy;
+	struct timeval		 tv;
+	double			 min = cf != NULL ? cf->timeout : 1800, s;
+	size_t			 i;
+
+	for (i = 0; cf != NULL && i < cf->nenvs; i++)
+		if (cf->envs[i].timeout > 0 && cf->envs[i].timeout < min)
+			min = cf->envs[i].timeout;
+	s = min / 4;
+	if (s < 0.2)
+		s = 0.2;
+	if (s > 5)
+		s = 5;
+	tv.tv_sec = (time_t)s;
+	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
+	srv->ev_stall = event_new(srv->base, -1, EV_PERSIST, deployments_tick,
+	    srv);
+	evtimer_add(srv->ev_stall, &tv);
+}
