@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, make_ledger_suite());
 	srunner_add_suite(sr, make_computed_suite());
 	srunner_add_suite(sr, make_engine_suite());
+	srunner_add_suite(sr, make_milestone_suite());
 	srunner_add_suite(sr, make_deploy_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

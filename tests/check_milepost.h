@@ -29,4 +29,7 @@ Suite	*make_computed_suite(void);
 Suite	*make_engine_suite(void);
 Suite	*make_deploy_suite(void);
 
+/* check_milestone.c */
+Suite	*make_milestone_suite(void);
+
 #endif /* CHECK_MILEPOST_H */
