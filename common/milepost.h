@@ -715,6 +715,8 @@ struct claims_rebuild {
 };
 int		 ledger_claims_rebuild(struct ledger *, const struct types *,
 		    struct claims_rebuild *);
+int		 ledger_claims_rebuild_ms(struct ledger *, const struct types *,
+		    const struct milestone_conf *, struct claims_rebuild *);
 extern const struct ledger_backend ledger_sqlite;
 
 #endif /* MILEPOST_H */

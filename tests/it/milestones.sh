@@ -152,10 +152,13 @@ etag=$(tr -d '\r' < "$T/hdr" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
 check "an ETag is sent" test -n "$etag"
 eq "If-None-Match with it: 304" 304 "$(get /v1/milestones/M-42 -H "If-None-Match: $etag")"
 eq "as_of before the incident: 66.7, on track" "on_track 66.7" \
-    "$(get "/v1/milestones/M-42?as_of=$(sqlite3 "$T/ledger.db" "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', recorded_at/1e6, 'unixepoch') FROM claim_revisions WHERE type='Milestone' AND id='M-42' AND properties LIKE '%\"progress\":66.7%' ORDER BY revision LIMIT 1")" >/dev/null; json '"%s %s" % (d["properties"]["state"], d["properties"]["progress"])')"
+    "$(get "/v1/milestones/M-42?as_of=$(sqlite3 "$T/ledger.db" "SELECT printf('%s.%06dZ', strftime('%Y-%m-%dT%H:%M:%S', recorded_at / 1000000, 'unixepoch'), recorded_at % 1000000) FROM claim_revisions WHERE type='Milestone' AND id='M-42' AND properties LIKE '%\"progress\":66.7%' ORDER BY revision LIMIT 1")" >/dev/null; json '"%s %s" % (d["properties"]["state"], d["properties"]["progress"])')"
 eq "bad configuration: a rule naming an undeclared milestone" 1 \
     "$(printf 'milestones: [ { id: M-1, tenant: a, due: "2025-01-01" } ]\nmilestone_rules: { branches: [ { pattern: "x/*", milestone: M-2 } ] }\n' > "$T/bad.yaml"; "$MILEPOSTD" -n -c "$T/bad.yaml" 2>"$T/bad.err"; echo $?)"
 check "the error names the rule and the milestone" grep -q "branches: entry 1: milestone M-2 is not declared" "$T/bad.err"
+"$MILEPOST" claims rebuild -c "$T/milepost.yaml" > "$T/rb" 2>&1; rc=$?
+eq "claims rebuild beside the daemon recomputes the same Milestone revisions" 0 "$rc"
+[ "$rc" = 0 ] || cat "$T/rb"
 eq "the agent delivered everything" 0 "$emit_fail"
 stop_daemon
 finish
