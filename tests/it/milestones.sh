@@ -135,6 +135,17 @@ eq "and for C-3, and it counts for none of them" "1 0" \
     "$(get /v1/milestones/C-3 >/dev/null; json '"%d %d" % (len(d["properties"]["rejections"]), len(d["properties"]["deployments"]))')"
 check "the rejection is logged" grep -q "maps to 3 milestones" "$T/milepostd.log"
 
+# A milestone link on the deployment's evidence (the Argo CD annotation
+# milepost.io/milestone becomes one) maps it: C-3 has no services.
+for t in DeploymentStarted DeploymentSucceeded; do
+	E $t --subject z1 --id "z1.$t" --time 2025-08-10T10:00:00Z \
+	    --link milestone=C-3 deploymentId=z1 service=zeta environment=production revision=$C3
+done
+E DeploymentHealth --subject z1 --id z1.h --time 2025-08-10T10:20:00Z \
+    --link milestone=C-3 deploymentId=z1 service=zeta environment=production revision=$C3 health=Healthy
+eq "a deployment linked to C-3 is counted for it" "zeta/production/$C3" \
+    "$(get /v1/milestones/C-3 >/dev/null; json 'd["properties"]["deployments"][-1]["id"]')"
+
 # The read API.
 eq "GET /v1/milestones lists the four, in configuration order" "M-42 C-1 C-2 C-3" \
     "$(get /v1/milestones >/dev/null; json '" ".join(m["id"] for m in d["milestones"])')"
