@@ -99,7 +99,7 @@ cmd_deploy_set(const struct cmd_entry *ce, int argc, char **argv)
 	enum dstate		 st;
 	int			 ch, rc, sent;
 
-	optind = 1;
+	optind = 0;	/* GNU: reinitialise; main parsed its own */
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (ch != 'r')
 			return (cmd_usage_error(ce, "deploy set: unknown or "
@@ -164,7 +164,7 @@ cmd_deploy_list(const struct cmd_entry *ce, int argc, char **argv)
 
 	buf_init(&q);
 	buf_adds(&q, "/v1/deployments?limit=1000");
-	optind = 1;
+	optind = 0;	/* GNU: reinitialise; main parsed its own */
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		key = ch == 's' ? "service" : ch == 'e' ? "environment" :
 		    ch == 'S' ? "state" : NULL;

@@ -1164,6 +1164,39 @@ deploy_forget_new(struct deploy *dp, struct dep *d)
 }
 
 /*
+ * After an event that stored no revision of d (revision still `before`):
+ * undo what deploy_of_event noted on it (a release, the tool's id), so
+ * that memory equals storage, as after a restart or in a rebuild.
+ */
+static int
+deploy_settle(struct deploy *dp, struct ledger *l, struct dep *d,
+    int64_t before)
+{
+	struct claim	c;
+	int		rc;
+
+	if (d->revision != before)
+		return (0);
+	if (before == 0) {
+		deploy_forget_new(dp, d);
+		return (0);
+	}
+	memset(&c, 0, sizeof(c));
+	if ((rc = l->be->claim_get(l, "Deployment", d->id, INT64_MAX,
+	    &c)) == 1) {
+		json_object_put(d->props);
+		json_object_put(d->links);
+		if ((d->props = json_tokener_parse(c.properties)) == NULL)
+			d->props = json_object_new_object();
+		if ((d->links = json_tokener_parse(c.links)) == NULL)
+			d->links = json_object_new_object();
+		deploy_dep_sync(d);
+	}
+	claim_clear(&c);
+	return (rc == -1 ? -1 : 0);
+}
+
+/*
  * A deployment starting in a slot whose latest deployment failed (or
  * stalled, or whose rollback failed) is a rollback of it when it is a
  * revision deployed there before, or says so (reason "rollback").
@@ -1225,12 +1258,14 @@ deploy_event(struct deploy *dp, struct ledger *l, struct cause *c,
     enum dstate to, const struct deploypipe *pipe)
 {
 	struct dep	*d;
+	int64_t		 before;
 	int		 rc;
 
 	d = deploy_of_event(dp, c->props, c->links, pipe ? pipe->service :
 	    NULL, pipe ? pipe->environment : NULL, pipe ? pipe->region : NULL);
 	if (d == NULL)
 		return (0);	/* not keyable: no service or environment */
+	before = d->revision;
 	if (c->reason[0] == '\0') {
 		const char *r = deploy_str(c->props, "reason");
 
@@ -1244,7 +1279,7 @@ deploy_event(struct deploy *dp, struct ledger *l, struct cause *c,
 	else
 		rc = deploy_move(dp, l, d, to, c, NULL);
 	if (rc == 0)
-		deploy_forget_new(dp, d);
+		rc = deploy_settle(dp, l, d, before);
 	return (rc);
 }
 
@@ -1385,6 +1420,7 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct types *t,
 	struct cause		 c;
 	struct dep		*d;
 	const char		*s, *ty = ev->type;
+	int64_t			 before;
 	int			 rc = 0;
 
 	if (strncmp(ty, "Deployment", 10) != 0 && strcmp(ty, "TestRun") != 0 &&
@@ -1410,10 +1446,11 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct types *t,
 	else if (strcmp(ty, "DeploymentHealth") == 0) {
 		d = deploy_of_event(dp, c.props, c.links, NULL, NULL, NULL);
 		s = deploy_str(c.props, "health");
+		before = d != NULL ? d->revision : 0;
 		if (d == NULL || s == NULL)
 			;
 		else if (d->state == DS_NONE)
-			deploy_forget_new(dp, d);
+			;
 		else if (strcmp(s, "Healthy") == 0) {
 			if (d->state == DS_DEPLOYED || d->state == DS_BLOCKED ||
 			    d->state == DS_STALLED || d->state == DS_REVERTED ||
@@ -1426,6 +1463,8 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct types *t,
 			    "after the deploy (%s)", s, ev->source);
 			rc = deploy_move(dp, l, d, DS_FAILED, &c, NULL);
 		}
+		if (d != NULL && rc == 0)
+			rc = deploy_settle(dp, l, d, before);
 	} else if (strcmp(ty, "DeploymentOverride") == 0)
 		rc = deploy_override(dp, l, t, &c);
 	else if (strcmp(ty, "DeploymentStalled") == 0)

@@ -644,7 +644,6 @@ deployments_scan_one(const struct claim *c, void *arg)
 	json_object		*p, *v;
 	const char		*state, *since, *env = NULL;
 	enum dstate		 s;
-	int64_t			 t;
 	double			 tmo;
 
 	sc->seen++;
@@ -656,12 +655,15 @@ deployments_scan_one(const struct claim *c, void *arg)
 	    deploy_state_parse(state, &s) == 0 &&
 	    deploy_state_expects_progress(s) &&
 	    json_object_object_get_ex(p, "since", &v) &&
-	    (since = json_object_get_string(v)) != NULL &&
-	    tf_parse(since, &t) == 0) {
+	    (since = json_object_get_string(v)) != NULL) {
 		if (json_object_object_get_ex(p, "environment", &v))
 			env = json_object_get_string(v);
 		tmo = deploy_timeout(sc->srv->cf->types, env);
-		if ((double)(sc->now - t) >= tmo * 1e6)
+		/*
+		 * Measured from when the state was recorded, not from its
+		 * event time: backfilled or late evidence is not a stall.
+		 */
+		if ((double)(sc->now - c->recorded_at) >= tmo * 1e6)
 			deployments_stall_submit(sc->srv, c->id, state, since,
 			    p, tmo, sc->now);
 	}
