@@ -47,7 +47,8 @@ json_object	*cmd_evidence_new(const char *, const char *, const char *,
 		    const char *);
 void		 cmd_spool_hint(void);
 
-/* cmd-claim.c, cmd-emit.c, cmd-flush.c, cmd-git.c, cmd-ledger.c, cmd-run.c */
+/* cmd-claim.c, cmd-emit.c, cmd-flush.c, cmd-git.c, cmd-ledger.c,
+   cmd-metrics.c, cmd-run.c */
 extern const struct cmd_entry	 cmd_claim_entry;
 extern const struct cmd_entry	 cmd_claims_entry;
 extern const struct cmd_entry	 cmd_deploy_entry;
@@ -55,7 +56,10 @@ extern const struct cmd_entry	 cmd_emit_entry;
 extern const struct cmd_entry	 cmd_flush_entry;
 extern const struct cmd_entry	 cmd_git_entry;
 extern const struct cmd_entry	 cmd_ledger_entry;
+extern const struct cmd_entry	 cmd_metrics_entry;
 extern const struct cmd_entry	 cmd_run_entry;
+int		 cmd_claim_fetch(const char *, const char *, json_object **);
+void		 cmd_claim_print(json_object *);
 int		 cmd_ledger_missing(const char *);
 int		 cmd_ledger_options(const struct cmd_entry *, int, char **,
 		    const char **, const char **);

@@ -28,8 +28,6 @@ static int	cmd_claims_exec(const struct cmd_entry *, int, char **);
 static int	cmd_claims_rebuild(const struct cmd_entry *, int, char **);
 static int	cmd_claim_as_of(const struct cmd_entry *, const char *,
 		    char **);
-static int	cmd_claim_fetch(const char *, const char *, json_object **);
-static void	cmd_claim_print(json_object *);
 
 const struct cmd_entry cmd_claim_entry = {
 	.name = "claim",
@@ -108,7 +106,7 @@ cmd_claim_as_of(const struct cmd_entry *ce, const char *t, char **out)
  * in messages.  Returns 0, or the exit status: 1 for a 404, 3 without an
  * answer or for a 5xx, 2 for anything else.
  */
-static int
+int
 cmd_claim_fetch(const char *what, const char *path, json_object **out)
 {
 	struct client_reply	 r;
@@ -160,7 +158,7 @@ out:
 	return (rc);
 }
 
-static void
+void
 cmd_claim_print(json_object *o)
 {
 	printf("%s\n", json_object_to_json_string_ext(o,
@@ -403,7 +401,7 @@ cmd_claims_rebuild(const struct cmd_entry *ce, int argc, char **argv)
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = ledger_claims_rebuild(l, cf->types, &r);
+	rc = ledger_claims_rebuild_ms(l, cf->types, cf->milestones, &r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -603,11 +603,15 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			if (redact_load(cf->redaction, val, file, err,
 			    errlen) == -1)
 				goto fail;
+		} else if (strcmp(key, "milestones") == 0 ||
+		    strcmp(key, "milestone_rules") == 0) {
+			continue;	/* milestone_conf_load, below */
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, ledger, agent_secret, tokens, limits, "
 			    "rate, redaction, sources, evidence_types, "
-			    "claim_types, computed_claims, deployments)");
+			    "claim_types, computed_claims, deployments, "
+			    "milestones, milestone_rules)");
 			goto fail;
 		}
 	}
@@ -615,6 +619,9 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	    "claim_types", &v) ? v : NULL, file, err, errlen) == -1 ||
 	    computed_load(cf->types, json_object_object_get_ex(tree,
 	    "computed_claims", &v) ? v : NULL, file, err, errlen) == -1)
+		goto fail;
+	if ((cf->milestones = milestone_conf_load(tree, file, err, errlen)) ==
+	    NULL)
 		goto fail;
 	s = json_object_object_get_ex(tree, "listen", &v) ?
 	    json_object_get_string(v) : MP_DEFAULT_LISTEN;
@@ -682,6 +689,7 @@ config_free(struct config *cf)
 	free(cf->path);
 	free(cf->listen);
 	free(cf->ledger);
+	milestone_conf_free(cf->milestones);
 	if (cf->agent_keys != NULL)
 		OPENSSL_cleanse(cf->agent_keys, cf->nagent_keys *
 		    sizeof(*cf->agent_keys));

@@ -67,6 +67,11 @@ static const char *sqlite_schema =
 	" encoding TEXT NOT NULL,"		/* "lz4": payload.c */
 	" body BLOB NOT NULL,"
 	" PRIMARY KEY (source, delivery)) WITHOUT ROWID;"
+	/* Milestones: a batch's claim revisions; a commit by its SHA. */
+	"CREATE INDEX IF NOT EXISTS claim_recorded ON claim_revisions "
+	" (type, recorded_at);"
+	"CREATE INDEX IF NOT EXISTS evidence_subject ON evidence "
+	" (type, subject);"
 	"PRAGMA user_version = 3;";
 
 /* The claim tables again, as TEMP shadows for "claims rebuild". */
@@ -550,6 +555,100 @@ sqlite_claim_list(struct ledger *l, const char *type, const char *after,
 	return (rc == SQLITE_DONE ? n : -1);
 }
 
+/*
+ * Every revision of type's claims with recorded_at (by 0) or anchor (by 1)
+ * in [from, to), in (id, revision) order, at most limit.  Returns the
+ * count or -1.
+ */
+static int
+sqlite_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
+    int64_t to, size_t limit, int (*cb)(const struct claim *, void *),
+    void *arg)
+{
+	sqlite3_stmt	*st;
+	struct claim	 c;
+	int		 rc, n = 0;
+
+	if (sqlite3_prepare_v2(SQ(l)->db, by ?
+	    "SELECT id, revision, anchor, time, recorded_at, properties, "
+	    "links, basis, about FROM claim_revisions WHERE type = ?1 AND "
+	    "anchor >= ?2 AND anchor < ?3 ORDER BY id, revision LIMIT ?4" :
+	    "SELECT id, revision, anchor, time, recorded_at, properties, "
+	    "links, basis, about FROM claim_revisions WHERE type = ?1 AND "
+	    "recorded_at >= ?2 AND recorded_at < ?3 ORDER BY id, revision "
+	    "LIMIT ?4", -1, &st, NULL) != SQLITE_OK)
+		return (-1);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, limit ? (sqlite3_int64)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		c.type = xstrdup(type);
+		c.id = sqlite_coltext(st, 0);
+		sqlite_claim_row(st, 1, &c);
+		n++;
+		rc = cb(&c, arg);
+		claim_clear(&c);
+		if (rc == -1)
+			break;
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? n : -1);
+}
+
+/*
+ * Evidence of type whose subject is s, or (s of 7 characters or more,
+ * with no GLOB metacharacters) starts with s; newest first.
+ */
+static int
+sqlite_subject_find(struct ledger *l, const char *type, const char *s,
+    size_t limit, ledger_scan_cb cb, void *arg)
+{
+	struct evidence	 ev;
+	sqlite3_stmt	*st;
+	char		*pat = NULL;
+	int		 rc, n = 0, prefix;
+
+	prefix = strlen(s) >= 7 && strpbrk(s, "*?[]") == NULL;
+	if (sqlite3_prepare_v2(SQ(l)->db, prefix ?
+	    "SELECT seq, id, source, type, subject, time, recorded_at, "
+	    "properties, links, hash FROM evidence WHERE type = ?1 AND "
+	    "subject GLOB ?2 ORDER BY seq DESC LIMIT ?3" :
+	    "SELECT seq, id, source, type, subject, time, recorded_at, "
+	    "properties, links, hash FROM evidence WHERE type = ?1 AND "
+	    "subject = ?2 ORDER BY seq DESC LIMIT ?3", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return (-1);
+	if (prefix)
+		xasprintf(&pat, "%s*", s);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, prefix ? pat : s, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&ev, 0, sizeof(ev));
+		ev.seq = sqlite3_column_int64(st, 0);
+		ev.id = (char *)sqlite3_column_text(st, 1);
+		ev.source = (char *)sqlite3_column_text(st, 2);
+		ev.type = (char *)sqlite3_column_text(st, 3);
+		ev.subject = (char *)sqlite3_column_text(st, 4);
+		ev.time = sqlite3_column_int64(st, 5);
+		ev.recorded_at = sqlite3_column_int64(st, 6);
+		ev.properties = (char *)sqlite3_column_text(st, 7);
+		ev.links = (char *)sqlite3_column_text(st, 8);
+		strlcpy(ev.hash, (const char *)sqlite3_column_text(st, 9),
+		    sizeof(ev.hash));
+		n++;
+		if (cb(&ev, arg) == -1) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	free(pat);
+	return (rc == SQLITE_DONE ? n : -1);
+}
+
 static int
 sqlite_pending_put(struct ledger *l, const char *ctype, const char *subject,
     int64_t seq)
@@ -899,6 +998,8 @@ const struct ledger_backend ledger_sqlite = {
 	.collect = sqlite_collect,
 	.raw_put = sqlite_raw_put,
 	.raw_get = sqlite_raw_get,
+	.claim_scan = sqlite_claim_scan,
+	.subject_find = sqlite_subject_find,
 	.rebuild_begin = sqlite_rebuild_begin,
 	.rebuild_diff = sqlite_rebuild_diff,
 	.claim_history = sqlite_claim_history,

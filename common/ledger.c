@@ -291,6 +291,7 @@ ledger_verify(struct ledger *l, struct ledger_verify *v)
 struct rebuild_walk {
 	struct ledger		*l;
 	struct engine		*e;
+	struct milestones	*ms;		/* or NULL */
 	struct claims_rebuild	*r;
 	int64_t			 txn;		/* recorded_at of the group */
 	int			 failed;
@@ -303,11 +304,13 @@ ledger_rebuild_one(const struct evidence *ev, void *arg)
 
 	/* One daemon transaction = the evidence sharing a recorded_at. */
 	if (w->r->evidence > 0 && ev->recorded_at != w->txn &&
-	    engine_flush(w->e, w->l, w->txn) == -1)
+	    (engine_flush(w->e, w->l, w->txn) == -1 || (w->ms != NULL &&
+	    milestone_flush(w->ms, w->l, w->txn) == -1)))
 		goto fail;
 	w->txn = ev->recorded_at;
 	w->l->pending_seq = ev->seq;
-	if (engine_apply(w->e, w->l, ev) == -1)
+	if (engine_apply(w->e, w->l, ev) == -1 || (w->ms != NULL &&
+	    milestone_apply(w->ms, w->l, ev) == -1))
 		goto fail;
 	w->r->evidence++;
 	return (0);
@@ -334,6 +337,14 @@ int
 ledger_claims_rebuild(struct ledger *l, const struct types *t,
     struct claims_rebuild *r)
 {
+	return (ledger_claims_rebuild_ms(l, t, NULL, r));
+}
+
+/* The same, deriving the Milestone claims of mc (may be NULL) too. */
+int
+ledger_claims_rebuild_ms(struct ledger *l, const struct types *t,
+    const struct milestone_conf *mc, struct claims_rebuild *r)
+{
 	struct rebuild_walk	w;
 	size_t			i;
 
@@ -345,14 +356,18 @@ ledger_claims_rebuild(struct ledger *l, const struct types *t,
 	memset(&w, 0, sizeof(w));
 	w.l = l;
 	w.e = engine_new(t);
+	w.ms = mc != NULL && mc->nms > 0 ? milestone_new(mc) : NULL;
 	w.r = r;
 	if (ledger_scan(l, 0, 0, ledger_rebuild_one, &w) == -1 ||
-	    (r->evidence > 0 && engine_flush(w.e, l, w.txn) == -1)) {
+	    (r->evidence > 0 && (engine_flush(w.e, l, w.txn) == -1 ||
+	    (w.ms != NULL && milestone_flush(w.ms, l, w.txn) == -1)))) {
 		snprintf(r->diff, sizeof(r->diff), "%s", ledger_error(l));
 		engine_free(w.e);
+		milestone_free(w.ms);
 		return (-1);
 	}
 	engine_free(w.e);
+	milestone_free(w.ms);
 	for (i = 0; i < t->ncl; i++)
 		l->be->claim_list(l, t->cl[i].t.name, NULL, 0, INT64_MAX,
 		    ledger_count_rev, &r->revisions);

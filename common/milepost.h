@@ -231,6 +231,7 @@ struct limits {
 	size_t		batch_max;	/* evidence per transaction */
 };
 struct types;
+struct milestone_conf;
 struct config {
 	char		*path;
 	char		*listen;
@@ -244,6 +245,7 @@ struct config {
 	struct source_conf *sources;	/* by source_index(); NULL: off */
 	struct rate_conf rate;		/* rate: per-token defaults */
 	struct redaction *redaction;	/* redaction: per role (redact.c) */
+	struct milestone_conf *milestones;	/* never NULL once loaded */
 	json_object	*tree;		/* the whole file, owned */
 };
 struct config	*config_load(const char *, char *, size_t);
@@ -506,6 +508,105 @@ struct citem {
 int		 computed_eval(const struct cpropdef *, const struct citem **,
 		    size_t, json_object **);
 
+/* milestone-conf.c: declared milestones, mapping rules, evaluation */
+#define MS_VIA_TRAILER	0x01	/* commit trailer "Milestone: M-42" */
+#define MS_VIA_COMMIT	0x02	/* scope.commits */
+#define MS_VIA_BRANCH	0x04	/* milestone_rules.branches */
+#define MS_VIA_ISSUE	0x08	/* an issue key in scope */
+#define MS_VIA_SERVICE	0x10	/* scope.services or scope.artifacts */
+#define MS_VIA_RULE	0x20	/* milestone_rules.services */
+#define MS_VIA_LINK	0x40	/* a milestone link (Argo CD annotation) */
+#define MS_VIA_CONTAINS	0x80	/* the revision contains a checkpoint */
+struct milestone_def {
+	char		*id;
+	char		*tenant;
+	int64_t		 due;		/* microseconds */
+	int64_t		 start;		/* 0: the first checkpoint's time */
+	char		*environment;	/* target; default "production" */
+	char		**services;
+	size_t		  nservices;
+	char		**issues;
+	size_t		  nissues;
+	char		**commits;
+	size_t		  ncommits;
+	char		**artifacts;
+	size_t		  nartifacts;
+};
+enum milestone_rule_kind { MR_ISSUE = 0, MR_SERVICE, MR_BRANCH };
+struct milestone_rule {
+	enum milestone_rule_kind kind;
+	char		*pattern;	/* fnmatch(3) */
+	char		*milestone;
+	size_t		 index;		/* into ms[] */
+};
+struct milestone_conf {
+	struct milestone_def *ms;
+	size_t		 nms;
+	struct milestone_rule *rules;
+	size_t		 nrules;
+	size_t		 max_per_deployment;	/* K */
+	size_t		 max_checkpoints;
+	int64_t		 at_risk_margin;	/* microseconds */
+	double		 rollback_weight;
+	double		 default_weight;
+	char		**sev_names;
+	double		*sev_weights;
+	size_t		 nsev;
+};
+struct milestone_eval {
+	size_t		 done, total;
+	double		 delta;		/* sum of active deltas, <= 0 */
+	int		 active;	/* an active delta exists */
+	int64_t		 now, start, due, margin;
+	double		 progress;	/* out */
+	double		 cadence;	/* out: checkpoints per day */
+	int64_t		 predicted;	/* out: 0 when none */
+	const char	*state;		/* out */
+};
+struct milestone_conf *milestone_conf_load(json_object *, const char *,
+		    char *, size_t);
+void		 milestone_conf_free(struct milestone_conf *);
+int		 milestone_conf_index(const struct milestone_conf *,
+		    const char *);
+int		 milestone_id_ok(const char *);
+int		 milestone_sha_eq(const char *, const char *);
+int		 milestone_issue_in(const struct milestone_conf *, size_t,
+		    const char *);
+int		 milestone_service_in(const struct milestone_conf *, size_t,
+		    const char *);
+size_t		 milestone_map_commit(const struct milestone_conf *,
+		    const char *, const char *, json_object *, json_object *,
+		    unsigned *);
+size_t		 milestone_map_deployment(const struct milestone_conf *,
+		    const char *, const char *, const char *const *,
+		    unsigned *);
+double		 milestone_weight(const struct milestone_conf *,
+		    const char *, const char *, const char *, const char **);
+void		 milestone_evaluate(struct milestone_eval *);
+
+/* milestone.c: Milestone claims, kept in the writer's transaction */
+struct milestones;
+struct milestones *milestone_new(const struct milestone_conf *);
+void		 milestone_free(struct milestones *);
+int		 milestone_apply(struct milestones *, struct ledger *,
+		    const struct evidence *);
+int		 milestone_flush(struct milestones *, struct ledger *, int64_t);
+void		 milestone_abort(struct milestones *);
+json_object	*milestone_initial(const struct milestone_def *);
+
+/* metrics-dora.c: delivery metrics, computed on read (read-only ledger) */
+struct dora_query {
+	const char	*service;	/* NULL: every service */
+	const char	*environment;	/* NULL: every environment */
+	int64_t		 from, to;	/* [from, to), microseconds */
+	int		 weekly;	/* add the per-week trend */
+};
+json_object	*dora_compute(struct ledger *, const struct dora_query *);
+json_object	*dora_deployments(struct ledger *, const struct dora_query *);
+json_object	*dora_incidents(struct ledger *, const struct dora_query *);
+double		 dora_median(double *, size_t);
+int64_t		 dora_week_start(int64_t);
+
 /* evidence.c: the evidence record, its JSON codec and canonical hash */
 struct evidence {
 	int64_t		 seq;
@@ -575,6 +676,21 @@ struct ledger_backend {
 	/* 1 found (encoding and body set), 0 not found, -1 */
 	int	(*raw_get)(struct ledger *, const char *, const char *,
 		    int64_t *, struct buf *, struct buf *);
+	/*
+	 * Every revision of the claims of a type whose recorded_at (by 0)
+	 * or anchor (by 1) is in [from, to), in (id, revision) order, at
+	 * most limit (0: all).  Returns the count, or -1.
+	 */
+	int	(*claim_scan)(struct ledger *, const char *, int, int64_t,
+		    int64_t, size_t, int (*)(const struct claim *, void *),
+		    void *);
+	/*
+	 * Evidence of a type whose subject is s, or starts with s when s
+	 * has 7 or more characters (an abbreviated SHA); newest first, at
+	 * most limit.  Returns the count, or -1.
+	 */
+	int	(*subject_find)(struct ledger *, const char *, const char *,
+		    size_t, ledger_scan_cb, void *);
 	int	(*rebuild_begin)(struct ledger *);	/* shadow claims */
 	int	(*rebuild_diff)(struct ledger *, char *, size_t);
 	/* Every revision of one claim up to as_of, oldest first. */
@@ -620,6 +736,8 @@ struct claims_rebuild {
 };
 int		 ledger_claims_rebuild(struct ledger *, const struct types *,
 		    struct claims_rebuild *);
+int		 ledger_claims_rebuild_ms(struct ledger *, const struct types *,
+		    const struct milestone_conf *, struct claims_rebuild *);
 extern const struct ledger_backend ledger_sqlite;
 
 /* access.c: what each token role may do, and tenant visibility */

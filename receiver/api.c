@@ -139,6 +139,8 @@ api_claim_known(struct server *srv, const char *type)
 
 	if (claims_find(srv->cf->types, type) != NULL)
 		return (1);
+	if (strcmp(type, "Milestone") == 0)	/* built in: milestone.c */
+		return (1);
 	if (strcmp(type, "Deployment") == 0 || strcmp(type, "Release") == 0 ||
 	    strcmp(type, "DeploymentRejection") == 0)
 		return (1);	/* deploy.c */

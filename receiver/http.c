@@ -412,6 +412,17 @@ http_route(struct evhttp_request *req, void *arg)
 			api_tokens(srv, req);
 			return;
 		}
+	} else if (strcmp(path, "/v1/milestones") == 0 ||
+	    strncmp(path, "/v1/milestones/", 15) == 0) {
+		if (m == EVHTTP_REQ_GET) {
+			api_milestones(srv, req, path[14] ? path + 15 : "");
+			return;
+		}
+	} else if (strncmp(path, "/v1/metrics/", 12) == 0) {
+		if (m == EVHTTP_REQ_GET) {
+			api_dora(srv, req, path + 12);
+			return;
+		}
 	} else if (strncmp(path, "/v1/deployments", 15) == 0 &&
 	    (path[15] == '\0' || path[15] == '/')) {
 		deployments_route(srv, req, path + 15);

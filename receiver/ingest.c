@@ -28,6 +28,7 @@ struct ingest {
 	const struct limits	*limits;
 	struct ledger		*ledger;	/* writer thread only */
 	struct engine		*engine;	/* writer thread only */
+	struct milestones	*milestones;	/* writer thread only */
 	struct metrics		*metrics;
 	struct buf		 zbuf;		/* writer: a compressed payload */
 	struct event		*ev_done;
@@ -106,8 +107,10 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 			}
 			ir->dup[i] = rc == 1;
 			/* Claims change in the evidence's transaction. */
-			if (rc == 0 && engine_apply(in->engine, in->ledger,
-			    ir->ev[i]) == -1) {
+			if (rc == 0 && (engine_apply(in->engine, in->ledger,
+			    ir->ev[i]) == -1 || (in->milestones != NULL &&
+			    milestone_apply(in->milestones, in->ledger,
+			    ir->ev[i]) == -1))) {
 				log_warnx("%s: claims: %s", __func__,
 				    ledger_error(in->ledger));
 				failed = 1;
@@ -118,6 +121,13 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 		log_warnx("%s: claims: %s", __func__, ledger_error(in->ledger));
 		failed = 1;
 	}
+	/* Milestones last: they read this batch's Deployment revisions. */
+	if (!failed && in->milestones != NULL &&
+	    milestone_flush(in->milestones, in->ledger, now) == -1) {
+		log_warnx("%s: milestones: %s", __func__,
+		    ledger_error(in->ledger));
+		failed = 1;
+	}
 	if (failed)
 		ledger_rollback(in->ledger);
 	else if (ledger_commit(in->ledger) == -1) {
@@ -126,6 +136,8 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 	}
 	if (failed) {
 		engine_abort(in->engine);
+		if (in->milestones != NULL)
+			milestone_abort(in->milestones);
 		atomic_fetch_add(&in->metrics->commit_failures, 1);
 		TAILQ_FOREACH(ir, batch, entry)
 			ir->failed = 1;
@@ -248,6 +260,19 @@ ingest_submit(struct ingest *in, struct ingest_req *ir)
 	return (0);
 }
 
+/*
+ * Derive Milestone claims from mc (borrowed; it must outlive in).  Call
+ * before the first ingest_submit.
+ */
+void
+ingest_set_milestones(struct ingest *in, const struct milestone_conf *mc)
+{
+	pthread_mutex_lock(&in->mtx);
+	milestone_free(in->milestones);
+	in->milestones = mc != NULL && mc->nms > 0 ? milestone_new(mc) : NULL;
+	pthread_mutex_unlock(&in->mtx);
+}
+
 /* Requests submitted and not yet replied to (loop thread). */
 size_t
 ingest_inflight(struct ingest *in)
@@ -275,6 +300,7 @@ ingest_free(struct ingest *in)
 		ingest_req_free(ir);
 	}
 	engine_free(in->engine);
+	milestone_free(in->milestones);
 	buf_free(&in->zbuf);
 	ledger_close(in->ledger);
 	event_free(in->ev_done);

@@ -113,6 +113,8 @@ struct ingest	*ingest_new(struct event_base *, struct ledger *,
 		    struct metrics *, ingest_done_cb, void *);
 int		 ingest_submit(struct ingest *, struct ingest_req *);
 size_t		 ingest_inflight(struct ingest *);
+void		 ingest_set_milestones(struct ingest *,
+		    const struct milestone_conf *);
 void		 ingest_free(struct ingest *);
 void		 ingest_req_free(struct ingest_req *);
 
@@ -122,6 +124,12 @@ void	api_healthz(struct server *, struct evhttp_request *);
 void	api_claims(struct server *, struct evhttp_request *, const char *);
 void	api_metrics(struct server *, struct evhttp_request *);
 enum role api_auth(struct server *, struct evhttp_request *, enum role);
+
+/* api-milestones.c: GET /v1/milestones[/{id}] */
+void	api_milestones(struct server *, struct evhttp_request *, const char *);
+
+/* api-dora.c: GET /v1/metrics/{dora,deployments,incidents} */
+void	api_dora(struct server *, struct evhttp_request *, const char *);
 
 /* deployments.c: deployments, releases, overrides and the stall timer */
 void	deployments_route(struct server *, struct evhttp_request *,

@@ -303,6 +303,7 @@ server_new(struct config *cf, char *err, size_t errlen)
 	srv->ingest = ingest_new(srv->base, writer, cf->types, lim,
 	    &srv->metrics,
 	    server_ingest_done, srv);
+	ingest_set_milestones(srv->ingest, cf->milestones);
 	if ((srv->reader = ledger_open(cf->ledger, LEDGER_RDONLY, err,
 	    errlen)) == NULL)
 		goto fail;

@@ -33,5 +33,7 @@ Suite	*make_deploy_suite(void);
 Suite	*make_access_suite(void);
 Suite	*make_redact_suite(void);
 Suite	*make_rate_suite(void);
+/* check_milestone.c */
+Suite	*make_milestone_suite(void);
 
 #endif /* CHECK_MILEPOST_H */

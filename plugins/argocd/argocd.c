@@ -129,6 +129,8 @@ argocd_common(json_object *ev, json_object *p, const char *dep,
 	if (argocd_is_sha(rev))
 		source_link(ev, "commit", rev);
 	source_link(ev, "repo", source_str(p, "repoURL"));
+	/* The annotation milepost.io/milestone: a milestone mapping rule. */
+	source_link(ev, "milestone", source_str(p, "milestone"));
 }
 
 /* Seconds from startedAt to finishedAt, when both parse. */

@@ -1,0 +1,110 @@
+/*
+ * api-dora.c: GET /v1/metrics/dora, /v1/metrics/deployments and
+ * /v1/metrics/incidents.  Computed on read by metrics-dora.c over the
+ * read-only ledger connection (bounded reads); ETag and 304 as for
+ * claims.  Query: service, environment, from, to (RFC 3339; to defaults
+ * to now, from to 30 days before to), and for dora period=week to add the
+ * weekly trend.  A reader token (or stronger) is needed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "milepostd.h"
+
+#define API_DORA_DEFAULT	(30LL * 86400 * 1000000)
+#define API_DORA_MAX		(3700LL * 86400 * 1000000)	/* ~10 years */
+
+static int
+api_dora_name_ok(const char *s)
+{
+	return (s != NULL && *s != '\0' && strlen(s) <= 256);
+}
+
+void
+api_dora(struct server *srv, struct evhttp_request *req, const char *what)
+{
+	struct evkeyvalq	 q;
+	struct dora_query	 dq;
+	const char		*query, *v;
+	json_object		*o;
+
+	if (strcmp(what, "dora") != 0 && strcmp(what, "deployments") != 0 &&
+	    strcmp(what, "incidents") != 0) {
+		http_error(srv, req, 404, REJECT_NOTFOUND, "no such metrics "
+		    "(dora, deployments, incidents)", NULL);
+		return;
+	}
+	if (api_auth(srv, req, ROLE_READER) == ROLE_NONE)
+		return;
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
+		    "string", NULL);
+		return;
+	}
+	memset(&dq, 0, sizeof(dq));
+	dq.to = tf_now();
+	if ((v = evhttp_find_header(&q, "to")) != NULL &&
+	    tf_parse(v, &dq.to) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "to must be an RFC "
+		    "3339 timestamp", "to");
+		goto out;
+	}
+	dq.from = dq.to - API_DORA_DEFAULT;
+	if ((v = evhttp_find_header(&q, "from")) != NULL &&
+	    tf_parse(v, &dq.from) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "from must be an RFC "
+		    "3339 timestamp", "from");
+		goto out;
+	}
+	if (dq.from >= dq.to || dq.to - dq.from > API_DORA_MAX) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "from must be before "
+		    "to, at most about ten years apart", "from");
+		goto out;
+	}
+	if ((v = evhttp_find_header(&q, "service")) != NULL) {
+		if (!api_dora_name_ok(v)) {
+			http_error(srv, req, 400, REJECT_SYNTAX, "service must "
+			    "be a non-empty name", "service");
+			goto out;
+		}
+		dq.service = v;
+	}
+	if ((v = evhttp_find_header(&q, "environment")) != NULL) {
+		if (!api_dora_name_ok(v)) {
+			http_error(srv, req, 400, REJECT_SYNTAX, "environment "
+			    "must be a non-empty name", "environment");
+			goto out;
+		}
+		dq.environment = v;
+	}
+	if ((v = evhttp_find_header(&q, "period")) != NULL) {
+		if (strcmp(v, "week") != 0) {
+			http_error(srv, req, 400, REJECT_SYNTAX, "period must "
+			    "be week", "period");
+			goto out;
+		}
+		dq.weekly = 1;
+	}
+	if (strcmp(what, "dora") == 0)
+		o = dora_compute(srv->reader, &dq);
+	else if (strcmp(what, "deployments") == 0)
+		o = dora_deployments(srv->reader, &dq);
+	else
+		o = dora_incidents(srv->reader, &dq);
+	if (o == NULL) {
+		log_warnx("%s: %s", __func__, ledger_error(srv->reader));
+		http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not "
+		    "be read; retry", NULL);
+		goto out;
+	}
+	api_reply_etag(req, o);
+	json_object_put(o);
+out:
+	evhttp_clear_headers(&q);
+}
