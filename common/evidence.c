@@ -6,6 +6,7 @@
  * fixed order, so verification needs no JSON parsing.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,51 +163,61 @@ evidence_canonical_json(json_object *o, struct buf *out)
 }
 
 static void
-evidence_netstring(EVP_MD_CTX *md, const char *s)
+evidence_netstring(struct buf *b, const char *s)
 {
-	char	len[32];
-	int	n;
+	size_t	len = strlen(s);
 
-	n = snprintf(len, sizeof(len), "%zu:", strlen(s));
-	EVP_DigestUpdate(md, len, (size_t)n);
-	EVP_DigestUpdate(md, s, strlen(s));
-	EVP_DigestUpdate(md, ",", 1);
+	buf_printf(b, "%zu:", len);
+	buf_add(b, s, len);
+	buf_addc(b, ',');
+}
+
+static const EVP_MD	*evidence_sha256;
+static pthread_once_t	 evidence_once = PTHREAD_ONCE_INIT;
+
+/* SHA-256 looked up once: EVP_sha256() is looked up by name per use. */
+static void
+evidence_hash_init(void)
+{
+	if ((evidence_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		fatalx("%s: EVP_MD_fetch", __func__);
 }
 
 /*
  * The chain hash of ev given the previous entry's hash: SHA-256 over the
  * netstrings of "milepost-ledger-v1", seq, id, source, type, subject, time,
- * recorded_at, properties, links and prev.
+ * recorded_at, properties, links and prev.  The netstrings are written
+ * into one buffer and hashed in one call.
  */
 void
 evidence_hash(const struct evidence *ev, const char *prev,
     char out[MP_HASHLEN])
 {
-	EVP_MD_CTX	*md;
+	struct buf	 b;
 	unsigned char	 d[EVP_MAX_MD_SIZE];
 	unsigned int	 dlen;
 	char		 num[32];
 
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		fatalx("%s: EVP_DigestInit_ex", __func__);
-	evidence_netstring(md, "milepost-ledger-v1");
+	pthread_once(&evidence_once, evidence_hash_init);
+	buf_init(&b);
+	buf_reserve(&b, 256 + strlen(ev->properties) + strlen(ev->links));
+	evidence_netstring(&b, "milepost-ledger-v1");
 	snprintf(num, sizeof(num), "%" PRId64, ev->seq);
-	evidence_netstring(md, num);
-	evidence_netstring(md, ev->id);
-	evidence_netstring(md, ev->source);
-	evidence_netstring(md, ev->type);
-	evidence_netstring(md, ev->subject);
+	evidence_netstring(&b, num);
+	evidence_netstring(&b, ev->id);
+	evidence_netstring(&b, ev->source);
+	evidence_netstring(&b, ev->type);
+	evidence_netstring(&b, ev->subject);
 	snprintf(num, sizeof(num), "%" PRId64, ev->time);
-	evidence_netstring(md, num);
+	evidence_netstring(&b, num);
 	snprintf(num, sizeof(num), "%" PRId64, ev->recorded_at);
-	evidence_netstring(md, num);
-	evidence_netstring(md, ev->properties);
-	evidence_netstring(md, ev->links);
-	evidence_netstring(md, prev);
-	if (EVP_DigestFinal_ex(md, d, &dlen) != 1)
-		fatalx("%s: EVP_DigestFinal_ex", __func__);
-	EVP_MD_CTX_free(md);
+	evidence_netstring(&b, num);
+	evidence_netstring(&b, ev->properties);
+	evidence_netstring(&b, ev->links);
+	evidence_netstring(&b, prev);
+	if (EVP_Digest(b.data, b.len, d, &dlen, evidence_sha256, NULL) != 1)
+		fatalx("%s: EVP_Digest", __func__);
+	buf_free(&b);
 	hmac_hex(d, dlen, out);
 }
 
