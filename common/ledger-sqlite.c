@@ -61,18 +61,29 @@ static const char *sqlite_schema =
 	" subject TEXT NOT NULL,"
 	" seq INTEGER NOT NULL,"
 	" PRIMARY KEY (ctype, subject, seq)) WITHOUT ROWID;"
+	/*
+	 * Raw payloads in arrival order (rowid), found by (source,
+	 * delivery) through a small index: keyed by the random delivery ids
+	 * themselves, the ~1 KB rows were inserted all over the B-tree and
+	 * cost more page writes than the evidence.  A delivery with new
+	 * evidence is stored at once; one whose evidence is all duplicates
+	 * only if its (source, delivery) is not kept yet (ST_RAW_PUT_NEW),
+	 * so a redelivery keeps the first.
+	 */
 	"CREATE TABLE IF NOT EXISTS raw_payloads ("
 	" source TEXT NOT NULL,"
 	" delivery TEXT NOT NULL,"
 	" recorded_at INTEGER NOT NULL,"
 	" encoding TEXT NOT NULL,"		/* "lz4": payload.c */
-	" body BLOB NOT NULL,"
-	" PRIMARY KEY (source, delivery)) WITHOUT ROWID;"
-	/* Milestones: a batch's claim revisions; a commit by its SHA. */
-	"CREATE INDEX IF NOT EXISTS claim_recorded ON claim_revisions "
-	" (type, recorded_at);"
-	"CREATE INDEX IF NOT EXISTS evidence_subject ON evidence "
-	" (type, subject);"
+	" body BLOB NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS raw_payloads_delivery ON raw_payloads "
+	" (source, delivery);"
+	"CREATE TRIGGER IF NOT EXISTS raw_payloads_no_update BEFORE UPDATE ON "
+	" raw_payloads BEGIN SELECT RAISE(ABORT, 'raw payloads are "
+	"append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS raw_payloads_no_delete BEFORE DELETE ON "
+	" raw_payloads BEGIN SELECT RAISE(ABORT, 'raw payloads are "
+	"append-only'); END;"
 	"PRAGMA user_version = 3;";
 
 /* The claim tables again, as TEMP shadows for "claims rebuild". */
@@ -98,6 +109,7 @@ enum sqlite_stmt_id {
 	ST_COLLECT_EV,
 	ST_COLLECT_CL,
 	ST_RAW_PUT,
+	ST_RAW_PUT_NEW,
 	ST_RAW_GET,
 	ST_MAX
 };
@@ -125,10 +137,14 @@ static const char *sqlite_sql[ST_MAX] = {
 	    "c.anchor < ?3 AND ?4 = ?4 AND c.revision = (SELECT max(revision) "
 	    "FROM claim_revisions m WHERE m.type = c.type AND m.id = c.id) "
 	    "ORDER BY c.anchor DESC, c.id DESC LIMIT ?5",
-	[ST_RAW_PUT] = "INSERT OR IGNORE INTO raw_payloads (source, delivery, "
+	[ST_RAW_PUT] = "INSERT INTO raw_payloads (source, delivery, "
 	    "recorded_at, encoding, body) VALUES (?, ?, ?, ?, ?)",
+	[ST_RAW_PUT_NEW] = "INSERT INTO raw_payloads (source, delivery, "
+	    "recorded_at, encoding, body) SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT "
+	    "EXISTS (SELECT 1 FROM raw_payloads WHERE source = ?1 AND "
+	    "delivery = ?2)",
 	[ST_RAW_GET] = "SELECT recorded_at, encoding, body FROM raw_payloads "
-	    "WHERE source = ? AND delivery = ?",
+	    "WHERE source = ? AND delivery = ? ORDER BY rowid LIMIT 1",
 };
 
 struct sqlite_ledger {
@@ -741,15 +757,19 @@ sqlite_collect(struct ledger *l, const char *type, int claims, int64_t from,
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
 }
 
-/* Keep a raw payload (already compressed); a redelivery keeps the first. */
+/*
+ * Keep a raw payload (already compressed); with ifnew, only when no
+ * payload of (source, delivery) is kept yet.
+ */
 static int
 sqlite_raw_put(struct ledger *l, const char *source, const char *delivery,
-    int64_t recorded_at, const char *encoding, const void *body, size_t len)
+    int64_t recorded_at, const char *encoding, const void *body, size_t len,
+    int ifnew)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = sqlite_st(l, ST_RAW_PUT)) == NULL)
+	if ((st = sqlite_st(l, ifnew ? ST_RAW_PUT_NEW : ST_RAW_PUT)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, delivery, -1, SQLITE_STATIC);

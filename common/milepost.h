@@ -671,8 +671,9 @@ struct ledger_backend {
 		    int64_t, int64_t, size_t,
 		    int (*)(const char *, int64_t, const char *, const char *,
 		    const char *, void *), void *);
+	/* The last argument: store only if (source, delivery) is not kept. */
 	int	(*raw_put)(struct ledger *, const char *, const char *,
-		    int64_t, const char *, const void *, size_t);
+		    int64_t, const char *, const void *, size_t, int);
 	/* 1 found (encoding and body set), 0 not found, -1 */
 	int	(*raw_get)(struct ledger *, const char *, const char *,
 		    int64_t *, struct buf *, struct buf *);

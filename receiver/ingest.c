@@ -55,13 +55,13 @@ ingest_req_free(struct ingest_req *ir)
 
 /* Keep a source's raw payload, compressed (payload.c), beside its evidence. */
 static int
-ingest_raw(struct ingest *in, struct ingest_req *ir, int64_t now)
+ingest_raw(struct ingest *in, struct ingest_req *ir, int64_t now, int ifnew)
 {
 	if (payload_compress(ir->raw, ir->rawlen, &in->zbuf) == -1)
 		return (-1);
 	return (in->ledger->be->raw_put(in->ledger, ir->raw_source,
 	    ir->raw_delivery, now, PAYLOAD_ENCODING, in->zbuf.data,
-	    in->zbuf.len));
+	    in->zbuf.len, ifnew));
 }
 
 static int64_t
@@ -84,7 +84,7 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 	struct ingest_req	*ir;
 	int64_t			 t0, now;
 	size_t			 i;
-	int			 rc, failed = 0;
+	int			 rc, fresh, failed = 0;
 
 	t0 = ingest_monotonic_us();
 	now = tf_now();
@@ -93,11 +93,7 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 		failed = 1;
 	}
 	TAILQ_FOREACH(ir, batch, entry) {
-		if (!failed && ir->raw != NULL && ingest_raw(in, ir, now) == -1) {
-			log_warnx("%s: raw payload: %s", __func__,
-			    ledger_error(in->ledger));
-			failed = 1;
-		}
+		fresh = 0;
 		for (i = 0; !failed && i < ir->nev; i++) {
 			ir->ev[i]->recorded_at = now;
 			if ((rc = ledger_append(in->ledger, ir->ev[i])) == -1) {
@@ -106,6 +102,7 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 				failed = 1;
 			}
 			ir->dup[i] = rc == 1;
+			fresh |= rc == 0;
 			/* Claims change in the evidence's transaction. */
 			if (rc == 0 && (engine_apply(in->engine, in->ledger,
 			    ir->ev[i]) == -1 || (in->milestones != NULL &&
@@ -115,6 +112,18 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 				    ledger_error(in->ledger));
 				failed = 1;
 			}
+		}
+		/*
+		 * The raw payload: at once when its evidence is new, else
+		 * only if this delivery id is not kept yet (a redelivery
+		 * keeps the first; another delivery of the same events, such
+		 * as Jenkins' FINALIZED after COMPLETED, is kept too).
+		 */
+		if (!failed && ir->raw != NULL &&
+		    ingest_raw(in, ir, now, !fresh) == -1) {
+			log_warnx("%s: raw payload: %s", __func__,
+			    ledger_error(in->ledger));
+			failed = 1;
 		}
 	}
 	if (!failed && engine_flush(in->engine, in->ledger, now) == -1) {

@@ -295,12 +295,17 @@ check "the UTF-8 commit message is stored byte for byte" \
     grep -q 'Fix naïve café rendering' <(sqlite3 "$T/ledger.db" "SELECT properties FROM evidence")
 
 # Redelivery: GitHub keeps X-GitHub-Delivery.
+nraw=$(sqlite3 "$T/ledger.db" "SELECT count(*) FROM raw_payloads")
 r=$(gh deployment "$FX/deployment-created.json" "${SEEN[deployment-created.json]}")
 eq "a redelivery is 200" 200 "$r"
 eq "a redelivery says duplicate" True "$(json 'd.get("duplicate")')"
 r=$(gh push "$FX/push-branch-utf8.json" "${SEEN[push-branch-utf8.json]}")
 eq "a redelivered push (one evidence per commit) is 200, duplicates" "200 1" "$r $(json 'd.get("duplicates", 0)')"
 eq "redeliveries store nothing" "$n" "$(rows)"
+eq "redeliveries keep no second raw payload" "$nraw" "$(sqlite3 "$T/ledger.db" "SELECT count(*) FROM raw_payloads")"
+check "raw payloads cannot be deleted" sh -c "! sqlite3 '$T/ledger.db' 'DELETE FROM raw_payloads' 2>/dev/null"
+eq "raw payloads cannot be changed" "raw payloads are append-only" \
+    "$(sqlite3 "$T/ledger.db" "UPDATE raw_payloads SET body = x'00'" 2>&1 | grep -o "raw payloads are append-only")"
 
 # Genuine deliveries of events Milepost does not use: 200 {"ignored": why}.
 ign0=$(curl -s "$URL/metrics" | sed -n 's/^milepost_hooks_ignored_total //p')
