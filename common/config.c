@@ -513,7 +513,9 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			if (types_load(cf->types, val, file, err, errlen) == -1)
 				goto fail;
 		} else if (strcmp(key, "claim_types") == 0 ||
-		    strcmp(key, "computed_claims") == 0) {
+		    strcmp(key, "computed_claims") == 0 ||
+		    strcmp(key, "sinks") == 0 ||
+		    strcmp(key, "subscriptions") == 0) {
 			continue;	/* below, once every evidence type is in */
 		} else if (strcmp(key, "sources") == 0) {
 			if (config_sources(&c, val, cf) == -1)
@@ -522,7 +524,7 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, ledger, agent_secret, tokens, limits, "
 			    "sources, evidence_types, claim_types, "
-			    "computed_claims)");
+			    "computed_claims, sinks, subscriptions)");
 			goto fail;
 		}
 	}
@@ -530,6 +532,10 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	    "claim_types", &v) ? v : NULL, file, err, errlen) == -1 ||
 	    computed_load(cf->types, json_object_object_get_ex(tree,
 	    "computed_claims", &v) ? v : NULL, file, err, errlen) == -1)
+		goto fail;
+	if (config_outbox_load(cf, json_object_object_get_ex(tree, "sinks",
+	    &v) ? v : NULL, json_object_object_get_ex(tree, "subscriptions",
+	    &v) ? v : NULL, file, err, errlen) == -1)
 		goto fail;
 	s = json_object_object_get_ex(tree, "listen", &v) ?
 	    json_object_get_string(v) : MP_DEFAULT_LISTEN;
@@ -601,6 +607,7 @@ config_free(struct config *cf)
 		source_conf_clear(&cf->sources[i]);
 	free(cf->sources);
 	free(cf->tokens);
+	config_outbox_free(cf);
 	types_free(cf->types);
 	json_object_put(cf->tree);
 	free(cf);

@@ -402,6 +402,11 @@ http_route(struct evhttp_request *req, void *arg)
 			api_claims(srv, req, path + 11);
 			return;
 		}
+	} else if (strcmp(path, "/v1/changes") == 0) {
+		if (m == EVHTTP_REQ_GET) {
+			feed_changes(srv, req);
+			return;
+		}
 	} else if (strcmp(path, "/healthz") == 0) {
 		if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
 			api_healthz(srv, req);

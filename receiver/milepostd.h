@@ -21,6 +21,7 @@
 
 struct ingest;
 struct evconnlistener;
+struct push;
 
 /* metrics.c: Prometheus counters, safe to bump from either thread */
 enum reject_reason {
@@ -66,6 +67,8 @@ struct server {
 	struct config		*cf;
 	struct ingest		*ingest;
 	struct ledger		*reader;	/* read-only, loop thread */
+	struct outbox		*outbox;	/* the writer's on_claim hook */
+	struct push		*push;		/* outbox -> sinks */
 	struct metrics		 metrics;
 	unsigned		 nconns;
 	int			 paused;	/* listener off at the cap */
@@ -100,13 +103,31 @@ struct ingest_req {
 };
 TAILQ_HEAD(ingest_queue, ingest_req);
 typedef void (*ingest_done_cb)(struct ingest_req *, void *);
+struct ingest_job {
+	TAILQ_ENTRY(ingest_job)	 entry;
+	int			(*run)(struct ledger *, void *);  /* writer */
+	void			(*done)(struct ingest_job *, void *); /* loop */
+	void			*arg;
+	int			 failed;
+};
+TAILQ_HEAD(ingest_jobq, ingest_job);
+void		 ingest_job_submit(struct ingest *, struct ingest_job *);
 struct ingest	*ingest_new(struct event_base *, struct ledger *,
 		    const struct types *, const struct limits *,
 		    struct metrics *, ingest_done_cb, void *);
 int		 ingest_submit(struct ingest *, struct ingest_req *);
 size_t		 ingest_inflight(struct ingest *);
+void		 ingest_stop(struct ingest *);
 void		 ingest_free(struct ingest *);
 void		 ingest_req_free(struct ingest_req *);
+
+/* push.c: the outbox to the sinks, libcurl multi on the loop */
+struct push	*push_new(struct server *, char *, size_t);
+void		 push_kick(struct push *);
+void		 push_free(struct push *);
+
+/* feed.c: GET /v1/changes, the differential change feed */
+void	feed_changes(struct server *, struct evhttp_request *);
 
 /* api.c: the read API */
 void	api_evidence_list(struct server *, struct evhttp_request *);
