@@ -54,6 +54,7 @@ extern const struct cmd_entry	 cmd_emit_entry;
 extern const struct cmd_entry	 cmd_flush_entry;
 extern const struct cmd_entry	 cmd_git_entry;
 extern const struct cmd_entry	 cmd_ledger_entry;
+extern const struct cmd_entry	 cmd_outbox_entry;
 extern const struct cmd_entry	 cmd_run_entry;
 int		 cmd_ledger_missing(const char *);
 int		 cmd_ledger_options(const struct cmd_entry *, int, char **,

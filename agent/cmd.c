@@ -21,6 +21,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_ledger_entry,
 	&cmd_claim_entry,
 	&cmd_claims_entry,
+	&cmd_outbox_entry,
 	NULL
 };
 

@@ -466,9 +466,12 @@ push_event_cb(evutil_socket_t fd, short kind, void *arg)
 	action = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) |
 	    ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 	curl_multi_socket_action(p->multi, fd, action, &running);
+	/*
+	 * Unlike hiperfifo, no evtimer_del when nothing runs: finishing a
+	 * transfer may start the next (a resend after 412), whose timer
+	 * curl has just armed.
+	 */
 	push_check_multi(p);
-	if (running <= 0 && evtimer_pending(p->timer, NULL))
-		evtimer_del(p->timer);
 }
 
 static void
