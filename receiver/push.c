@@ -66,15 +66,18 @@ struct push {
 	CURLM			*multi;
 	struct event		*timer;		/* curl's */
 	struct event		*kick;		/* scan now */
+	struct event		*later;		/* scan at kick_at */
 	struct event		*poll;		/* scan every PUSH_POLL_MS */
 	struct push_sink	*sinks;
 	size_t			 nsinks;
 	struct push_reqs	 reqs;
+	int64_t			 kick_at;	/* kick armed for, or 0 */
 };
 
 static void	push_scan(struct push *);
 static void	push_send(struct push_req *);
 static void	push_reset_http(struct push_req *);
+static void	push_kick_at(struct push *, int64_t);
 
 static int64_t
 push_now(void)
@@ -149,9 +152,30 @@ push_job_done(struct ingest_job *job, void *arg)
 		    r->row.id);
 	push_unbusy(ps, r->key);
 	ps->inflight--;
+	if (!job->failed && r->ack.result == OUTBOX_RETRY)
+		push_kick_at(p, r->ack.next_at);	/* not a poll later */
 	TAILQ_REMOVE(&p->reqs, r, entry);
 	push_req_free(r);
 	event_active(p->kick, EV_TIMEOUT, 0);
+}
+
+/* Scan at time at (microseconds), unless a scan is armed earlier. */
+static void
+push_kick_at(struct push *p, int64_t at)
+{
+	int64_t		wait = at - push_now();
+	struct timeval	tv;
+
+	if (p->kick_at != 0 && p->kick_at <= at &&
+	    evtimer_pending(p->later, NULL))
+		return;
+	if (wait < 0)
+		wait = 0;
+	wait += 2000;	/* the loop's clock may fire a hair early */
+	tv.tv_sec = wait / 1000000;
+	tv.tv_usec = wait % 1000000;
+	p->kick_at = at;
+	evtimer_add(p->later, &tv);
 }
 
 static int
@@ -563,13 +587,10 @@ push_row(const struct outbox_row *row, void *arg)
 	if (send && ps->sc->impl->wants != NULL)
 		send = ps->sc->impl->wants(&m);
 	if (send && (wait = tbucket_take(&ps->tb, push_now())) > 0) {
-		struct timeval tv = { wait / 1000000, wait % 1000000 };
-
 		/* Rate-limited: leave the row due; look again later. */
 		memset(&r->row, 0, sizeof(r->row));
 		push_req_free(r);
-		if (!evtimer_pending(p->kick, NULL))
-			event_add(p->kick, &tv);
+		push_kick_at(p, push_now() + wait);
 		return (1);
 	}
 	memset((struct outbox_row *)row, 0, sizeof(*row));
@@ -609,6 +630,15 @@ static void
 push_kick_cb(evutil_socket_t fd, short kind, void *arg)
 {
 	push_scan(arg);
+}
+
+static void
+push_later_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct push	*p = arg;
+
+	p->kick_at = 0;
+	push_scan(p);
 }
 
 static void
@@ -659,6 +689,7 @@ push_new(struct server *srv, char *err, size_t errlen)
 	curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
 	p->timer = evtimer_new(p->base, push_timeout_cb, p);
 	p->kick = evtimer_new(p->base, push_kick_cb, p);
+	p->later = evtimer_new(p->base, push_later_cb, p);
 	p->poll = event_new(p->base, -1, EV_PERSIST, push_poll_cb, p);
 	p->nsinks = srv->cf->nsinks;
 	p->sinks = xcalloc(p->nsinks + 1, sizeof(*p->sinks));
@@ -703,6 +734,7 @@ push_free(struct push *p)
 	curl_multi_cleanup(p->multi);
 	event_free(p->timer);
 	event_free(p->kick);
+	event_free(p->later);
 	event_free(p->poll);
 	free(p);
 }

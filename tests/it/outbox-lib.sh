@@ -78,7 +78,7 @@ set_status() {	# set_status SUBJECT STATE PROGRESS NOTE [emit args]
 	    progress="$3" note="$4"
 }
 outbox_status() {	# outbox_status SINK TYPE ID
-	sqlite3 "$T/ledger.db" "SELECT status FROM outbox WHERE sink = '$1' AND type = '$2' AND id = '$3';"
+	sqlite3 "$T/ledger.db" "SELECT status FROM outbox WHERE sink = '$1' AND type = '$2' AND id = '$3';" 2>/dev/null
 }
 wait_status() {		# wait_status SINK TYPE ID STATUS [SECONDS]
 	local i
