@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, make_ledger_suite());
 	srunner_add_suite(sr, make_computed_suite());
 	srunner_add_suite(sr, make_engine_suite());
+	srunner_add_suite(sr, make_outbox_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -28,4 +28,7 @@ Suite	*make_computed_suite(void);
 /* check_engine.c */
 Suite	*make_engine_suite(void);
 
+/* check_outbox.c */
+Suite	*make_outbox_suite(void);
+
 #endif /* CHECK_MILEPOST_H */
