@@ -57,6 +57,7 @@ extern const struct cmd_entry	 cmd_flush_entry;
 extern const struct cmd_entry	 cmd_git_entry;
 extern const struct cmd_entry	 cmd_ledger_entry;
 extern const struct cmd_entry	 cmd_metrics_entry;
+extern const struct cmd_entry	 cmd_outbox_entry;
 extern const struct cmd_entry	 cmd_run_entry;
 int		 cmd_claim_fetch(const char *, const char *, json_object **);
 void		 cmd_claim_print(json_object *);

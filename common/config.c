@@ -591,7 +591,9 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			    -1)
 				goto fail;
 		} else if (strcmp(key, "claim_types") == 0 ||
-		    strcmp(key, "computed_claims") == 0) {
+		    strcmp(key, "computed_claims") == 0 ||
+		    strcmp(key, "sinks") == 0 ||
+		    strcmp(key, "subscriptions") == 0) {
 			continue;	/* below, once every evidence type is in */
 		} else if (strcmp(key, "sources") == 0) {
 			if (config_sources(&c, val, cf) == -1)
@@ -611,7 +613,7 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			    "(listen, ledger, agent_secret, tokens, limits, "
 			    "rate, redaction, sources, evidence_types, "
 			    "claim_types, computed_claims, deployments, "
-			    "milestones, milestone_rules)");
+			    "milestones, milestone_rules, sinks, subscriptions)");
 			goto fail;
 		}
 	}
@@ -619,6 +621,10 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	    "claim_types", &v) ? v : NULL, file, err, errlen) == -1 ||
 	    computed_load(cf->types, json_object_object_get_ex(tree,
 	    "computed_claims", &v) ? v : NULL, file, err, errlen) == -1)
+		goto fail;
+	if (config_outbox_load(cf, json_object_object_get_ex(tree, "sinks",
+	    &v) ? v : NULL, json_object_object_get_ex(tree, "subscriptions",
+	    &v) ? v : NULL, file, err, errlen) == -1)
 		goto fail;
 	if ((cf->milestones = milestone_conf_load(tree, file, err, errlen)) ==
 	    NULL)
@@ -703,6 +709,7 @@ config_free(struct config *cf)
 		source_conf_clear(&cf->sources[i]);
 	free(cf->sources);
 	free(cf->tokens);
+	config_outbox_free(cf);
 	types_free(cf->types);
 	json_object_put(cf->tree);
 	free(cf);

@@ -1032,3 +1032,16 @@ const struct ledger_backend ledger_sqlite = {
 	.rebuild_diff = sqlite_rebuild_diff,
 	.claim_history = sqlite_claim_history,
 };
+
+/*
+ * The SQLite handle of an SQLite ledger (a sqlite3 *, borrowed), for the
+ * outbox's own tables (outbox.c), which live in the same database so that
+ * they commit in the evidence's transaction; NULL for another backend.
+ */
+void *
+ledger_sqlite_db(struct ledger *l)
+{
+	if (l->be != &ledger_sqlite || l->priv == NULL)
+		return (NULL);
+	return (SQ(l)->db);
+}

@@ -232,6 +232,8 @@ struct limits {
 };
 struct types;
 struct milestone_conf;
+struct sinkconf;
+struct subscription;
 struct config {
 	char		*path;
 	char		*listen;
@@ -246,6 +248,10 @@ struct config {
 	struct rate_conf rate;		/* rate: per-token defaults */
 	struct redaction *redaction;	/* redaction: per role (redact.c) */
 	struct milestone_conf *milestones;	/* never NULL once loaded */
+	struct sinkconf	*sinks;		/* config-outbox.c */
+	size_t		 nsinks;
+	struct subscription *subs;
+	size_t		 nsubs;
 	json_object	*tree;		/* the whole file, owned */
 };
 struct config	*config_load(const char *, char *, size_t);
@@ -740,6 +746,192 @@ int		 ledger_claims_rebuild(struct ledger *, const struct types *,
 int		 ledger_claims_rebuild_ms(struct ledger *, const struct types *,
 		    const struct milestone_conf *, struct claims_rebuild *);
 extern const struct ledger_backend ledger_sqlite;
+void		*ledger_sqlite_db(struct ledger *);	/* sqlite3 *, borrowed */
+
+/*
+ * mergepatch.c: JSON merge patches (RFC 7396).  mergepatch_diff returns a
+ * new patch (taken) that turns from into to; an empty object means no
+ * change.  mergepatch_apply returns a new document (taken).
+ */
+json_object	*mergepatch_diff(json_object *, json_object *);
+json_object	*mergepatch_apply(json_object *, json_object *);
+int		 mergepatch_empty(json_object *);
+
+/*
+ * sink.c and sinks/<name>.c: outbound sinks.  A sink turns one push (the
+ * object's wanted state, the state the sink last acknowledged, and the
+ * merge patch between them) into one HTTP request; push.c sends it.
+ */
+#define SINK_HDRMAX	12
+struct sink_msg {
+	const struct sinkconf *sc;
+	const char	*ctype;		/* claim type */
+	const char	*id;		/* claim id */
+	const char	*msgid;		/* webhook-id: stable for this push */
+	int64_t		 revision;	/* the wanted state's claim revision */
+	int64_t		 base;		/* the acknowledged one, 0: none */
+	json_object	*want;		/* borrowed: the state to reach */
+	json_object	*acked;		/* borrowed: what the sink has, or NULL */
+	json_object	*patch;		/* borrowed: merge patch acked -> want */
+	json_object	*links;		/* borrowed: the claim's links */
+	const char	*etag;		/* the sink's ETag of acked, or NULL */
+	int64_t		 now;		/* microseconds */
+};
+struct sink_http {
+	const char	*method;	/* static */
+	char		*url;		/* taken */
+	char		*hdr[SINK_HDRMAX];	/* "Name: value", taken */
+	size_t		 nhdr;
+	struct buf	 body;
+};
+#define SINK_NEED_SECRET	0x01	/* Standard Webhooks keys */
+#define SINK_NEED_TOKEN		0x02	/* a bearer token */
+#define SINK_NEED_REPO		0x04	/* repo: owner/name */
+#define SINK_NEED_URL		0x08	/* url: no default */
+struct sink {
+	const char	*name;
+	unsigned	 need;		/* SINK_NEED_* */
+	const char	*accepts;	/* settings beyond the common ones */
+	/* 1 if this push means anything to the sink; 0: acknowledge silently. */
+	int		(*wants)(const struct sink_msg *);
+	/* The request; -1 with why when the push cannot be expressed. */
+	int		(*build)(const struct sink_msg *, struct sink_http *,
+			    char *, size_t);
+	/* On 412: the request that reads the sink's current state, or NULL. */
+	int		(*refetch)(const struct sink_msg *, struct sink_http *);
+};
+enum sink_verdict {
+	SINK_OK = 0,		/* delivered: acknowledge */
+	SINK_RETRY,		/* try again after a backoff */
+	SINK_CONFLICT,		/* 412: refetch, recompute, resend */
+	SINK_GONE,		/* 410: disable the endpoint */
+	SINK_FAIL,		/* permanent: dead-letter at once */
+};
+extern const struct sink *sink_table[];
+const struct sink *sink_find(const char *);
+enum sink_verdict sink_classify(long);
+void		 sink_http_clear(struct sink_http *);
+void		 sink_http_header(struct sink_http *, const char *, ...)
+		    MP_PRINTF(2, 3);
+void		 sink_body_json(struct sink_http *, json_object *);
+const char	*sink_prop(const struct sink_msg *, const char *);
+const char	*sink_link(const struct sink_msg *, const char *);
+char		*sink_expand(const char *, const struct sink_msg *);
+int		 sink_state_changed(const struct sink_msg *);
+int		 sink_ed25519_sign(const unsigned char *, const char *,
+		    int64_t, const void *, size_t, char *, size_t);
+extern const struct sink sink_webhook;
+extern const struct sink sink_mergepatch;
+extern const struct sink sink_github;
+extern const struct sink sink_opslevel;
+extern const struct sink sink_cortex;
+
+/* config-outbox.c: the sinks: and subscriptions: settings */
+struct sinkconf {
+	char		*name;
+	const struct sink *impl;
+	char		*url;		/* may hold {type} and {id} */
+	struct stdwh_key *keys;		/* whsec_: v1 signatures */
+	size_t		 nkeys;
+	unsigned char	 ed25519[32];	/* whsk_: the v1a private key seed */
+	int		 has_ed25519;
+	char		*token;		/* Authorization: Bearer */
+	char		*repo;		/* github: owner/name */
+	double		 rate;		/* pushes per second, 0: unlimited */
+	double		 burst;
+	unsigned	 max_in_flight;
+	unsigned	 max_attempts;
+	double		 timeout;	/* seconds */
+	double		 retry_base;	/* seconds */
+	double		 retry_max;
+};
+struct subscription {
+	size_t		 sink;		/* index in cf->sinks */
+	char		**types;
+	size_t		 ntypes;
+	char		**ids;		/* exact, or prefix with '*'; none: all */
+	size_t		 nids;
+	char		*tenant;	/* only claims whose tenant link is this */
+	char		**fields;	/* properties sent; none: all */
+	size_t		 nfields;
+};
+int		 config_outbox_load(struct config *, json_object *,
+		    json_object *, const char *, char *, size_t);
+void		 config_outbox_free(struct config *);
+const struct sinkconf *config_sink(const struct config *, const char *);
+
+/*
+ * outbox.c: the transactional outbox and the change feed.  outbox_on_claim
+ * is the ledger's on_claim hook: it runs in the writer's transaction and
+ * records the change (changes table) and the state each subscribed sink
+ * should reach (outbox table).  The rest is the policy push.c applies
+ * (backoff, token bucket, message ids) and the row operations that the
+ * writer (acknowledgements) and milepost outbox (retry, replay) run.
+ */
+struct outbox;
+struct outbox_row {
+	char		*sink;
+	char		*type;
+	char		*id;
+	char		*want;		/* JSON of the state to reach */
+	int64_t		 want_rev;
+	int64_t		 want_at;
+	char		*links;
+	char		*acked;		/* JSON, or NULL: never acknowledged */
+	int64_t		 acked_rev;
+	char		*etag;
+	char		*status;	/* pending, done, dead */
+	int64_t		 attempts;
+	int64_t		 next_at;
+	char		*last_error;
+	int64_t		 gen;		/* replays of a delivered state */
+};
+enum outbox_result {
+	OUTBOX_DONE = 0,	/* acked := the state sent */
+	OUTBOX_RETRY,		/* attempts, next_at, error */
+	OUTBOX_DEAD,		/* dead-lettered */
+	OUTBOX_DISABLE,		/* 410: the sink is disabled */
+};
+struct outbox_ack {
+	enum outbox_result result;
+	char		*sink, *type, *id;
+	char		*sent;		/* the state the sink now has */
+	int64_t		 sent_rev;
+	char		*etag;
+	int64_t		 attempts;
+	int64_t		 next_at;
+	char		*error;
+	int64_t		 now;
+};
+struct outbox	*outbox_new(const struct config *, struct ledger *, char *,
+		    size_t);
+void		 outbox_free(struct outbox *);
+int		 outbox_schema(struct ledger *, char *, size_t);
+int		 outbox_on_claim(struct ledger *, const struct claim *, void *);
+int		 outbox_ack_apply(struct ledger *, const struct outbox_ack *);
+void		 outbox_ack_clear(struct outbox_ack *);
+void		 outbox_row_clear(struct outbox_row *);
+int		 outbox_due(struct ledger *, const char *, int64_t, size_t,
+		    int (*)(const struct outbox_row *, void *), void *);
+int		 outbox_list(struct ledger *, const char *, const char *,
+		    int (*)(const struct outbox_row *, void *), void *);
+int		 outbox_disabled(struct ledger *, const char *);
+int64_t		 outbox_retry(struct ledger *, const char *, const char *,
+		    const char *);
+int64_t		 outbox_replay(struct ledger *, const char *, int64_t);
+int		 outbox_changes(struct ledger *, int64_t, size_t,
+		    const char *, json_object *, int64_t *);
+void		 outbox_msgid(const struct outbox_row *, char *, size_t);
+int64_t		 outbox_backoff(double, double, int64_t, uint32_t);
+int64_t		 outbox_retry_after(const char *, int64_t);
+struct tbucket {
+	double		 rate;		/* tokens per second; 0: unlimited */
+	double		 burst;
+	double		 tokens;
+	int64_t		 last;		/* microseconds */
+};
+void		 tbucket_init(struct tbucket *, double, double, int64_t);
+int64_t		 tbucket_take(struct tbucket *, int64_t);
 
 /* access.c: what each token role may do, and tenant visibility */
 enum access {

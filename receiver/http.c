@@ -431,6 +431,11 @@ http_route(struct evhttp_request *req, void *arg)
 	    (path[12] == '\0' || path[12] == '/')) {
 		deployments_release_route(srv, req, path + 12);
 		return;
+	} else if (strcmp(path, "/v1/changes") == 0) {
+		if (m == EVHTTP_REQ_GET) {
+			feed_changes(srv, req);
+			return;
+		}
 	} else if (strcmp(path, "/healthz") == 0) {
 		if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
 			api_healthz(srv, req);

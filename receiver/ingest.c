@@ -21,6 +21,8 @@ struct ingest {
 	pthread_cond_t		 cond;
 	struct ingest_queue	 queue;		/* loop -> writer */
 	struct ingest_queue	 done;		/* writer -> loop */
+	struct ingest_jobq	 jobs;		/* loop -> writer */
+	struct ingest_jobq	 jobs_done;	/* writer -> loop */
 	size_t			 queued;	/* evidence in queue */
 	size_t			 inflight;	/* requests, loop side */
 	int			 stop;
@@ -79,9 +81,11 @@ ingest_monotonic_us(void)
  * 503 and retry); nothing of it was acknowledged.
  */
 static void
-ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
+ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev,
+    struct ingest_jobq *jobs)
 {
 	struct ingest_req	*ir;
+	struct ingest_job	*job;
 	int64_t			 t0, now;
 	size_t			 i;
 	int			 rc, fresh, failed = 0;
@@ -137,6 +141,9 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 		    ledger_error(in->ledger));
 		failed = 1;
 	}
+	/* Jobs (outbox acknowledgements): a failed one fails only itself. */
+	TAILQ_FOREACH(job, jobs, entry)
+		job->failed = failed || job->run(in->ledger, job->arg) == -1;
 	if (failed)
 		ledger_rollback(in->ledger);
 	else if (ledger_commit(in->ledger) == -1) {
@@ -150,10 +157,13 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev)
 		atomic_fetch_add(&in->metrics->commit_failures, 1);
 		TAILQ_FOREACH(ir, batch, entry)
 			ir->failed = 1;
+		TAILQ_FOREACH(job, jobs, entry)
+			job->failed = 1;
 		return;
 	}
 	atomic_store(&in->metrics->ledger_seq, in->ledger->last_seq);
-	metrics_batch(in->metrics, nev, ingest_monotonic_us() - t0);
+	if (nev > 0)
+		metrics_batch(in->metrics, nev, ingest_monotonic_us() - t0);
 }
 
 static void *
@@ -161,15 +171,19 @@ ingest_main(void *arg)
 {
 	struct ingest		*in = arg;
 	struct ingest_queue	 batch;
+	struct ingest_jobq	 jobs;
 	struct ingest_req	*ir;
 	size_t			 nev;
 
 	pthread_mutex_lock(&in->mtx);
 	for (;;) {
-		while (TAILQ_EMPTY(&in->queue) && !in->stop)
+		while (TAILQ_EMPTY(&in->queue) && TAILQ_EMPTY(&in->jobs) &&
+		    !in->stop)
 			pthread_cond_wait(&in->cond, &in->mtx);
-		if (TAILQ_EMPTY(&in->queue))
+		if (TAILQ_EMPTY(&in->queue) && TAILQ_EMPTY(&in->jobs))
 			break;		/* stopping, and nothing left */
+		TAILQ_INIT(&jobs);
+		TAILQ_CONCAT(&jobs, &in->jobs, entry);
 		/* Take everything queued, up to batch_max evidence. */
 		TAILQ_INIT(&batch);
 		nev = 0;
@@ -183,10 +197,11 @@ ingest_main(void *arg)
 		atomic_store(&in->metrics->queue_depth, in->queued);
 		pthread_mutex_unlock(&in->mtx);
 
-		ingest_commit(in, &batch, nev);
+		ingest_commit(in, &batch, nev, &jobs);
 
 		pthread_mutex_lock(&in->mtx);
 		TAILQ_CONCAT(&in->done, &batch, entry);
+		TAILQ_CONCAT(&in->jobs_done, &jobs, entry);
 		pthread_mutex_unlock(&in->mtx);
 		event_active(in->ev_done, EV_READ, 0);
 
@@ -204,12 +219,20 @@ ingest_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct ingest		*in = arg;
 	struct ingest_queue	 done;
+	struct ingest_jobq	 jobs;
 	struct ingest_req	*ir;
+	struct ingest_job	*job;
 
 	TAILQ_INIT(&done);
+	TAILQ_INIT(&jobs);
 	pthread_mutex_lock(&in->mtx);
 	TAILQ_CONCAT(&done, &in->done, entry);
+	TAILQ_CONCAT(&jobs, &in->jobs_done, entry);
 	pthread_mutex_unlock(&in->mtx);
+	while ((job = TAILQ_FIRST(&jobs)) != NULL) {
+		TAILQ_REMOVE(&jobs, job, entry);
+		job->done(job, job->arg);	/* takes job */
+	}
 	while ((ir = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, ir, entry);
 		in->inflight--;
@@ -234,6 +257,8 @@ ingest_new(struct event_base *base, struct ledger *ledger,
 	pthread_cond_init(&in->cond, NULL);
 	TAILQ_INIT(&in->queue);
 	TAILQ_INIT(&in->done);
+	TAILQ_INIT(&in->jobs);
+	TAILQ_INIT(&in->jobs_done);
 	in->limits = limits;
 	in->ledger = ledger;
 	in->engine = engine_new(types);
@@ -282,6 +307,23 @@ ingest_set_milestones(struct ingest *in, const struct milestone_conf *mc)
 	pthread_mutex_unlock(&in->mtx);
 }
 
+/*
+ * Queue job for the writer: job->run runs on the writer inside its next
+ * transaction (with or without evidence), then job->done on the loop
+ * with job->failed set if that transaction did not commit.  The job
+ * belongs to the caller throughout: a job still queued when the writer
+ * stops is dropped without a call, and its owner frees it.
+ */
+void
+ingest_job_submit(struct ingest *in, struct ingest_job *job)
+{
+	job->failed = 0;
+	pthread_mutex_lock(&in->mtx);
+	TAILQ_INSERT_TAIL(&in->jobs, job, entry);
+	pthread_cond_signal(&in->cond);
+	pthread_mutex_unlock(&in->mtx);
+}
+
 /* Requests submitted and not yet replied to (loop thread). */
 size_t
 ingest_inflight(struct ingest *in)
@@ -291,19 +333,27 @@ ingest_inflight(struct ingest *in)
 
 /* Stop the writer after it has committed everything queued. */
 void
+ingest_stop(struct ingest *in)
+{
+	if (in == NULL || !in->started)
+		return;
+	pthread_mutex_lock(&in->mtx);
+	in->stop = 1;
+	pthread_cond_signal(&in->cond);
+	pthread_mutex_unlock(&in->mtx);
+	pthread_join(in->thread, NULL);
+	in->started = 0;
+}
+
+/* Stop the writer (if not yet) and close its ledger. */
+void
 ingest_free(struct ingest *in)
 {
 	struct ingest_req	*ir;
 
 	if (in == NULL)
 		return;
-	if (in->started) {
-		pthread_mutex_lock(&in->mtx);
-		in->stop = 1;
-		pthread_cond_signal(&in->cond);
-		pthread_mutex_unlock(&in->mtx);
-		pthread_join(in->thread, NULL);
-	}
+	ingest_stop(in);
 	while ((ir = TAILQ_FIRST(&in->done)) != NULL) {
 		TAILQ_REMOVE(&in->done, ir, entry);
 		ingest_req_free(ir);

@@ -21,6 +21,7 @@
 
 struct ingest;
 struct evconnlistener;
+struct push;
 
 /* metrics.c: Prometheus counters, safe to bump from either thread */
 enum reject_reason {
@@ -69,6 +70,8 @@ struct server {
 	struct ledger		*reader;	/* read-only, loop thread */
 	struct json_tokener	*tok;		/* request bodies, loop thread */
 	struct rate_bucket	*rates;		/* one per cf->tokens, loop */
+	struct outbox		*outbox;	/* the writer's on_claim hook */
+	struct push		*push;		/* outbox -> sinks */
 	struct metrics		 metrics;
 	unsigned		 nconns;
 	int			 paused;	/* listener off at the cap */
@@ -108,6 +111,15 @@ struct ingest_req {
 };
 TAILQ_HEAD(ingest_queue, ingest_req);
 typedef void (*ingest_done_cb)(struct ingest_req *, void *);
+struct ingest_job {
+	TAILQ_ENTRY(ingest_job)	 entry;
+	int			(*run)(struct ledger *, void *);  /* writer */
+	void			(*done)(struct ingest_job *, void *); /* loop */
+	void			*arg;
+	int			 failed;
+};
+TAILQ_HEAD(ingest_jobq, ingest_job);
+void		 ingest_job_submit(struct ingest *, struct ingest_job *);
 struct ingest	*ingest_new(struct event_base *, struct ledger *,
 		    const struct types *, const struct limits *,
 		    struct metrics *, ingest_done_cb, void *);
@@ -115,8 +127,17 @@ int		 ingest_submit(struct ingest *, struct ingest_req *);
 size_t		 ingest_inflight(struct ingest *);
 void		 ingest_set_milestones(struct ingest *,
 		    const struct milestone_conf *);
+void		 ingest_stop(struct ingest *);
 void		 ingest_free(struct ingest *);
 void		 ingest_req_free(struct ingest_req *);
+
+/* push.c: the outbox to the sinks, libcurl multi on the loop */
+struct push	*push_new(struct server *, char *, size_t);
+void		 push_kick(struct push *);
+void		 push_free(struct push *);
+
+/* feed.c: GET /v1/changes, the differential change feed */
+void	feed_changes(struct server *, struct evhttp_request *);
 
 /* api.c: the read API */
 void	api_evidence_list(struct server *, struct evhttp_request *);

@@ -191,6 +191,8 @@ server_ingest_done(struct ingest_req *ir, void *arg)
 	}
 	http_reply_json(ir->req, code, o);
 	json_object_put(o);
+	if (stored)
+		push_kick(srv->push);
 out:
 	ir->req = NULL;
 	ingest_req_free(ir);
@@ -299,6 +301,13 @@ server_new(struct config *cf, char *err, size_t errlen)
 
 	if ((writer = ledger_open(cf->ledger, 0, err, errlen)) == NULL)
 		goto fail;
+	/* The outbox and the change feed, in every claim's transaction. */
+	if ((srv->outbox = outbox_new(cf, writer, err, errlen)) == NULL) {
+		ledger_close(writer);
+		goto fail;
+	}
+	writer->on_claim = outbox_on_claim;
+	writer->on_claim_arg = srv->outbox;
 	atomic_store(&srv->metrics.ledger_seq, writer->last_seq);
 	srv->ingest = ingest_new(srv->base, writer, cf->types, lim,
 	    &srv->metrics,
@@ -306,6 +315,8 @@ server_new(struct config *cf, char *err, size_t errlen)
 	ingest_set_milestones(srv->ingest, cf->milestones);
 	if ((srv->reader = ledger_open(cf->ledger, LEDGER_RDONLY, err,
 	    errlen)) == NULL)
+		goto fail;
+	if ((srv->push = push_new(srv, err, errlen)) == NULL)
 		goto fail;
 	if (server_listen(srv, err, errlen) == -1)
 		goto fail;
@@ -338,7 +349,14 @@ server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
-	/* The writer first: it finishes its batch and closes the ledger. */
+	/*
+	 * The writer first: it finishes its batch (and the outbox jobs,
+	 * which point into push's requests); then push, then the outbox's
+	 * statements, before the writer's ledger closes.
+	 */
+	ingest_stop(srv->ingest);
+	push_free(srv->push);
+	outbox_free(srv->outbox);
 	ingest_free(srv->ingest);
 	if (srv->http != NULL)
 		evhttp_free(srv->http);

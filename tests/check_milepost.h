@@ -36,4 +36,7 @@ Suite	*make_rate_suite(void);
 /* check_milestone.c */
 Suite	*make_milestone_suite(void);
 
+/* check_outbox.c */
+Suite	*make_outbox_suite(void);
+
 #endif /* CHECK_MILEPOST_H */

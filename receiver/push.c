@@ -1,0 +1,740 @@
+/*
+ * push.c: sends the outbox to the sinks with libcurl multi on the
+ * daemon's event base (curl's hiperfifo pattern): the socket callback
+ * keeps one event per socket, the timer callback arms one evtimer, and
+ * both drive curl_multi_socket_action; finished transfers are read with
+ * curl_multi_info_read and found again through CURLINFO_PRIVATE.  Nothing
+ * here blocks: the outbox is read through the loop's read-only ledger
+ * connection (WAL), and every outcome is written by the writer thread as
+ * an ingest job, in its next transaction.
+ *
+ * Per sink: at most max_in_flight pushes (HTTP requests plus outcomes not
+ * yet committed), a token bucket (rate, burst), a timeout per request.
+ * Per object and sink: one push at a time (the busy set), so pushes leave
+ * in order, and each is the merge patch from the acknowledged state to
+ * the newest wanted one.  A slow or dead sink only fills its own slots.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <curl/curl.h>
+
+#include "milepostd.h"
+
+#define PUSH_POLL_MS		250	/* rescan: backoffs due, CLI changes */
+#define PUSH_RESP_MAX		(1024 * 1024)
+#define PUSH_CONFLICTS_MAX	3	/* 412 refetches per push */
+
+struct push;
+
+struct push_sink {
+	struct push		*p;
+	const struct sinkconf	*sc;
+	struct tbucket		 tb;
+	unsigned		 inflight;
+	int			 disabled;	/* 410, until retry/replay */
+	char			**busy;		/* "type\037id" per push */
+	size_t			 nbusy;
+};
+
+struct push_req {
+	TAILQ_ENTRY(push_req)	 entry;
+	struct push_sink	*ps;
+	CURL			*easy;
+	struct curl_slist	*hdrs;
+	struct sink_http	 http;
+	struct buf		 resp;
+	char			 etag[256];
+	char			 retry_after[64];
+	struct outbox_row	 row;
+	json_object		*want, *acked, *patch, *links;
+	char			 msgid[48];
+	char			*key;
+	int			 refetching;
+	int			 conflicts;
+	struct ingest_job	 job;
+	struct outbox_ack	 ack;
+};
+TAILQ_HEAD(push_reqs, push_req);
+
+struct push {
+	struct server		*srv;
+	struct event_base	*base;
+	CURLM			*multi;
+	struct event		*timer;		/* curl's */
+	struct event		*kick;		/* scan now */
+	struct event		*later;		/* scan at kick_at */
+	struct event		*poll;		/* scan every PUSH_POLL_MS */
+	struct push_sink	*sinks;
+	size_t			 nsinks;
+	struct push_reqs	 reqs;
+	int64_t			 kick_at;	/* kick armed for, or 0 */
+};
+
+static void	push_scan(struct push *);
+static void	push_send(struct push_req *);
+static void	push_reset_http(struct push_req *);
+static void	push_kick_at(struct push *, int64_t);
+
+static int64_t
+push_now(void)
+{
+	return (tf_now());
+}
+
+static uint32_t
+push_random(void)
+{
+	uint32_t	r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)rand();
+	return (r);
+}
+
+static int
+push_busy(struct push_sink *ps, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->nbusy; i++)
+		if (strcmp(ps->busy[i], key) == 0)
+			return (1);
+	return (0);
+}
+
+static void
+push_unbusy(struct push_sink *ps, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->nbusy; i++)
+		if (strcmp(ps->busy[i], key) == 0) {
+			ps->busy[i] = ps->busy[--ps->nbusy];
+			return;
+		}
+}
+
+static void
+push_req_free(struct push_req *r)
+{
+	if (r->easy != NULL) {
+		curl_multi_remove_handle(r->ps->p->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	curl_slist_free_all(r->hdrs);
+	sink_http_clear(&r->http);
+	buf_free(&r->resp);
+	outbox_row_clear(&r->row);
+	json_object_put(r->want);
+	json_object_put(r->acked);
+	json_object_put(r->patch);
+	json_object_put(r->links);
+	outbox_ack_clear(&r->ack);
+	free(r->key);
+	free(r);
+}
+
+/* The writer committed (or not) the outcome: free the slot, rescan. */
+static void
+push_job_done(struct ingest_job *job, void *arg)
+{
+	struct push_req		*r = arg;
+	struct push_sink	*ps = r->ps;
+	struct push		*p = ps->p;
+
+	if (job->failed)
+		log_warnx("%s: %s: the outcome of %s/%s was not stored; it "
+		    "will be sent again", __func__, ps->sc->name, r->row.type,
+		    r->row.id);
+	push_unbusy(ps, r->key);
+	ps->inflight--;
+	if (!job->failed && r->ack.result == OUTBOX_RETRY)
+		push_kick_at(p, r->ack.next_at);	/* not a poll later */
+	TAILQ_REMOVE(&p->reqs, r, entry);
+	push_req_free(r);
+	event_active(p->kick, EV_TIMEOUT, 0);
+}
+
+/* Scan at time at (microseconds), unless a scan is armed earlier. */
+static void
+push_kick_at(struct push *p, int64_t at)
+{
+	int64_t		wait = at - push_now();
+	struct timeval	tv;
+
+	if (p->kick_at != 0 && p->kick_at <= at &&
+	    evtimer_pending(p->later, NULL))
+		return;
+	if (wait < 0)
+		wait = 0;
+	wait += 2000;	/* the loop's clock may fire a hair early */
+	tv.tv_sec = wait / 1000000;
+	tv.tv_usec = wait % 1000000;
+	p->kick_at = at;
+	evtimer_add(p->later, &tv);
+}
+
+static int
+push_job_run(struct ledger *l, void *arg)
+{
+	struct push_req	*r = arg;
+
+	return (outbox_ack_apply(l, &r->ack));
+}
+
+/* Hand the outcome in r->ack to the writer. */
+static void
+push_outcome(struct push_req *r, enum outbox_result res, const char *error)
+{
+	struct outbox_ack	*a = &r->ack;
+	int64_t			 delay;
+
+	push_reset_http(r);	/* the connection goes back to the cache */
+	outbox_ack_clear(a);
+	a->result = res;
+	a->sink = xstrdup(r->ps->sc->name);
+	a->type = xstrdup(r->row.type);
+	a->id = xstrdup(r->row.id);
+	a->now = push_now();
+	a->attempts = r->row.attempts + 1;
+	if (error != NULL)
+		a->error = xstrdup(error);
+	switch (res) {
+	case OUTBOX_DONE:
+		a->sent = xstrdup(r->row.want);
+		a->sent_rev = r->row.want_rev;
+		a->attempts = 0;
+		if (r->etag[0] != '\0')
+			a->etag = xstrdup(r->etag);
+		break;
+	case OUTBOX_RETRY:
+		delay = outbox_retry_after(r->retry_after[0] ? r->retry_after :
+		    NULL, a->now);
+		if (delay < 0)
+			delay = outbox_backoff(r->ps->sc->retry_base,
+			    r->ps->sc->retry_max, a->attempts, push_random());
+		a->next_at = a->now + delay;
+		log_info("push: %s: %s/%s: %s; attempt %lld, next in %.3fs",
+		    r->ps->sc->name, r->row.type, r->row.id, error,
+		    (long long)a->attempts, (double)delay / 1e6);
+		break;
+	case OUTBOX_DEAD:
+		log_warnx("push: %s: %s/%s: dead-lettered after %lld "
+		    "attempts: %s", r->ps->sc->name, r->row.type, r->row.id,
+		    (long long)a->attempts, error);
+		break;
+	case OUTBOX_DISABLE:
+		r->ps->disabled = 1;
+		log_warnx("push: %s: 410 Gone: the sink is disabled until "
+		    "milepost outbox retry --sink %s", r->ps->sc->name,
+		    r->ps->sc->name);
+		break;
+	}
+	r->job.run = push_job_run;
+	r->job.done = push_job_done;
+	r->job.arg = r;
+	ingest_job_submit(r->ps->p->srv->ingest, &r->job);
+}
+
+static size_t
+push_write_cb(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct push_req	*r = arg;
+
+	if (r->resp.len + size * n > PUSH_RESP_MAX)
+		return (0);	/* a failed transfer: retried */
+	buf_add(&r->resp, ptr, size * n);
+	return (size * n);
+}
+
+/* Keep the reply's ETag and Retry-After; nothing else is needed. */
+static size_t
+push_header_cb(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct push_req	*r = arg;
+	size_t		 len = size * n, vl;
+	char		*dst;
+	const char	*v;
+
+	if (len > 5 && strncasecmp(ptr, "ETag:", 5) == 0) {
+		dst = r->etag;
+		v = ptr + 5;
+	} else if (len > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
+		dst = r->retry_after;
+		v = ptr + 12;
+	} else
+		return (len);
+	while (v < ptr + len && (*v == ' ' || *v == '\t'))
+		v++;
+	vl = (size_t)(ptr + len - v);
+	while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' ||
+	    v[vl - 1] == ' '))
+		vl--;
+	if (vl < (dst == r->etag ? sizeof(r->etag) : sizeof(r->retry_after))) {
+		memcpy(dst, v, vl);
+		dst[vl] = '\0';
+	}
+	return (len);
+}
+
+/* The sink_msg of r, borrowing from it. */
+static void
+push_msg(struct push_req *r, struct sink_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->sc = r->ps->sc;
+	m->ctype = r->row.type;
+	m->id = r->row.id;
+	m->msgid = r->msgid;
+	m->revision = r->row.want_rev;
+	m->base = r->row.acked_rev;
+	m->want = r->want;
+	m->acked = r->acked;
+	m->patch = r->patch;
+	m->links = r->links;
+	m->etag = r->row.etag;
+	m->now = push_now();
+}
+
+/* Start r->http on the multi handle. */
+static int
+push_start(struct push_req *r)
+{
+	struct push	*p = r->ps->p;
+	size_t		 i;
+	long		 ms = (long)(r->ps->sc->timeout * 1000);
+
+	if ((r->easy = curl_easy_init()) == NULL)
+		return (-1);
+	for (i = 0; i < r->http.nhdr; i++)
+		r->hdrs = curl_slist_append(r->hdrs, r->http.hdr[i]);
+	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	buf_reset(&r->resp);
+	r->etag[0] = r->retry_after[0] = '\0';
+	curl_easy_setopt(r->easy, CURLOPT_URL, r->http.url);
+	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, ms);
+	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "milepost/" VERSION);
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdrs);
+	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, push_write_cb);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, push_header_cb);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+	if (strcmp(r->http.method, "GET") == 0)
+		curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
+	else {
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->http.body.len ?
+		    r->http.body.data : "");
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE,
+		    (long)r->http.body.len);
+		if (strcmp(r->http.method, "POST") != 0)
+			curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST,
+			    r->http.method);
+	}
+	if (curl_multi_add_handle(p->multi, r->easy) != CURLM_OK) {
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+push_reset_http(struct push_req *r)
+{
+	if (r->easy != NULL) {
+		curl_multi_remove_handle(r->ps->p->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+	}
+	curl_slist_free_all(r->hdrs);
+	r->hdrs = NULL;
+	sink_http_clear(&r->http);
+}
+
+/* Build and start the push of r's row (the patch is computed). */
+static void
+push_send(struct push_req *r)
+{
+	struct sink_msg	m;
+	char		err[MP_ERRLEN];
+
+	push_reset_http(r);
+	push_msg(r, &m);
+	if (r->ps->sc->impl->build(&m, &r->http, err, sizeof(err)) == -1) {
+		push_outcome(r, OUTBOX_DEAD, err);
+		return;
+	}
+	if (push_start(r) == -1)
+		push_outcome(r, OUTBOX_RETRY, "cannot start the request");
+}
+
+/*
+ * 412 answered, then the GET: the sink's current state, limited to the
+ * fields we manage (those we want and those we had sent), becomes the
+ * base of a new patch.
+ */
+static void
+push_refetched(struct push_req *r, long status)
+{
+	json_object	*cur, *base, *v;
+
+	if (status < 200 || status >= 300 ||
+	    (cur = json_tokener_parse(buf_cstr(&r->resp))) == NULL ||
+	    !json_object_is_type(cur, json_type_object)) {
+		push_outcome(r, OUTBOX_RETRY, "412, and the current state "
+		    "could not be read");
+		return;
+	}
+	base = json_object_new_object();
+	json_object_object_foreach(cur, k, val) {
+		if (json_object_object_get_ex(r->want, k, &v) ||
+		    (r->acked != NULL &&
+		    json_object_object_get_ex(r->acked, k, &v)))
+			json_object_object_add(base, k, json_object_get(val));
+	}
+	json_object_put(cur);
+	json_object_put(r->acked);
+	r->acked = base;
+	free(r->row.etag);
+	r->row.etag = r->etag[0] ? xstrdup(r->etag) : NULL;
+	json_object_put(r->patch);
+	r->patch = mergepatch_diff(r->acked, r->want);
+	r->refetching = 0;
+	if (mergepatch_empty(r->patch)) {
+		push_outcome(r, OUTBOX_DONE, NULL);
+		return;
+	}
+	push_send(r);
+}
+
+/* One transfer finished: classify and record. */
+static void
+push_finished(struct push_req *r, CURLcode cc)
+{
+	struct sink_msg	 m;
+	long		 status = 0;
+	char		 why[MP_ERRLEN];
+
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (r->refetching) {
+		push_refetched(r, status);
+		return;
+	}
+	if (cc != CURLE_OK)
+		snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
+	else
+		snprintf(why, sizeof(why), "HTTP %ld", status);
+	switch (cc != CURLE_OK ? SINK_RETRY : sink_classify(status)) {
+	case SINK_OK:
+		push_outcome(r, OUTBOX_DONE, NULL);
+		break;
+	case SINK_CONFLICT:
+		if (r->ps->sc->impl->refetch != NULL &&
+		    r->conflicts++ < PUSH_CONFLICTS_MAX) {
+			push_reset_http(r);
+			push_msg(r, &m);
+			r->ps->sc->impl->refetch(&m, &r->http);
+			r->refetching = 1;
+			if (push_start(r) == -1)
+				push_outcome(r, OUTBOX_RETRY, "cannot start "
+				    "the request");
+			break;
+		}
+		/* FALLTHROUGH */
+	case SINK_RETRY:
+		if (r->row.attempts + 1 >= r->ps->sc->max_attempts)
+			push_outcome(r, OUTBOX_DEAD, why);
+		else
+			push_outcome(r, OUTBOX_RETRY, why);
+		break;
+	case SINK_GONE:
+		push_outcome(r, OUTBOX_DISABLE, why);
+		break;
+	case SINK_FAIL:
+		push_outcome(r, OUTBOX_DEAD, why);
+		break;
+	}
+}
+
+static void
+push_check_multi(struct push *p)
+{
+	CURLMsg		*msg;
+	struct push_req	*r;
+	int		 left;
+
+	while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
+		push_finished(r, msg->data.result);
+	}
+}
+
+static void
+push_event_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct push	*p = arg;
+	int		 running, action;
+
+	action = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) |
+	    ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+	curl_multi_socket_action(p->multi, fd, action, &running);
+	/*
+	 * Unlike hiperfifo, no evtimer_del when nothing runs: finishing a
+	 * transfer may start the next (a resend after 412), whose timer
+	 * curl has just armed.
+	 */
+	push_check_multi(p);
+}
+
+static void
+push_timeout_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct push	*p = arg;
+	int		 running;
+
+	curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	push_check_multi(p);
+}
+
+/* CURLMOPT_TIMERFUNCTION: one evtimer; never call curl from here. */
+static int
+push_timer_cb(CURLM *multi, long ms, void *arg)
+{
+	struct push	*p = arg;
+	struct timeval	 tv;
+
+	if (ms < 0) {
+		evtimer_del(p->timer);
+		return (0);
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(p->timer, &tv);
+	return (0);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: one persistent event per socket. */
+static int
+push_sock_cb(CURL *e, curl_socket_t s, int what, void *arg, void *sockp)
+{
+	struct push	*p = arg;
+	struct event	*ev = sockp;
+	short		 kind;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (ev != NULL) {
+			event_free(ev);
+			curl_multi_assign(p->multi, s, NULL);
+		}
+		return (0);
+	}
+	kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+	if (ev != NULL) {
+		event_del(ev);
+		event_assign(ev, p->base, s, kind, push_event_cb, p);
+	} else {
+		ev = event_new(p->base, s, kind, push_event_cb, p);
+		curl_multi_assign(p->multi, s, ev);
+	}
+	event_add(ev, NULL);
+	return (0);
+}
+
+/* One due row: compute its patch, then send it or acknowledge it. */
+static int
+push_row(const struct outbox_row *row, void *arg)
+{
+	struct push_sink	*ps = arg;
+	struct push		*p = ps->p;
+	struct push_req		*r;
+	struct sink_msg		 m;
+	char			*key;
+	int64_t			 wait;
+	int			 send;
+
+	if (ps->inflight >= ps->sc->max_in_flight)
+		return (1);
+	xasprintf(&key, "%s\037%s", row->type, row->id);
+	if (push_busy(ps, key)) {
+		free(key);
+		return (0);
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->ps = ps;
+	r->key = key;
+	buf_init(&r->resp);
+	r->row = *row;		/* steal the strings: see push_scan_row */
+	r->want = json_tokener_parse(row->want);
+	r->acked = row->acked != NULL ? json_tokener_parse(row->acked) : NULL;
+	r->links = json_tokener_parse(row->links ? row->links : "{}");
+	r->patch = mergepatch_diff(r->acked, r->want);
+	outbox_msgid(row, r->msgid, sizeof(r->msgid));
+	push_msg(r, &m);
+	send = r->acked == NULL || !mergepatch_empty(r->patch);
+	if (send && ps->sc->impl->wants != NULL)
+		send = ps->sc->impl->wants(&m);
+	if (send && (wait = tbucket_take(&ps->tb, push_now())) > 0) {
+		/* Rate-limited: leave the row due; look again later. */
+		memset(&r->row, 0, sizeof(r->row));
+		push_req_free(r);
+		push_kick_at(p, push_now() + wait);
+		return (1);
+	}
+	memset((struct outbox_row *)row, 0, sizeof(*row));
+	ps->busy = xreallocarray(ps->busy, ps->nbusy + 1, sizeof(*ps->busy));
+	ps->busy[ps->nbusy++] = r->key;
+	ps->inflight++;
+	TAILQ_INSERT_TAIL(&p->reqs, r, entry);
+	if (!send)
+		push_outcome(r, OUTBOX_DONE, NULL);	/* nothing to say */
+	else
+		push_send(r);
+	return (0);
+}
+
+static void
+push_scan(struct push *p)
+{
+	struct push_sink	*ps;
+	int64_t			 now = push_now();
+	size_t			 i;
+
+	if (p->srv->stopping)
+		return;
+	for (i = 0; i < p->nsinks; i++) {
+		ps = &p->sinks[i];
+		if (ps->disabled || ps->inflight >= ps->sc->max_in_flight)
+			continue;
+		if (outbox_due(p->srv->reader, ps->sc->name, now,
+		    ps->sc->max_in_flight - ps->inflight + ps->nbusy,
+		    push_row, ps) == -1)
+			log_warnx("%s: %s: cannot read the outbox", __func__,
+			    ps->sc->name);
+	}
+}
+
+static void
+push_kick_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	push_scan(arg);
+}
+
+static void
+push_later_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct push	*p = arg;
+
+	p->kick_at = 0;
+	push_scan(p);
+}
+
+static void
+push_poll_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct push	*p = arg;
+	size_t		 i;
+
+	/* milepost outbox retry/replay may have enabled a sink again. */
+	for (i = 0; i < p->nsinks; i++)
+		if (p->sinks[i].disabled)
+			p->sinks[i].disabled = outbox_disabled(p->srv->reader,
+			    p->sinks[i].sc->name) == 1;
+	push_scan(p);
+}
+
+/* Something was committed: look for pushes now (loop thread). */
+void
+push_kick(struct push *p)
+{
+	if (p != NULL && p->nsinks > 0)
+		event_active(p->kick, EV_TIMEOUT, 0);
+}
+
+/*
+ * Start pushing for srv's configured sinks on srv->base, reading the
+ * outbox through srv->reader.  Returns NULL with err set on failure.
+ */
+struct push *
+push_new(struct server *srv, char *err, size_t errlen)
+{
+	struct push	*p;
+	struct timeval	 tv = { 0, PUSH_POLL_MS * 1000 };
+	size_t		 i;
+
+	p = xcalloc(1, sizeof(*p));
+	p->srv = srv;
+	p->base = srv->base;
+	TAILQ_INIT(&p->reqs);
+	if ((p->multi = curl_multi_init()) == NULL) {
+		snprintf(err, errlen, "curl_multi_init failed");
+		free(p);
+		return (NULL);
+	}
+	curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, push_sock_cb);
+	curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
+	curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, push_timer_cb);
+	curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+	p->timer = evtimer_new(p->base, push_timeout_cb, p);
+	p->kick = evtimer_new(p->base, push_kick_cb, p);
+	p->later = evtimer_new(p->base, push_later_cb, p);
+	p->poll = event_new(p->base, -1, EV_PERSIST, push_poll_cb, p);
+	p->nsinks = srv->cf->nsinks;
+	p->sinks = xcalloc(p->nsinks + 1, sizeof(*p->sinks));
+	for (i = 0; i < p->nsinks; i++) {
+		p->sinks[i].p = p;
+		p->sinks[i].sc = &srv->cf->sinks[i];
+		tbucket_init(&p->sinks[i].tb, p->sinks[i].sc->rate,
+		    p->sinks[i].sc->burst, push_now());
+		p->sinks[i].disabled = outbox_disabled(srv->reader,
+		    p->sinks[i].sc->name) == 1;
+		log_info("push: sink %s (%s)%s", p->sinks[i].sc->name,
+		    p->sinks[i].sc->impl->name, p->sinks[i].disabled ?
+		    ": disabled (410); milepost outbox retry enables it" : "");
+	}
+	if (p->nsinks > 0) {
+		event_add(p->poll, &tv);
+		event_active(p->kick, EV_TIMEOUT, 0);
+	}
+	return (p);
+}
+
+/*
+ * Stop: in-flight pushes are abandoned (their rows stay pending and are
+ * sent again on the next start, with the same webhook-id).  Call after
+ * the writer has stopped, since queued jobs point into the requests.
+ */
+void
+push_free(struct push *p)
+{
+	struct push_req	*r;
+	size_t		 i;
+
+	if (p == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&p->reqs)) != NULL) {
+		TAILQ_REMOVE(&p->reqs, r, entry);
+		push_req_free(r);
+	}
+	for (i = 0; i < p->nsinks; i++)
+		free(p->sinks[i].busy);	/* the keys were the requests' */
+	free(p->sinks);
+	curl_multi_cleanup(p->multi);
+	event_free(p->timer);
+	event_free(p->kick);
+	event_free(p->later);
+	event_free(p->poll);
+	free(p);
+}
