@@ -476,6 +476,110 @@ START_TEST(test_dependencies_and_release)
 }
 END_TEST
 
+/* A metric of dora_deployments() at a dotted path, as a double. */
+static double
+dmetric(json_object *o, const char *a, const char *b, const char *c)
+{
+	json_object	*v = o;
+
+	ck_assert_msg(json_object_object_get_ex(v, a, &v) &&
+	    (b == NULL || json_object_object_get_ex(v, b, &v)) &&
+	    (c == NULL || json_object_object_get_ex(v, c, &v)),
+	    "no %s.%s.%s in %s", a, b ? b : "", c ? c : "",
+	    json_object_to_json_string(o));
+	return (json_object_get_double(v));
+}
+
+/*
+ * MTTSR (metrics-dora.c) walks the Deployment claim revisions that the
+ * state machine wrote: from entering failed or stalled to the first later
+ * deployed, verified, reverted or recovered; progress in between (in
+ * progress again, a second stall) does not end it, and a deployment never
+ * resolved is not counted.
+ */
+START_TEST(test_mttsr_walk)
+{
+	struct dora_query	 q;
+	json_object		*o;
+	struct ledger		*ro;
+	const char		*stall = "{\"deploymentId\":\"shop/staging/" SHA_A
+	    "\",\"state\":\"in_progress\",\"since\":\"%s\"}";
+	char			 p[256];
+
+	configure("deployments: { }");
+	/*
+	 * shop: stalled at 09:30, moving at 09:40, stalled again at 10:10,
+	 * deployed at 10:15: MTTSR 45 min from the first stall.
+	 */
+	dev("DeploymentStarted", "shop", "staging", "", SHA_A, "",
+	    "2025-09-01T09:00:00Z");
+	snprintf(p, sizeof(p), stall, "2025-09-01T09:00:00Z");
+	ev("milepostd", "DeploymentStalled", "2025-09-01T09:30:00Z", p, NULL);
+	ck_assert_str_eq(prop("Deployment", "shop/staging/" SHA_A, "state"),
+	    "stalled");
+	dev("DeploymentStarted", "shop", "staging", "", SHA_A, "",
+	    "2025-09-01T09:40:00Z");
+	ck_assert_str_eq(prop("Deployment", "shop/staging/" SHA_A, "state"),
+	    "in_progress");
+	snprintf(p, sizeof(p), stall, "2025-09-01T09:40:00Z");
+	ev("milepostd", "DeploymentStalled", "2025-09-01T10:10:00Z", p, NULL);
+	ck_assert_str_eq(prop("Deployment", "shop/staging/" SHA_A, "state"),
+	    "stalled");
+	dev("DeploymentSucceeded", "shop", "staging", "", SHA_A, "",
+	    "2025-09-01T10:15:00Z");
+	ck_assert_str_eq(prop("Deployment", "shop/staging/" SHA_A, "state"),
+	    "deployed");
+	/* api: failed at 09:10, retried at 09:20, deployed at 09:50: 40 min. */
+	dev("DeploymentStarted", "api", "staging", "", SHA_B, "",
+	    "2025-09-01T09:00:00Z");
+	dev("DeploymentFailed", "api", "staging", "", SHA_B, "",
+	    "2025-09-01T09:10:00Z");
+	dev("DeploymentStarted", "api", "staging", "", SHA_B, "",
+	    "2025-09-01T09:20:00Z");
+	dev("DeploymentSucceeded", "api", "staging", "", SHA_B, "",
+	    "2025-09-01T09:50:00Z");
+	ck_assert_str_eq(prop("Deployment", "api/staging/" SHA_B, "state"),
+	    "deployed");
+	/* web: failed and never resolved: not a sample. */
+	dev("DeploymentStarted", "web", "staging", "", SHA_A, "",
+	    "2025-09-01T09:00:00Z");
+	dev("DeploymentFailed", "web", "staging", "", SHA_A, "",
+	    "2025-09-01T09:05:00Z");
+
+	ck_assert_ptr_nonnull(ro = ledger_open(url, LEDGER_RDONLY, err,
+	    sizeof(err)));
+	memset(&q, 0, sizeof(q));
+	tf_parse("2025-09-01T00:00:00Z", &q.from);
+	tf_parse("2025-09-02T00:00:00Z", &q.to);
+	ck_assert_ptr_nonnull(o = dora_deployments(ro, &q));
+	ck_assert(dmetric(o, "deployments", NULL, NULL) == 3);
+	ck_assert(dmetric(o, "mttsr", "stalled", "resolved") == 1);
+	ck_assert(dmetric(o, "mttsr", "stalled", "mean_seconds") == 2700);
+	ck_assert(dmetric(o, "mttsr", "failed", "resolved") == 1);
+	ck_assert(dmetric(o, "mttsr", "failed", "mean_seconds") == 2400);
+	ck_assert(dmetric(o, "mttsr", "failed", "median_seconds") == 2400);
+	json_object_put(o);
+	/* One service: its own intervals and samples only. */
+	q.service = "shop";
+	ck_assert_ptr_nonnull(o = dora_deployments(ro, &q));
+	ck_assert(dmetric(o, "deployments", NULL, NULL) == 1);
+	ck_assert(dmetric(o, "mttsr", "stalled", "mean_seconds") == 2700);
+	ck_assert(dmetric(o, "mttsr", "failed", "resolved") == 0);
+	ck_assert(dmetric(o, "seconds_in_state", "in_progress", NULL) == 3600);
+	ck_assert(dmetric(o, "seconds_in_state", "stalled", NULL) == 900);
+	json_object_put(o);
+	/* Outside the period (by the deployments' start): nothing. */
+	tf_parse("2025-09-02T00:00:00Z", &q.from);
+	tf_parse("2025-09-03T00:00:00Z", &q.to);
+	ck_assert_ptr_nonnull(o = dora_deployments(ro, &q));
+	ck_assert(dmetric(o, "deployments", NULL, NULL) == 0);
+	ck_assert(dmetric(o, "mttsr", "stalled", "resolved") == 0);
+	json_object_put(o);
+	ledger_close(ro);
+	rebuild_equal();
+}
+END_TEST
+
 Suite *
 make_deploy_suite(void)
 {
@@ -490,6 +594,7 @@ make_deploy_suite(void)
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_overrides_and_stalls);
 	tcase_add_test(tc, test_dependencies_and_release);
+	tcase_add_test(tc, test_mttsr_walk);
 	suite_add_tcase(s, tc);
 	return (s);
 }

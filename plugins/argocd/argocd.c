@@ -4,8 +4,13 @@
  * Argo CD posts whatever a template renders, so the body is the one that
  * plugins/argocd/argocd-notifications-cm.yaml renders: {trigger, id, app,
  * appNamespace, project, revision, repoURL, destination{server, name,
- * namespace}, environment, phase, message, health, syncStatus, startedAt,
- * finishedAt, healthChangedAt, url}.
+ * namespace}, environment, milestone, release, region, phase, message,
+ * health, syncStatus, startedAt, finishedAt, healthChangedAt, url}.
+ * environment, milestone, release and region are the Application's
+ * annotations milepost.io/<name> ("" when absent): release and region
+ * become the properties of the same name (and a release link), which the
+ * deployment state machine reads, so one app per region gives one
+ * deployment per region, and apps with one release one Release claim.
  *
  * Authenticity: Argo CD does not sign; its service.webhook headers send
  * Authorization: Bearer (or basicAuth: Basic), checked against the
@@ -131,6 +136,10 @@ argocd_common(json_object *ev, json_object *p, const char *dep,
 	source_link(ev, "repo", source_str(p, "repoURL"));
 	/* The annotation milepost.io/milestone: a milestone mapping rule. */
 	source_link(ev, "milestone", source_str(p, "milestone"));
+	/* The annotations milepost.io/release and milepost.io/region. */
+	source_prop(ev, "release", source_str(p, "release"));
+	source_prop(ev, "region", source_str(p, "region"));
+	source_link(ev, "release", source_str(p, "release"));
 }
 
 /* Seconds from startedAt to finishedAt, when both parse. */

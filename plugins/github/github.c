@@ -6,6 +6,8 @@
  * on redelivery).  Events (X-GitHub-Event):
  *   push               CommitPushed per new (distinct) commit
  *   deployment         DeploymentStarted
+ *                      (deployment.payload.release and .region, when
+ *                      given, are the release and region)
  *   deployment_status  DeploymentStarted (queued, pending, in_progress),
  *                      DeploymentSucceeded (success), DeploymentFailed
  *                      (failure, error); inactive is ignored
@@ -141,6 +143,14 @@ github_deploy_common(json_object *ev, json_object *p)
 	source_link(ev, "service", source_str(p, "repository.name"));
 	source_link(ev, "branch", github_branch(source_str(p,
 	    "deployment.ref")));
+	/*
+	 * GitHub's deployment payload is free-form JSON given when the
+	 * deployment is created: payload.release and payload.region, when it
+	 * is an object carrying them, are the release and region.
+	 */
+	source_prop(ev, "release", source_str(p, "deployment.payload.release"));
+	source_prop(ev, "region", source_str(p, "deployment.payload.region"));
+	source_link(ev, "release", source_str(p, "deployment.payload.release"));
 }
 
 static int

@@ -85,12 +85,17 @@ PY
 }
 
 # (a) Argo CD: sync running, succeeded, on-deployed Healthy, smoke test.
-ADEP=shop/production/$SHA
+# The Application's annotations milepost.io/region and milepost.io/release
+# (in the fixtures) make the region part of the deployment and a release.
+ADEP=shop/production/eu-west-1/$SHA
 eq "on-sync-running: 202" 202 "$(argo on-sync-running)"
 eq "the sync makes it in_progress" in_progress "$(dep $ADEP state)"
 eq "... since the operation's start" 2025-07-03T10:06:03Z "$(dep $ADEP since)"
 eq "the transition's actor is the source" argocd "$(dep $ADEP p.actor)"
 eq "the tool's own deployment id is kept" "shop@$SHA" "$(dep $ADEP p.tool_deployment)"
+eq "the region annotation is the deployment's region" eu-west-1 "$(dep $ADEP p.region)"
+eq "the release annotation is its release" "2025.07.3 2025.07.3" \
+    "$(dep $ADEP p.release) $(json 'd["deployment"]["links"]["release"]')"
 # A smoke test before the deploy finished: refused, and recorded.
 "$MILEPOST" emit TestRun --time 2025-07-03T10:06:05Z --id smoke-early status=passed \
     suite=smoke --link "deployment=shop@$SHA"
@@ -146,11 +151,53 @@ eq "rolling_back at the rollback's start" 2025-07-03T10:30:00Z "$(trans $CB roll
 eq "reverted at the rollback's end" 2025-07-03T10:33:20Z "$(trans $CB reverted)"
 eq "recovered at the validation" 2025-07-03T10:35:00Z "$(trans $CB recovered)"
 eq "recovered names its cause" "rollback to $CA is verified" "$(dep $CB p.reason)"
+# The incident is resolved (the fixture, for the same service, signed).
+pd() {	# FIXTURE: edit the service to cart, sign, POST; the status code
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["event"]["data"]["service"]["summary"]="cart"; open(sys.argv[2],"w").write(json.dumps(d))' \
+	    "$FIX/pagerduty/$1.json" "$T/pd.json"
+	local sig="v1=$(openssl dgst -sha256 -hmac "$PD_SEC" < "$T/pd.json" | sed 's/^.*= //')"
+	local -a a=()
+	while IFS= read -r line; do a+=(-H "$line"); done < "$FIX/pagerduty/$1.headers"
+	curl -s -o "$T/resp" -w '%{http_code}' "${a[@]}" -H "X-PagerDuty-Signature: $sig" \
+	    --data-binary "@$T/pd.json" "$URL/hooks/pagerduty"
+}
+eq "PagerDuty incident.resolved: 202" 202 "$(pd incident.resolved)"
+# Expected values, by hand from the times the fixtures carry: MTTSR of the
+# failed deploy is from failed (#42's end) to reverted (#43's end, the
+# first state that resolves it); MTTR of the incident from its
+# incident.triggered's occurred_at to incident.resolved's.
+secs() {	# A B: B - A in seconds (RFC 3339, fractions kept), as %.3f
+	python3 -c 'import sys,datetime as D; p=lambda s: D.datetime.fromisoformat(s.replace("Z","+00:00")); print("%.3f" % (p(sys.argv[2]) - p(sys.argv[1])).total_seconds())' "$1" "$2"
+}
+want_mttsr=$(secs 2025-07-03T10:09:09Z 2025-07-03T10:33:20Z)
+want_mttr=$(secs "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["event"]["occurred_at"])' "$FIX/pagerduty/incident.triggered.json")" \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["event"]["occurred_at"])' "$FIX/pagerduty/incident.resolved.json")")
+eq "(the hand-computed MTTSR and MTTR)" "1451.000 2491.558" "$want_mttsr $want_mttr"
+MQ="from=2025-07-01T00:00:00Z&to=2025-08-01T00:00:00Z"
+eq "GET /v1/metrics/deployments?service=cart" 200 "$(get "/v1/metrics/deployments?service=cart&environment=production&$MQ")"
+eq "MTTSR of the failed deployment, to the second" "1 $want_mttsr $want_mttsr" \
+    "$(json '"%d %.3f %.3f" % (d["mttsr"]["failed"]["resolved"], d["mttsr"]["failed"]["mean_seconds"], d["mttsr"]["failed"]["median_seconds"])')"
+eq "... its time in failed and in rolling_back" "$want_mttsr" \
+    "$(json '"%.3f" % (d["seconds_in_state"]["failed"] + d["seconds_in_state"]["rolling_back"])')"
+eq "GET /v1/metrics/incidents?service=cart" 200 "$(get "/v1/metrics/incidents?service=cart&$MQ")"
+eq "MTTR of the incident, to the millisecond" "1 1 $want_mttr $want_mttr" \
+    "$(json '"%d %d %.3f %.3f" % (d["incidents"], d["mttr"]["samples"], d["mttr"]["mean_seconds"], d["mttr"]["median_seconds"])')"
+MILEPOST_TOKEN=$READER_TOKEN "$MILEPOST" metrics deployments --service cart --environment production \
+    --since 2025-07-01T00:00:00Z --until 2025-08-01T00:00:00Z > "$T/cli.json"; rc=$?
+eq "milepost metrics deployments: the same MTTSR" "0 $want_mttsr" \
+    "$rc $(python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["mttsr"]["failed"]["mean_seconds"])' "$T/cli.json")"
+MILEPOST_TOKEN=$READER_TOKEN "$MILEPOST" metrics incidents --service cart \
+    --since 2025-07-01T00:00:00Z --until 2025-08-01T00:00:00Z > "$T/cli.json"; rc=$?
+eq "milepost metrics incidents: the same MTTR" "0 $want_mttr" \
+    "$rc $(python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["mttr"]["mean_seconds"])' "$T/cli.json")"
 
 # (c) A stall: a 2 s timeout in staging; no request until it is stalled.
 "$MILEPOST" emit DeploymentStarted --id stall-start deploymentId=api-1 service=api \
     environment=staging revision=v1.2.0
+"$MILEPOST" emit DeploymentStarted --id stall2-start deploymentId=worker-1 service=worker \
+    environment=staging revision=v3.0.0
 SDEP=api/staging/v1.2.0
+WDEP=worker/staging/v3.0.0
 eq "the staging deployment is in progress" in_progress "$(dep $SDEP state)"
 for i in $(seq 60); do
 	s=$(sqlite3 "$T/ledger.db" "SELECT json_extract(properties,'\$.state') FROM claim_revisions WHERE type='Deployment' AND id='$SDEP' ORDER BY revision DESC LIMIT 1")
@@ -161,6 +208,28 @@ eq "no progress within 2 s gives stalled, with no request in between" stalled "$
 eq "the stall is DeploymentStalled evidence from milepostd, in the chain" 1 \
     "$(rows "type='DeploymentStalled' AND source='milepostd' AND subject='$SDEP'")"
 eq "the stalled transition's actor is milepostd" milepostd "$(dep $SDEP p.actor)"
+# MTTSR of a stall: the second staging deployment stalls too, then makes
+# progress (started again 10 s after the stall) and is deployed 37 s after
+# it.  The stall's time is the DeploymentStalled evidence's (the ledger's).
+for i in $(seq 60); do
+	[ "$(rows "type='DeploymentStalled' AND subject='$WDEP'")" = 1 ] && break
+	sleep 0.2
+done
+stall_us=$(sqlite3 "$T/ledger.db" "SELECT time FROM evidence WHERE type='DeploymentStalled' AND subject='$WDEP'")
+check "the second deployment stalls as well" test -n "$stall_us"
+at() {	# SECONDS: RFC 3339 of the stall's time plus SECONDS, microseconds kept
+	python3 -c 'import sys,datetime as D; t=D.datetime(1970,1,1,tzinfo=D.timezone.utc)+D.timedelta(microseconds=int(sys.argv[1])+int(sys.argv[2])*1000000); print(t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))' "$stall_us" "$1"
+}
+eq "stalled at the stall evidence's time" "$(at 0)" "$(trans $WDEP stalled)"
+"$MILEPOST" emit DeploymentStarted --time "$(at 10)" --id stall2-progress deploymentId=worker-1 \
+    service=worker environment=staging revision=v3.0.0
+"$MILEPOST" emit DeploymentSucceeded --time "$(at 37)" --id stall2-done deploymentId=worker-1 \
+    service=worker environment=staging revision=v3.0.0
+eq "the stalled deployment is deployed after all" deployed "$(dep $WDEP state)"
+NOWQ="from=$(date -ud '-1 day' +%Y-%m-%dT%H:%M:%SZ)&to=$(date -ud '+1 day' +%Y-%m-%dT%H:%M:%SZ)"
+eq "GET /v1/metrics/deployments?service=worker" 200 "$(get "/v1/metrics/deployments?service=worker&$NOWQ")"
+eq "MTTSR of the stalled deployment: stall to deployed, 37 s" "1 37.000 0" \
+    "$(json '"%d %.3f %d" % (d["mttsr"]["stalled"]["resolved"], d["mttsr"]["stalled"]["mean_seconds"], d["mttsr"]["failed"]["resolved"])')"
 
 # (d) Dependencies and a release over two regions.
 emit_dep() {	# TYPE SERVICE REGION TIME
@@ -190,6 +259,40 @@ get /v1/releases/R-7 > /dev/null
 eq "one region failing: partially_deployed" partially_deployed "$(json 'd["properties"]["state"]')"
 eq "... held back by that component" "backend/qa/us/r7" "$(json '" ".join(d["properties"]["holding"])')"
 eq "... listing three components" 3 "$(json 'len(d["properties"]["components"])')"
+
+# A release over two regions from Argo CD: one Application per region
+# (checkout-eu, checkout-us), both annotated milepost.io/release: R-8.
+argo_app() {	# FIXTURE APP REGION TIME: the fixture for another app, POSTed
+	python3 - "$FIX/argocd/$1.json" "$T/argo.json" "$2" "$3" "$4" "$NEW" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+app, region, t, rev = sys.argv[3:7]
+d["id"] = "%s@%s.%s.%s" % (app, rev, d["trigger"], t)
+d["app"], d["region"], d["release"], d["revision"] = app, region, "R-8", rev
+d["environment"] = "preprod"
+d["startedAt"] = d["startedAt"] and t
+if d["finishedAt"]:
+    d["finishedAt"] = d["healthChangedAt"] = t
+json.dump(d, open(sys.argv[2], "w"))
+PY
+	curl -s -o "$T/resp" -w '%{http_code}' -H 'Content-Type: application/json' \
+	    -H "Authorization: Bearer $ARGO_TOK" --data-binary "@$T/argo.json" "$URL/hooks/argocd"
+}
+eq "checkout-eu on-sync-running" 202 "$(argo_app on-sync-running checkout-eu eu-west-1 2025-07-05T08:00:00Z)"
+eq "checkout-us on-sync-running" 202 "$(argo_app on-sync-running checkout-us us-east-1 2025-07-05T08:00:05Z)"
+eq "checkout-eu on-sync-succeeded" 202 "$(argo_app on-sync-succeeded checkout-eu eu-west-1 2025-07-05T08:01:00Z)"
+eq "checkout-eu on-deployed (Healthy)" 202 "$(argo_app on-deployed checkout-eu eu-west-1 2025-07-05T08:02:00Z)"
+eq "the eu app is verified by its health (preprod: health or test)" verified \
+    "$(dep checkout-eu/preprod/eu-west-1/$NEW state)"
+get /v1/releases/R-8 > /dev/null
+eq "while us is syncing the release is in_progress" in_progress "$(json 'd["properties"]["state"]')"
+eq "checkout-us on-sync-failed" 202 "$(argo_app on-sync-failed checkout-us us-east-1 2025-07-05T08:03:00Z)"
+eq "the us app is failed" failed "$(dep checkout-us/preprod/us-east-1/$NEW state)"
+get /v1/releases/R-8 > /dev/null
+eq "one Release claim over both regions: partially_deployed" partially_deployed "$(json 'd["properties"]["state"]')"
+eq "... its components, by region" "checkout-eu:eu-west-1:verified checkout-us:us-east-1:failed" \
+    "$(json '" ".join(sorted("%s:%s:%s" % (c["service"], c["region"], c["state"]) for c in d["properties"]["components"]))')"
+eq "... held back by the failed region" "checkout-us/preprod/us-east-1/$NEW" "$(json '" ".join(d["properties"]["holding"])')"
 
 # (e) Overrides: roles, audit, production.
 post_status() {	# ID TOKEN STATE REASON

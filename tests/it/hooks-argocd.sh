@@ -18,6 +18,9 @@ BAD=c0ffee1234567890abcdef1234567890abcdef12
 DEP=shop@$SHA
 REPO=https://github.com/acme/shop-deploy.git
 APPURL=https://argocd.acme.example/applications/shop
+# The Application's annotations milepost.io/release and milepost.io/region.
+REL=2025.07.3
+REGION=eu-west-1
 
 write_config "sources:
   argocd:
@@ -63,7 +66,8 @@ edit() {
 common_fields() {
 	echo p.deploymentId="$1" p.service=shop p.environment=production p.revision="$2" \
 	    p.url=$APPURL p.tool=argocd l.deployment="$1" l.service=shop \
-	    l.environment=production l.commit="$2" l.repo=$REPO
+	    l.environment=production l.commit="$2" l.repo=$REPO \
+	    p.release=$REL p.region=$REGION l.release=$REL
 }
 
 # on-sync-running: DeploymentStarted, at the operation's start.
@@ -123,7 +127,8 @@ fetch
 expect argocd "shop@$NEW.succeeded.2025-07-05T08:00:40Z" type=DeploymentSucceeded subject=shop@$NEW \
     time=2025-07-05T08:00:40Z p.duration=9 p.deploymentId=shop@$NEW p.service=shop \
     p.environment=shop-prod p.revision=$NEW p.url=$APPURL p.tool=argocd \
-    l.deployment=shop@$NEW l.service=shop l.environment=shop-prod l.commit=$NEW l.repo=$REPO
+    l.deployment=shop@$NEW l.service=shop l.environment=shop-prod l.commit=$NEW l.repo=$REPO \
+    p.release=$REL p.region=$REGION l.release=$REL
 check "health unchanged since before the sync: the sync's end is the time" \
     test "$(sqlite3 "$T/ledger.db" "SELECT time FROM evidence WHERE type='DeploymentHealth' AND subject='shop@$NEW'")" = \
     "$(date -ud 2025-07-05T08:00:40Z +%s)000000"
@@ -133,7 +138,16 @@ fetch
 expect argocd "shop@1.4.2.started.2025-07-06T09:00:00Z" type=DeploymentStarted subject=shop@1.4.2 \
     time=2025-07-06T09:00:00Z p.deploymentId=shop@1.4.2 p.service=shop p.environment=production \
     p.revision=1.4.2 p.url=$APPURL p.tool=argocd l.deployment=shop@1.4.2 l.service=shop \
-    l.environment=production l.repo=https://charts.acme.example
+    l.environment=production l.repo=https://charts.acme.example \
+    p.release=$REL p.region=$REGION l.release=$REL
+# Without the annotations (they render as ""): no release, no region.
+edit on-sync-running "d['revision']='1.4.3'; d['release']=''; d['region']=''; d['id']='shop@1.4.3.on-sync-running.2025-07-06T10:00:00Z'; d['startedAt']='2025-07-06T10:00:00Z'"
+r=$(hook "$T/edited.json"); eq "no release or region annotation: 202" 202 "${r%% *}"
+fetch
+expect argocd "shop@1.4.3.started.2025-07-06T10:00:00Z" type=DeploymentStarted subject=shop@1.4.3 \
+    time=2025-07-06T10:00:00Z p.deploymentId=shop@1.4.3 p.service=shop p.environment=production \
+    p.revision=1.4.3 p.url=$APPURL p.tool=argocd l.deployment=shop@1.4.3 l.service=shop \
+    l.environment=production l.repo=$REPO
 
 # Triggers Milepost does not use: 200 {"ignored":...}, counted.
 n=$(rows); ig=$(metric milepost_hooks_ignored_total)

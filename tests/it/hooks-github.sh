@@ -113,6 +113,9 @@ def deploy_common(e, p):
     put(ln, "repo", get(p, "repository.full_name"))
     put(ln, "service", get(p, "repository.name"))
     put(ln, "branch", branch(get(p, "deployment.ref")))
+    put(pr, "release", get(p, "deployment.payload.release"))
+    put(pr, "region", get(p, "deployment.payload.region"))
+    put(ln, "release", get(p, "deployment.payload.release"))
 
 def deployment(p, d):
     e = ev(d, "DeploymentStarted", get(p, "deployment.id"),
@@ -268,6 +271,8 @@ eq "GitHub's vector passes the signature check (then 400: not JSON)" 400 "$r"
 declare -A SEEN
 for f in push-branch.json:push push-branch-utf8.json:push \
     deployment-created.json:deployment \
+    deployment-payload.json:deployment \
+    deployment_status-payload.json:deployment_status \
     deployment_status-success.json:deployment_status \
     deployment_status-failure.json:deployment_status \
     deployment_status-in_progress.json:deployment_status \
