@@ -84,6 +84,11 @@ static const char *sqlite_schema =
 	"CREATE TRIGGER IF NOT EXISTS raw_payloads_no_delete BEFORE DELETE ON "
 	" raw_payloads BEGIN SELECT RAISE(ABORT, 'raw payloads are "
 	"append-only'); END;"
+	/* Milestones: a batch's claim revisions; a commit by its SHA. */
+	"CREATE INDEX IF NOT EXISTS claim_recorded ON claim_revisions "
+	" (type, recorded_at);"
+	"CREATE INDEX IF NOT EXISTS evidence_subject ON evidence "
+	" (type, subject);"
 	"PRAGMA user_version = 3;";
 
 /* The claim tables again, as TEMP shadows for "claims rebuild". */

@@ -438,6 +438,54 @@ START_TEST(test_open_refuses_bad_tip)
 }
 END_TEST
 
+/*
+ * Every query that runs per evidence or per request has its index; a
+ * schema edit that drops one would still pass every functional test and
+ * only be slow at scale.  The plan of each hot lookup must name it.
+ */
+START_TEST(test_indexes)
+{
+	static const struct {
+		const char	*sql;
+		const char	*index;
+	} plans[] = {
+		{ "SELECT seq FROM evidence WHERE source = 'a' AND id = 'b'",
+		    "sqlite_autoindex_evidence_1" },
+		{ "SELECT seq FROM evidence WHERE type = 'a' AND time >= 1 "
+		    "AND time < 2", "evidence_type_time" },
+		{ "SELECT seq FROM evidence WHERE type = 'a' AND subject = 'b'",
+		    "evidence_subject" },
+		{ "SELECT rowid FROM raw_payloads WHERE source = 'a' AND "
+		    "delivery = 'b'", "raw_payloads_delivery" },
+		{ "SELECT id FROM claim_revisions WHERE type = 'a' AND "
+		    "recorded_at = 1", "claim_recorded" },
+		{ "SELECT id FROM claim_revisions WHERE type = 'a' AND "
+		    "anchor >= 1 AND anchor < 2", "claim_anchor" },
+	};
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		 q[512];
+	size_t		 i;
+	int		 found;
+
+	l = open_rw();
+	db = ledger_sqlite_db(l);
+	for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+		snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", plans[i].sql);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, q, -1, &st, NULL),
+		    SQLITE_OK);
+		found = 0;
+		while (sqlite3_step(st) == SQLITE_ROW)
+			if (strstr((const char *)sqlite3_column_text(st, 3),
+			    plans[i].index) != NULL)
+				found = 1;
+		sqlite3_finalize(st);
+		ck_assert_msg(found, "%s: not by %s", plans[i].sql,
+		    plans[i].index);
+	}
+}
+END_TEST
+
 START_TEST(test_triggers)
 {
 	l = open_rw();
@@ -650,6 +698,7 @@ make_ledger_suite(void)
 	tcase_add_test(tc, test_tamper_delete_last);
 	tcase_add_test(tc, test_open_refuses_bad_tip);
 	tcase_add_test(tc, test_triggers);
+	tcase_add_test(tc, test_indexes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("payload");
