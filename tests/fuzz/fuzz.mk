@@ -13,20 +13,20 @@
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../..)
 O ?= $(TOP)/build/fuzz
 FUZZ_CC ?= clang
-PKGS = json-c yaml-0.1 libcrypto sqlite3 liblz4 libevent libevent_pthreads
+PKGS = json-c yaml-0.1 libcrypto sqlite3 liblz4 libcurl libevent libevent_pthreads
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 CFLAGS = -std=c11 -g -O1 $(SAN) -fsanitize=fuzzer-no-link \
-	-D_GNU_SOURCE -I$(TOP)/common -I$(TOP)/receiver -I$(TOP)/tests/fuzz \
+	-D_GNU_SOURCE -DVERSION=\"fuzz\" -I$(TOP)/common -I$(TOP)/receiver -I$(TOP)/tests/fuzz \
 	$(PKG_CFLAGS) -Wall -Wno-unused-parameter -MMD -MP
 LDFLAGS = $(SAN) -fsanitize=fuzzer
 LIBS = $(PKG_LIBS) -lpthread -lm
 
 LIBSRC = $(wildcard $(TOP)/common/*.c) $(TOP)/plugins/plugins.c \
-	$(wildcard $(TOP)/plugins/*/*.c) \
+	$(wildcard $(TOP)/plugins/*/*.c) $(wildcard $(TOP)/sinks/*.c) \
 	$(filter-out %/milepostd.c %/http.c %/server.c, \
 	    $(wildcard $(TOP)/receiver/*.c))
 LIBOBJ = $(patsubst $(TOP)/%.c,$(O)/obj/%.o,$(LIBSRC))

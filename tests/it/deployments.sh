@@ -300,7 +300,9 @@ post_status() {	# ID TOKEN STATE REASON
 	    --data-binary "{\"state\":\"$3\",\"reason\":\"$4\"}" \
 	    "$URL/v1/deployments/$(printf %s "$1" | sed 's,/,%2F,g')/status"
 }
-n=$(rows)
+# (The stall timer may still append DeploymentStalled for the staging
+# deployments meanwhile: that is not a request's doing.)
+n=$(rows "type <> 'DeploymentStalled'")
 eq "a reader may not override: 403" 403 "$(post_status $SDEP "$READER_TOKEN" failed x)"
 eq "a writer may not override: 403" 403 "$(post_status $SDEP "$WR_TOKEN" failed x)"
 eq "a client may not override: 403" 403 "$(post_status $SDEP "$CLIENT_TOKEN" failed x)"
@@ -308,7 +310,7 @@ eq "no token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --data-binary '
 eq "a state that is not one: 422 naming it" "422 state" "$(post_status $SDEP "$OP_TOKEN" done x) $(json 'd["property"]')"
 eq "no reason: 422 naming it" "422 reason" "$(post_status $SDEP "$OP_TOKEN" failed '') $(json 'd["property"]')"
 eq "an unknown deployment: 404" 404 "$(post_status nope/qa/x "$OP_TOKEN" failed x)"
-eq "refused requests write nothing" "$n" "$(rows)"
+eq "refused requests write nothing" "$n" "$(rows "type <> 'DeploymentStalled'")"
 eq "an operator may override: 200" 200 "$(post_status $SDEP "$OP_TOKEN" manual_intervention "paged the on-call")"
 eq "... the new state is returned" manual_intervention "$(json 'd["state"]')"
 eq "the override is DeploymentOverride evidence from api" 1 "$(rows "type='DeploymentOverride' AND source='api'")"
