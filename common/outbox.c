@@ -57,8 +57,13 @@ static const char *outbox_sql_schema =
 	" last_error TEXT,"
 	" dead_at INTEGER,"
 	" PRIMARY KEY (sink, type, id)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sink, status, "
-	" next_at);"
+	/*
+	 * The due scan's order (next_at, want_at) is the index's, so a scan
+	 * reads only the rows it returns, however many are pending.
+	 */
+	"DROP INDEX IF EXISTS outbox_due;"
+	"CREATE INDEX IF NOT EXISTS outbox_next ON outbox (sink, status, "
+	" next_at, want_at);"
 	"CREATE TABLE IF NOT EXISTS outbox_sinks ("
 	" sink TEXT PRIMARY KEY,"
 	" disabled_at INTEGER NOT NULL,"
