@@ -68,6 +68,9 @@ struct evidence_member {
 	json_object	*val;
 };
 
+static void	evidence_canonical_members(struct evidence_member *, size_t,
+		    struct buf *);
+
 static int
 evidence_cmpkey(const void *a, const void *b)
 {
@@ -105,6 +108,25 @@ evidence_json_string(struct buf *out, const char *s, size_t len)
 	json_object_put(js);
 }
 
+/* Append an object of the n members m (sorted here) in canonical form. */
+static void
+evidence_canonical_members(struct evidence_member *m, size_t n,
+    struct buf *out)
+{
+	size_t	i;
+
+	qsort(m, n, sizeof(*m), evidence_cmpkey);
+	buf_addc(out, '{');
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_addc(out, ',');
+		evidence_json_string(out, m[i].key, strlen(m[i].key));
+		buf_addc(out, ':');
+		evidence_canonical_json(m[i].val, out);
+	}
+	buf_addc(out, '}');
+}
+
 /*
  * Append the canonical JSON of o to out: objects with keys sorted by byte
  * value, no white space, scalars as json-c prints them.
@@ -124,16 +146,7 @@ evidence_canonical_json(json_object *o, struct buf *out)
 			m[i].key = k;
 			m[i++].val = val;
 		}
-		qsort(m, n, sizeof(*m), evidence_cmpkey);
-		buf_addc(out, '{');
-		for (i = 0; i < n; i++) {
-			if (i)
-				buf_addc(out, ',');
-			evidence_json_string(out, m[i].key, strlen(m[i].key));
-			buf_addc(out, ':');
-			evidence_canonical_json(m[i].val, out);
-		}
-		buf_addc(out, '}');
+		evidence_canonical_members(m, n, out);
 		if (m != small)
 			free(m);
 		break;
@@ -162,12 +175,18 @@ evidence_canonical_json(json_object *o, struct buf *out)
 	}
 }
 
+/* Append the netstring "<len>:<s>," (the length in decimal, no printf). */
 static void
 evidence_netstring(struct buf *b, const char *s)
 {
-	size_t	len = strlen(s);
+	char	num[24];
+	size_t	len = strlen(s), v = len, i = sizeof(num);
 
-	buf_printf(b, "%zu:", len);
+	do
+		num[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	buf_add(b, num + i, sizeof(num) - i);
+	buf_addc(b, ':');
 	buf_add(b, s, len);
 	buf_addc(b, ',');
 }
@@ -260,12 +279,12 @@ evidence_from_json(json_object *o, const struct types *types,
 {
 	const struct evtype	*et;
 	struct evidence		*ev = NULL;
-	json_object		*v, *props = NULL, *links = NULL, *norm = NULL;
-	json_object		*cv;
+	struct evidence_member	*norm = NULL, *m;
+	json_object		*v, *props = NULL, *links = NULL, *cv;
 	struct buf		 b;
 	const char		*id = default_id, *s;
 	enum ev_error		 rc = EV_OK;
-	size_t			 i, nlinks = 0;
+	size_t			 i, n, nlinks = 0;
 	char			 why[MP_ERRLEN];
 
 	*evp = NULL;
@@ -343,30 +362,37 @@ evidence_from_json(json_object *o, const struct types *types,
 	    props != NULL && !json_object_is_type(props, json_type_object))
 		FAIL(EV_SYNTAX, "properties", "properties must be an object");
 
-	/* Types: every property declared and well-typed, required present. */
-	norm = json_object_new_object();
+	/*
+	 * Types: every property declared and well-typed, required present.
+	 * The coerced values are kept by declaration (no json-c object is
+	 * built for them) and written out in canonical order.
+	 */
+	norm = xcalloc(et->nprops ? et->nprops : 1, sizeof(*norm));
 	if (props != NULL) {
 		json_object_object_foreach(props, pk, pv) {
-			const struct propdef *pd = NULL;
-
 			for (i = 0; i < et->nprops; i++)
 				if (strcmp(et->props[i].name, pk) == 0)
-					pd = &et->props[i];
-			if (pd == NULL)
+					break;
+			if (i == et->nprops)
 				FAIL(EV_TYPE, pk, "%.128s has no property "
 				    "\"%.64s\"", et->name, pk);
-			if (types_coerce(pd, pv, &cv, why, sizeof(why)) == -1)
+			if (types_coerce(&et->props[i], pv, &cv, why,
+			    sizeof(why)) == -1)
 				FAIL(EV_TYPE, pk, "%s", why);
-			json_object_object_add(norm, pk, cv);
+			norm[i].key = et->props[i].name;
+			norm[i].val = cv;
 		}
 	}
 	for (i = 0; i < et->nprops; i++)
-		if (et->props[i].required &&
-		    !json_object_object_get_ex(norm, et->props[i].name, NULL))
+		if (et->props[i].required && norm[i].key == NULL)
 			FAIL(EV_TYPE, et->props[i].name, "required property "
 			    "%s is missing", et->props[i].name);
-
-	evidence_canonical_json(norm, &b);
+	m = xcalloc(et->nprops ? et->nprops : 1, sizeof(*m));
+	for (i = n = 0; i < et->nprops; i++)
+		if (norm[i].key != NULL)
+			m[n++] = norm[i];
+	evidence_canonical_members(m, n, &b);
+	free(m);
 	ev->properties = buf_steal(&b);
 	if (links != NULL)
 		evidence_canonical_json(links, &b);
@@ -376,7 +402,11 @@ evidence_from_json(json_object *o, const struct types *types,
 	*evp = ev;
 	ev = NULL;
 out:
-	json_object_put(norm);
+	if (norm != NULL) {
+		for (i = 0; i < et->nprops; i++)
+			json_object_put(norm[i].val);
+		free(norm);
+	}
 	buf_free(&b);
 	evidence_free(ev);
 	return (rc);
