@@ -56,7 +56,12 @@ static const char *outbox_sql_schema =
 	" gen INTEGER NOT NULL DEFAULT 0,"	/* replays of a delivered row */
 	" last_error TEXT,"
 	" dead_at INTEGER,"
-	" PRIMARY KEY (sink, type, id)) WITHOUT ROWID;"
+	/*
+	 * A rowid table: new rows land at its end; only the small unique
+	 * index takes the (random) object ids.  As WITHOUT ROWID, every
+	 * claim revision inserted its whole row mid-tree.
+	 */
+	" UNIQUE (sink, type, id));"
 	/*
 	 * The due scan's order (next_at, want_at) is the index's, so a scan
 	 * reads only the rows it returns, however many are pending.
