@@ -13,6 +13,7 @@
 
 #include "agent.h"
 
+static void	cmd_outbox_backlog(const char *, int64_t, void *);
 static int	cmd_outbox_exec(const struct cmd_entry *, int, char **);
 
 const struct cmd_entry cmd_outbox_entry = {
@@ -58,6 +59,17 @@ cmd_outbox_print(const struct outbox_row *r, void *arg)
 	    "-", r->last_error != NULL && *r->last_error ? r->last_error : "-");
 	(*(size_t *)arg)++;
 	return (0);
+}
+
+/* "SINK backlog N": changes the daemon has not taken into its outbox yet. */
+static void
+cmd_outbox_backlog(const char *sink, int64_t n, void *arg)
+{
+	if (n <= 0)
+		return;
+	printf("%s backlog %lld change%s not yet queued\n", sink,
+	    (long long)n, n == 1 ? "" : "s");
+	(*(size_t *)arg)++;
 }
 
 static int
@@ -139,7 +151,8 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 	}
 	if (strcmp(sub, "list") == 0) {
 		if (outbox_list(l, sink, status, cmd_outbox_print, &count) ==
-		    -1)
+		    -1 || outbox_backlog(l, sink, cmd_outbox_backlog,
+		    &count) == -1)
 			goto out;
 		if (count == 0)
 			fprintf(stderr, "milepost: outbox: nothing %s\n",

@@ -863,8 +863,9 @@ const struct sinkconf *config_sink(const struct config *, const char *);
 /*
  * outbox.c: the transactional outbox and the change feed.  outbox_on_claim
  * is the ledger's on_claim hook: it runs in the writer's transaction and
- * records the change (changes table) and the state each subscribed sink
- * should reach (outbox table).  The rest is the policy push.c applies
+ * records the change (changes table).  outbox_fill takes the feed into
+ * the state each subscribed sink should reach (outbox table), at the
+ * sink's pace, with a cursor per sink.  The rest is the policy push.c applies
  * (backoff, token bucket, message ids) and the row operations that the
  * writer (acknowledgements) and milepost outbox (retry, replay) run.
  */
@@ -903,8 +904,19 @@ struct outbox_ack {
 	char		*error;
 	int64_t		 now;
 };
+struct outbox_fill {
+	size_t		 read;		/* feed entries taken */
+	int		 more;		/* the limit was reached */
+	int64_t		 cursor;	/* the sink's cursor now */
+	int64_t		 pending;	/* its pending rows (capped) */
+};
 struct outbox	*outbox_new(const struct config *, struct ledger *, char *,
 		    size_t);
+int		 outbox_fill(struct ledger *, struct outbox *, const char *,
+		    size_t, int64_t, struct outbox_fill *);
+int64_t		 outbox_head(struct outbox *);
+int		 outbox_backlog(struct ledger *, const char *,
+		    void (*)(const char *, int64_t, void *), void *);
 void		 outbox_free(struct outbox *);
 int		 outbox_schema(struct ledger *, char *, size_t);
 int		 outbox_on_claim(struct ledger *, const struct claim *, void *);

@@ -20,6 +20,7 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,15 @@ static const char *outbox_sql_schema =
 	"DROP INDEX IF EXISTS outbox_due;"
 	"CREATE INDEX IF NOT EXISTS outbox_next ON outbox (sink, status, "
 	" next_at, want_at);"
+	/*
+	 * How far each sink has taken the change feed into its outbox rows,
+	 * and for which subscriptions: when they change, the sink takes the
+	 * feed again from the start (a new subscriber gets every object).
+	 */
+	"CREATE TABLE IF NOT EXISTS outbox_cursors ("
+	" sink TEXT PRIMARY KEY,"
+	" cursor INTEGER NOT NULL,"
+	" subs TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS outbox_sinks ("
 	" sink TEXT PRIMARY KEY,"
 	" disabled_at INTEGER NOT NULL,"
@@ -84,8 +94,10 @@ struct outbox {
 	sqlite3_stmt		*change;
 	sqlite3_stmt		*upsert;
 	struct buf		 b;
-	unsigned char		*done;		/* per sink, this claim */
+	_Atomic int64_t		 head;		/* the last change's cursor */
 };
+
+static sqlite3_stmt	*outbox_prepare(sqlite3 *, const char *);
 
 static sqlite3 *
 outbox_db(struct ledger *l)
@@ -133,7 +145,6 @@ outbox_new(const struct config *cf, struct ledger *l, char *err,
 	ob = xcalloc(1, sizeof(*ob));
 	ob->cf = cf;
 	ob->db = ledger_sqlite_db(l);
-	ob->done = xcalloc(cf->nsinks + 1, 1);
 	buf_init(&ob->b);
 	if (sqlite3_prepare_v3(ob->db, "SELECT properties, links FROM "
 	    "claim_revisions WHERE type = ? AND id = ? AND revision < ? "
@@ -150,7 +161,8 @@ outbox_new(const struct config *cf, struct ledger *l, char *err,
 	    "status = CASE WHEN status = 'dead' THEN 'dead' ELSE 'pending' END, "
 	    "next_at = CASE WHEN status = 'done' THEN 0 ELSE next_at END, "
 	    "attempts = CASE WHEN status = 'done' THEN 0 ELSE attempts END "
-	    "WHERE want IS NOT excluded.want", -1, SQLITE_PREPARE_PERSISTENT,
+	    "WHERE want IS NOT excluded.want AND excluded.want_rev >= "
+	    "want_rev", -1, SQLITE_PREPARE_PERSISTENT,
 	    &ob->upsert, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "outbox: %s", sqlite3_errmsg(ob->db));
 		outbox_free(ob);
@@ -168,7 +180,6 @@ outbox_free(struct outbox *ob)
 	sqlite3_finalize(ob->change);
 	sqlite3_finalize(ob->upsert);
 	buf_free(&ob->b);
-	free(ob->done);
 	free(ob);
 }
 
@@ -278,6 +289,8 @@ outbox_change(struct outbox *ob, const struct claim *c, json_object *doc,
 		sqlite3_bind_null(ob->change, 5);
 	sqlite3_bind_text(ob->change, 6, s, (int)len, SQLITE_STATIC);
 	ok = sqlite3_step(ob->change) == SQLITE_DONE;
+	if (ok)
+		atomic_store(&ob->head, sqlite3_last_insert_rowid(ob->db));
 	sqlite3_reset(ob->change);
 	sqlite3_clear_bindings(ob->change);
 	json_object_put(patch);
@@ -285,18 +298,19 @@ outbox_change(struct outbox *ob, const struct claim *c, json_object *doc,
 }
 
 /*
- * The on_claim hook (writer thread, in the claim's transaction).  Returns
- * -1 on a storage error, which fails the transaction.
+ * The on_claim hook (writer thread, in the claim's transaction): the
+ * change feed's row, and nothing per sink.  The sinks take the feed into
+ * their outbox rows at their own pace (outbox_fill), so a sink that is
+ * slow or dead adds no work to ingest.  Returns -1 on a storage error,
+ * which fails the transaction.
  */
 int
 outbox_on_claim(struct ledger *l, const struct claim *c, void *arg)
 {
 	struct outbox		*ob = arg;
-	const struct subscription *s;
-	json_object		*props, *links, *doc, *want, *t;
+	json_object		*props, *links, *doc, *t;
 	const char		*tenant = NULL;
-	size_t			 i;
-	int			 rc = -1;
+	int			 rc;
 
 	props = outbox_parse(c->properties);
 	links = outbox_parse(c->links);
@@ -304,44 +318,227 @@ outbox_on_claim(struct ledger *l, const struct claim *c, void *arg)
 	    json_object_is_type(t, json_type_string))
 		tenant = json_object_get_string(t);
 	doc = json_object_new_object();
-	json_object_object_add(doc, "properties", json_object_get(props));
-	json_object_object_add(doc, "links", json_object_get(links));
-	if (outbox_change(ob, c, doc, tenant) == -1)
-		goto out;
-	memset(ob->done, 0, ob->cf->nsinks + 1);
-	for (i = 0; i < ob->cf->nsubs; i++) {
-		s = &ob->cf->subs[i];
-		if (ob->done[s->sink] || !outbox_match(s, c, tenant))
+	json_object_object_add(doc, "properties", props);
+	json_object_object_add(doc, "links", links);
+	rc = outbox_change(ob, c, doc, tenant);
+	json_object_put(doc);
+	return (rc);
+}
+
+/* The last change's cursor the writer recorded (any thread). */
+int64_t
+outbox_head(struct outbox *ob)
+{
+	return (atomic_load(&ob->head));
+}
+
+/*
+ * A fingerprint of sink's subscriptions (types, ids, tenant, fields, in
+ * configuration order), so that a change of them is noticed.
+ */
+static void
+outbox_subs_hash(const struct config *cf, size_t sink, char out[MP_HASHLEN])
+{
+	const struct subscription	*s;
+	struct buf			 b;
+	size_t				 i, j;
+
+	buf_init(&b);
+	for (i = 0; i < cf->nsubs; i++) {
+		s = &cf->subs[i];
+		if (s->sink != sink)
 			continue;
-		ob->done[s->sink] = 1;	/* the first subscription wins */
-		want = outbox_select(s, props);
-		buf_reset(&ob->b);
-		evidence_canonical_json(want, &ob->b);
-		json_object_put(want);
-		sqlite3_bind_text(ob->upsert, 1, ob->cf->sinks[s->sink].name,
-		    -1, SQLITE_STATIC);
-		sqlite3_bind_text(ob->upsert, 2, c->type, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ob->upsert, 3, c->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ob->upsert, 4, ob->b.data, (int)ob->b.len,
-		    SQLITE_STATIC);
-		sqlite3_bind_int64(ob->upsert, 5, c->revision);
-		sqlite3_bind_int64(ob->upsert, 6, c->recorded_at);
-		sqlite3_bind_text(ob->upsert, 7, c->links ? c->links : "{}",
-		    -1, SQLITE_STATIC);
-		rc = sqlite3_step(ob->upsert);
-		sqlite3_reset(ob->upsert);
-		if (rc != SQLITE_DONE) {
-			log_warnx("%s: %s", __func__, sqlite3_errmsg(ob->db));
-			rc = -1;
-			goto out;
+		buf_adds(&b, "sub\036");
+		for (j = 0; j < s->ntypes; j++)
+			buf_printf(&b, "t%s\037", s->types[j]);
+		for (j = 0; j < s->nids; j++)
+			buf_printf(&b, "i%s\037", s->ids[j]);
+		if (s->tenant != NULL)
+			buf_printf(&b, "n%s\037", s->tenant);
+		for (j = 0; j < s->nfields; j++)
+			buf_printf(&b, "f%s\037", s->fields[j]);
+	}
+	sha256_hex(b.data != NULL ? b.data : "", b.len, out);
+	buf_free(&b);
+}
+
+/*
+ * Upsert the outbox row of sink for claim revision (type, id, rev) if a
+ * subscription of that sink takes it.  Returns 0 or -1.
+ */
+static int
+outbox_fill_one(struct outbox *ob, size_t sink, const char *type,
+    const char *id, int64_t rev, const char *tenant)
+{
+	const struct subscription	*s = NULL;
+	struct claim			 c;
+	sqlite3_stmt			*st;
+	json_object			*props, *want;
+	size_t				 i;
+	int				 rc;
+
+	memset(&c, 0, sizeof(c));
+	c.type = (char *)type;
+	c.id = (char *)id;
+	for (i = 0; i < ob->cf->nsubs; i++)	/* the first one wins */
+		if (ob->cf->subs[i].sink == sink &&
+		    outbox_match(&ob->cf->subs[i], &c, tenant)) {
+			s = &ob->cf->subs[i];
+			break;
+		}
+	if (s == NULL)
+		return (0);
+	if ((st = outbox_prepare(ob->db, "SELECT properties, links, "
+	    "recorded_at FROM claim_revisions WHERE type = ? AND id = ? AND "
+	    "revision = ?")) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, rev);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return (rc == SQLITE_DONE ? 0 : -1);
+	}
+	props = outbox_parse((const char *)sqlite3_column_text(st, 0));
+	want = outbox_select(s, props);
+	json_object_put(props);
+	buf_reset(&ob->b);
+	evidence_canonical_json(want, &ob->b);
+	json_object_put(want);
+	sqlite3_bind_text(ob->upsert, 1, ob->cf->sinks[sink].name, -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(ob->upsert, 2, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ob->upsert, 3, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ob->upsert, 4, ob->b.data, (int)ob->b.len,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(ob->upsert, 5, rev);
+	sqlite3_bind_int64(ob->upsert, 6, sqlite3_column_int64(st, 2));
+	sqlite3_bind_text(ob->upsert, 7, sqlite3_column_text(st, 1) != NULL ?
+	    (const char *)sqlite3_column_text(st, 1) : "{}", -1,
+	    SQLITE_TRANSIENT);
+	rc = sqlite3_step(ob->upsert);
+	sqlite3_reset(ob->upsert);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(ob->db));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Take up to limit more entries of the change feed into the outbox rows
+ * of sink (writer thread, in its transaction): each revision a
+ * subscription of the sink takes becomes the state the sink should reach
+ * (a newer revision supersedes a queued one; an older one never replaces
+ * a newer).  The sink's cursor moves in the same transaction, so every
+ * change is taken exactly once; when its subscriptions changed, it starts
+ * again from the beginning of the feed.  Sets f: entries read, whether
+ * more may follow, and the sink's pending rows (counted up to
+ * pending_cap).  Returns 0 or -1.
+ */
+int
+outbox_fill(struct ledger *l, struct outbox *ob, const char *sinkname,
+    size_t limit, int64_t pending_cap, struct outbox_fill *f)
+{
+	sqlite3_stmt	*st;
+	char		 subs[MP_HASHLEN];
+	int64_t		 cursor = 0;
+	size_t		 sink;
+	int		 rc;
+
+	memset(f, 0, sizeof(*f));
+	for (sink = 0; sink < ob->cf->nsinks; sink++)
+		if (strcmp(ob->cf->sinks[sink].name, sinkname) == 0)
+			break;
+	if (sink == ob->cf->nsinks || outbox_db(l) != ob->db)
+		return (-1);
+	outbox_subs_hash(ob->cf, sink, subs);
+	if ((st = outbox_prepare(ob->db, "SELECT cursor, subs FROM "
+	    "outbox_cursors WHERE sink = ?")) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, sinkname, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (strcmp((const char *)sqlite3_column_text(st, 1), subs) == 0)
+			cursor = sqlite3_column_int64(st, 0);
+		else
+			log_info("outbox: %s: its subscriptions changed; "
+			    "taking the change feed again from the start",
+			    sinkname);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return (-1);
+	if ((st = outbox_prepare(ob->db, "SELECT cursor, type, id, revision, "
+	    "tenant FROM changes WHERE cursor > ? ORDER BY cursor "
+	    "LIMIT ?")) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, cursor);
+	sqlite3_bind_int64(st, 2, (int64_t)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cursor = sqlite3_column_int64(st, 0);
+		f->read++;
+		if (outbox_fill_one(ob, sink,
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    sqlite3_column_int64(st, 3),
+		    (const char *)sqlite3_column_text(st, 4)) == -1) {
+			rc = SQLITE_ERROR;
+			break;
 		}
 	}
-	rc = 0;
-out:
-	json_object_put(doc);
-	json_object_put(props);
-	json_object_put(links);
-	return (rc);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (-1);
+	f->more = f->read == limit;
+	f->cursor = cursor;
+	if ((st = outbox_prepare(ob->db, "INSERT INTO outbox_cursors (sink, "
+	    "cursor, subs) VALUES (?, ?, ?) ON CONFLICT (sink) DO UPDATE SET "
+	    "cursor = excluded.cursor, subs = excluded.subs")) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, sinkname, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, cursor);
+	sqlite3_bind_text(st, 3, subs, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (-1);
+	if ((st = outbox_prepare(ob->db, "SELECT count(*) FROM (SELECT 1 FROM "
+	    "outbox WHERE sink = ? AND status = 'pending' LIMIT ?)")) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, sinkname, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, pending_cap);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		f->pending = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (0);
+}
+
+/*
+ * For each sink with a cursor (or only sink), how many entries of the
+ * change feed it has not taken into its outbox yet: cb(sink, n, arg).  A
+ * read-only handle will do.  Returns 0 or -1.
+ */
+int
+outbox_backlog(struct ledger *l, const char *sink,
+    void (*cb)(const char *, int64_t, void *), void *arg)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((db = outbox_db(l)) == NULL || (st = outbox_prepare(db,
+	    "SELECT sink, (SELECT count(*) FROM changes c WHERE c.cursor > "
+	    "o.cursor) FROM outbox_cursors o WHERE ?1 IS NULL OR sink = ?1 "
+	    "ORDER BY sink")) == NULL)
+		return (-1);
+	if (sink != NULL)
+		sqlite3_bind_text(st, 1, sink, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_int64(st, 1), arg);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
 }
 
 static char *

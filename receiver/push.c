@@ -27,6 +27,8 @@
 #define PUSH_POLL_MS		250	/* rescan: backoffs due, CLI changes */
 #define PUSH_RESP_MAX		(1024 * 1024)
 #define PUSH_CONFLICTS_MAX	3	/* 412 refetches per push */
+#define PUSH_FILL_BATCH		256	/* feed entries per fill job */
+#define PUSH_PENDING_MAX	1024	/* no more fills above this */
 
 struct push;
 
@@ -38,6 +40,13 @@ struct push_sink {
 	int			 disabled;	/* 410, until retry/replay */
 	char			**busy;		/* "type\037id" per push */
 	size_t			 nbusy;
+	/* Taking the change feed into outbox rows (outbox_fill). */
+	struct ingest_job	 fill;
+	struct outbox_fill	 fres;		/* written by the writer */
+	int			 filling;	/* a fill job is queued */
+	int64_t			 pending;	/* rows waiting, as last counted */
+	int64_t			 seen_head;	/* feed taken up to here */
+	int64_t			 fill_head;	/* the head when filling */
 };
 
 struct push_req {
@@ -152,6 +161,8 @@ push_job_done(struct ingest_job *job, void *arg)
 		    r->row.id);
 	push_unbusy(ps, r->key);
 	ps->inflight--;
+	if (!job->failed && r->ack.result == OUTBOX_DONE && ps->pending > 0)
+		ps->pending--;
 	if (!job->failed && r->ack.result == OUTBOX_RETRY)
 		push_kick_at(p, r->ack.next_at);	/* not a poll later */
 	TAILQ_REMOVE(&p->reqs, r, entry);
@@ -605,6 +616,56 @@ push_row(const struct outbox_row *row, void *arg)
 	return (0);
 }
 
+static int
+push_fill_run(struct ledger *l, void *arg)
+{
+	struct push_sink	*ps = arg;
+
+	return (outbox_fill(l, ps->p->srv->outbox, ps->sc->name,
+	    PUSH_FILL_BATCH, PUSH_PENDING_MAX, &ps->fres));
+}
+
+/* The writer took (or failed to take) feed entries into the outbox. */
+static void
+push_fill_done(struct ingest_job *job, void *arg)
+{
+	struct push_sink	*ps = arg;
+
+	ps->filling = 0;
+	if (job->failed) {
+		log_warnx("push: %s: could not take the change feed; will "
+		    "try again", ps->sc->name);
+		return;
+	}
+	ps->pending = ps->fres.pending;
+	if (!ps->fres.more)
+		ps->seen_head = ps->fill_head;
+	event_active(ps->p->kick, EV_TIMEOUT, 0);
+}
+
+/*
+ * Queue a fill job for ps when the feed has moved past what it took and
+ * it has room: a sink with PUSH_PENDING_MAX rows waiting (a dead or slow
+ * one) takes nothing more until they drain, so ingest pays nothing for it.
+ */
+static void
+push_fill(struct push_sink *ps)
+{
+	struct push	*p = ps->p;
+	int64_t		 head;
+
+	if (ps->disabled || ps->filling || ps->pending >= PUSH_PENDING_MAX ||
+	    p->srv->outbox == NULL ||
+	    (head = outbox_head(p->srv->outbox)) <= ps->seen_head)
+		return;
+	ps->filling = 1;
+	ps->fill_head = head;
+	ps->fill.run = push_fill_run;
+	ps->fill.done = push_fill_done;
+	ps->fill.arg = ps;
+	ingest_job_submit(p->srv->ingest, &ps->fill);
+}
+
 static void
 push_scan(struct push *p)
 {
@@ -616,6 +677,7 @@ push_scan(struct push *p)
 		return;
 	for (i = 0; i < p->nsinks; i++) {
 		ps = &p->sinks[i];
+		push_fill(ps);
 		if (ps->disabled || ps->inflight >= ps->sc->max_in_flight)
 			continue;
 		if (outbox_due(p->srv->reader, ps->sc->name, now,
@@ -696,6 +758,7 @@ push_new(struct server *srv, char *err, size_t errlen)
 	for (i = 0; i < p->nsinks; i++) {
 		p->sinks[i].p = p;
 		p->sinks[i].sc = &srv->cf->sinks[i];
+		p->sinks[i].seen_head = -1;	/* take any backlog at start */
 		tbucket_init(&p->sinks[i].tb, p->sinks[i].sc->rate,
 		    p->sinks[i].sc->burst, push_now());
 		p->sinks[i].disabled = outbox_disabled(srv->reader,

@@ -126,8 +126,27 @@ check "the feed sends an ETag" grep -qi '^etag:' <(curl -s -D - -o /dev/null -H 
 eq "no token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/changes")"
 eq "after=-1: 400" 400 "$(feed after=-1)"
 
+# A new subscriber first gets a full snapshot of every object it takes,
+# with no change needed: a sink added at restart takes the change feed
+# from its start.  And the hook, whose subscription did not change,
+# sends nothing again.
+stop_daemon
+nhook=$(received hook)
+start_sink late; LATE=$SINKPORT
+cp "$T/milepost.yaml" "$T/before-late.yaml"
+sed -i "s|^subscriptions:|  late: { kind: webhook, url: \"http://127.0.0.1:$LATE/{type}/{id}\", secret: \"$HOOKSECRET\" }\nsubscriptions:\n  - { sink: late, types: [Status] }|" "$T/milepost.yaml"
+start_daemon
+check "the new sink gets every existing Status object" wait_received late 4
+sleep 0.5
+eq "... once each, as snapshots of their latest state" \
+    "s1:claim.snapshot:deployed s2:claim.snapshot:in_progress s3:claim.snapshot:planned x1:claim.snapshot:planned" \
+    "$(python3 -c 'import json,sys; print(" ".join(sorted("%s:%s:%s" % (json.loads(json.loads(l)["body"])["data"]["id"], json.loads(json.loads(l)["body"])["type"], json.loads(json.loads(l)["body"])["data"]["state"]["state"]) for l in open(sys.argv[1]))))' "$T/late/log")"
+eq "the old sink, its subscriptions unchanged, gets nothing again" "$nhook" "$(received hook)"
+check "milepost outbox list shows no backlog" sh -c "! \"$MILEPOST\" outbox list --ledger sqlite:$T/ledger.db | grep -q backlog"
+
 # Configuration errors name the file, line and key.
 stop_daemon
+cp "$T/before-late.yaml" "$T/milepost.yaml"
 cp "$T/milepost.yaml" "$T/good.yaml"
 bad() {	# bad DESCRIPTION EXPECTED-PATTERN YAML
 	write_config "$STATUS_TYPES
