@@ -13,6 +13,7 @@
  * All of it runs on the loop thread; the rate buckets (one per configured
  * token, srv->rates) are touched nowhere else.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,4 +282,48 @@ api_tokens(struct server *srv, struct evhttp_request *req)
 	json_object_object_add(o, "tokens", arr);
 	api_reply_etag(req, o);
 	json_object_put(o);
+}
+
+/*
+ * Parse req's query string into q (initialised here; the caller clears it
+ * with evhttp_clear_headers).  On a malformed one, answers 400 and
+ * returns -1 (q is then empty).
+ */
+int
+api_query(struct server *srv, struct evhttp_request *req,
+    struct evkeyvalq *q)
+{
+	const char	*query;
+
+	TAILQ_INIT(q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query != NULL && evhttp_parse_query_str(query, q) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
+		    "string", NULL);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The integer parameter key of q in [min, max] into *out, or dflt when it
+ * is absent.  Returns -1 when it is not such an integer.
+ */
+int
+api_query_int(struct evkeyvalq *q, const char *key, long long dflt,
+    long long min, long long max, long long *out)
+{
+	const char	*v;
+	char		*end;
+
+	if ((v = evhttp_find_header(q, key)) == NULL) {
+		*out = dflt;
+		return (0);
+	}
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || *out < min ||
+	    *out > max)
+		return (-1);
+	return (0);
 }

@@ -29,7 +29,7 @@ api_dora(struct server *srv, struct evhttp_request *req, const char *what)
 {
 	struct evkeyvalq	 q;
 	struct dora_query	 dq;
-	const char		*query, *v;
+	const char		*v;
 	json_object		*o;
 
 	if (strcmp(what, "dora") != 0 && strcmp(what, "deployments") != 0 &&
@@ -40,13 +40,8 @@ api_dora(struct server *srv, struct evhttp_request *req, const char *what)
 	}
 	if (api_auth(srv, req, ROLE_READER) == ROLE_NONE)
 		return;
-	TAILQ_INIT(&q);
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
-		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
-		    "string", NULL);
+	if (api_query(srv, req, &q) == -1)
 		return;
-	}
 	memset(&dq, 0, sizeof(dq));
 	dq.to = tf_now();
 	if ((v = evhttp_find_header(&q, "to")) != NULL &&

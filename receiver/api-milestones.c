@@ -101,7 +101,7 @@ api_milestones(struct server *srv, struct evhttp_request *req,
 	const struct milestone_conf	*mc = srv->cf->milestones;
 	struct evkeyvalq		 q;
 	const struct token		*tok;
-	const char			*query, *v, *tenant = NULL;
+	const char			*v, *tenant = NULL;
 	json_object			*o, *arr;
 	char				*id = NULL;
 	int64_t				 as_of = INT64_MAX;
@@ -113,13 +113,8 @@ api_milestones(struct server *srv, struct evhttp_request *req,
 	/* A client sees its tenant's (api_present checks it again). */
 	if (tok->role == ROLE_CLIENT)
 		tenant = tok->tenant != NULL ? tok->tenant : "";
-	TAILQ_INIT(&q);
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
-		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
-		    "string", NULL);
+	if (api_query(srv, req, &q) == -1)
 		return;
-	}
 	if ((v = evhttp_find_header(&q, "as_of")) != NULL &&
 	    tf_parse(v, &as_of) == -1) {
 		http_error(srv, req, 400, REJECT_SYNTAX, "as_of must be an "

@@ -5,7 +5,6 @@
  * starts with api_authorize, passes every object it returns through
  * api_present and answers with api_reply_etag (api-access.c).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,25 +20,6 @@
 #define API_LIMIT_MAX		1000
 
 static int
-api_query_int(struct evkeyvalq *q, const char *key, long long dflt,
-    long long min, long long max, long long *out)
-{
-	const char	*v;
-	char		*end;
-
-	if ((v = evhttp_find_header(q, key)) == NULL) {
-		*out = dflt;
-		return (0);
-	}
-	errno = 0;
-	*out = strtoll(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || errno != 0 || *out < min ||
-	    *out > max)
-		return (-1);
-	return (0);
-}
-
-static int
 api_collect(const struct evidence *ev, void *arg)
 {
 	json_object_array_add(arg, evidence_to_json(ev));
@@ -51,7 +31,6 @@ void
 api_evidence_list(struct server *srv, struct evhttp_request *req)
 {
 	struct evkeyvalq	 q;
-	const char		*query;
 	json_object		*o, *arr, *last;
 	long long		 after, limit, next;
 	char			 msg[128];
@@ -59,13 +38,8 @@ api_evidence_list(struct server *srv, struct evhttp_request *req)
 
 	if (api_authorize(srv, req, ACCESS_EVIDENCE_READ, NULL) == -1)
 		return;
-	TAILQ_INIT(&q);
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
-		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
-		    "string", NULL);
+	if (api_query(srv, req, &q) == -1)
 		return;
-	}
 	if (api_query_int(&q, "after", 0, 0, INT64_MAX, &after) == -1) {
 		http_error(srv, req, 400, REJECT_SYNTAX, "after must be a "
 		    "sequence number (0 or more)", "after");
@@ -193,7 +167,7 @@ api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 	struct api_page		 pg;
 	const struct token	*tok;
 	json_object		*o, *arr;
-	const char		*query, *slash, *v;
+	const char		*slash, *v;
 	char			*type = NULL, *id = NULL, *after = NULL;
 	int64_t			 as_of = INT64_MAX;
 	long long		 limit;
@@ -202,13 +176,8 @@ api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 	memset(&pg, 0, sizeof(pg));
 	if (api_authorize(srv, req, ACCESS_CLAIM_READ, &tok) == -1)
 		return;
-	TAILQ_INIT(&q);
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
-		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
-		    "string", NULL);
+	if (api_query(srv, req, &q) == -1)
 		return;
-	}
 	if ((slash = strchr(rest, '/')) != NULL) {
 		char *t = xstrndup(rest, (size_t)(slash - rest));
 

@@ -85,18 +85,13 @@ deployments_list(struct server *srv, struct evhttp_request *req,
 {
 	struct deployments_list	 dl;
 	struct evkeyvalq	 q;
-	const char		*query, *v;
+	const char		*v;
 	json_object		*o;
 	long			 limit = 100;
 	char			*end;
 
-	TAILQ_INIT(&q);
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
-		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
-		    "string", NULL);
+	if (api_query(srv, req, &q) == -1)
 		return;
-	}
 	memset(&dl, 0, sizeof(dl));
 	dl.srv = srv;
 	dl.tok = tok;

@@ -9,7 +9,6 @@
  * changes of claims whose tenant link is its tenant, redacted by its
  * role's policy like the claims themselves.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,31 +22,12 @@
 #define FEED_LIMIT_DEFAULT	100
 #define FEED_LIMIT_MAX		1000
 
-static int
-feed_query_int(struct evkeyvalq *q, const char *key, long long dflt,
-    long long min, long long max, long long *out)
-{
-	const char	*v;
-	char		*end;
-
-	if ((v = evhttp_find_header(q, key)) == NULL) {
-		*out = dflt;
-		return (0);
-	}
-	errno = 0;
-	*out = strtoll(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || errno != 0 || *out < min ||
-	    *out > max)
-		return (-1);
-	return (0);
-}
-
 void
 feed_changes(struct server *srv, struct evhttp_request *req)
 {
 	struct evkeyvalq	 q;
 	const struct token	*tok;
-	const char		*query, *tenant = NULL;
+	const char		*tenant = NULL;
 	json_object		*o, *arr, *patch;
 	long long		 after, limit;
 	int64_t			 next;
@@ -58,19 +38,14 @@ feed_changes(struct server *srv, struct evhttp_request *req)
 	/* A client sees its tenant's changes; without a tenant, none. */
 	if (tok->role == ROLE_CLIENT)
 		tenant = tok->tenant != NULL ? tok->tenant : "\001none";
-	TAILQ_INIT(&q);
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
-		http_error(srv, req, 400, REJECT_SYNTAX, "malformed query "
-		    "string", NULL);
+	if (api_query(srv, req, &q) == -1)
 		return;
-	}
-	if (feed_query_int(&q, "after", 0, 0, INT64_MAX, &after) == -1) {
+	if (api_query_int(&q, "after", 0, 0, INT64_MAX, &after) == -1) {
 		http_error(srv, req, 400, REJECT_SYNTAX, "after must be a "
 		    "cursor (0 or more)", "after");
 		goto out;
 	}
-	if (feed_query_int(&q, "limit", FEED_LIMIT_DEFAULT, 1, FEED_LIMIT_MAX,
+	if (api_query_int(&q, "limit", FEED_LIMIT_DEFAULT, 1, FEED_LIMIT_MAX,
 	    &limit) == -1) {
 		http_error(srv, req, 400, REJECT_SYNTAX, "limit must be 1 to "
 		    "1000", "limit");

@@ -167,5 +167,9 @@ void	api_reply_etag(struct evhttp_request *, json_object *);
 void	api_reply_etag_bytes(struct evhttp_request *, const char *,
 	    const void *, size_t);
 void	api_tokens(struct server *, struct evhttp_request *);
+int	api_query(struct server *, struct evhttp_request *,
+	    struct evkeyvalq *);
+int	api_query_int(struct evkeyvalq *, const char *, long long, long long,
+	    long long, long long *);
 
 #endif /* MILEPOSTD_H */
