@@ -38,6 +38,16 @@ local body_fmt = '{"type":"BuildCompleted","subject":"bench-%s-%d",' ..
 	'"branch":"main","repo":"acme/shop","service":"checkout",' ..
 	'"pipeline":"https://ci.example.com/acme/shop/builds/%d",' ..
 	'"environment":"production"}}'
+-- INGEST_EVIDENCE=started (bench/push): BuildStartedEvent instead, so that
+-- every request creates a BuildLifecycle claim (and a change to push).
+if os.getenv("INGEST_EVIDENCE") == "started" then
+	body_fmt = '{"type":"BuildStartedEvent","subject":"push-%s-%d",' ..
+		'"properties":{"buildId":"b%d"},' ..
+		'"links":{"commit":"9fceb02d0ae598e95dc970b74767f19372d61af8",' ..
+		'"branch":"main","repo":"acme/shop","service":"checkout",' ..
+		'"pipeline":"https://ci.example.com/acme/shop/builds/%d",' ..
+		'"environment":"production"}}'
+end
 
 function request()
 	counter = counter + 1
