@@ -61,15 +61,25 @@ cmd_outbox_print(const struct outbox_row *r, void *arg)
 	return (0);
 }
 
-/* "SINK backlog N": changes the daemon has not taken into its outbox yet. */
+struct cmd_outbox_list {
+	const struct config	*cf;	/* or NULL: every sink with a cursor */
+	size_t			 count;
+};
+
+/*
+ * "SINK backlog N": changes the daemon has not taken into the sink's
+ * outbox yet (with -c, only for the sinks configured there).
+ */
 static void
 cmd_outbox_backlog(const char *sink, int64_t n, void *arg)
 {
-	if (n <= 0)
+	struct cmd_outbox_list	*ol = arg;
+
+	if (n <= 0 || (ol->cf != NULL && config_sink(ol->cf, sink) == NULL))
 		return;
 	printf("%s backlog %lld change%s not yet queued\n", sink,
 	    (long long)n, n == 1 ? "" : "s");
-	(*(size_t *)arg)++;
+	ol->count++;
 }
 
 static int
@@ -150,10 +160,13 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(sub, "list") == 0) {
+		struct cmd_outbox_list	ol = { cf, 0 };
+
 		if (outbox_list(l, sink, status, cmd_outbox_print, &count) ==
 		    -1 || outbox_backlog(l, sink, cmd_outbox_backlog,
-		    &count) == -1)
+		    &ol) == -1)
 			goto out;
+		count += ol.count;
 		if (count == 0)
 			fprintf(stderr, "milepost: outbox: nothing %s\n",
 			    status == NULL ? "pending or dead" : status);

@@ -915,6 +915,7 @@ struct outbox	*outbox_new(const struct config *, struct ledger *, char *,
 int		 outbox_fill(struct ledger *, struct outbox *, const char *,
 		    size_t, int64_t, struct outbox_fill *);
 int64_t		 outbox_head(struct outbox *);
+int64_t		 outbox_pending(struct ledger *, const char *, int64_t);
 int		 outbox_backlog(struct ledger *, const char *,
 		    void (*)(const char *, int64_t, void *), void *);
 void		 outbox_free(struct outbox *);

@@ -503,15 +503,28 @@ outbox_fill(struct ledger *l, struct outbox *ob, const char *sinkname,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return (-1);
-	if ((st = outbox_prepare(ob->db, "SELECT count(*) FROM (SELECT 1 FROM "
-	    "outbox WHERE sink = ? AND status = 'pending' LIMIT ?)")) == NULL)
+	return ((f->pending = outbox_pending(l, sinkname, pending_cap)) ==
+	    -1 ? -1 : 0);
+}
+
+/* The pending rows of sink, counted up to cap (any handle); -1 on error. */
+int64_t
+outbox_pending(struct ledger *l, const char *sink, int64_t cap)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int64_t		 n = -1;
+
+	if ((db = outbox_db(l)) == NULL || (st = outbox_prepare(db,
+	    "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE sink = ? AND "
+	    "status = 'pending' LIMIT ?)")) == NULL)
 		return (-1);
-	sqlite3_bind_text(st, 1, sinkname, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, pending_cap);
+	sqlite3_bind_text(st, 1, sink, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, cap);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		f->pending = sqlite3_column_int64(st, 0);
+		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return (0);
+	return (n);
 }
 
 /*

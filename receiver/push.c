@@ -161,7 +161,8 @@ push_job_done(struct ingest_job *job, void *arg)
 		    r->row.id);
 	push_unbusy(ps, r->key);
 	ps->inflight--;
-	if (!job->failed && r->ack.result == OUTBOX_DONE && ps->pending > 0)
+	if (!job->failed && (r->ack.result == OUTBOX_DONE ||
+	    r->ack.result == OUTBOX_DEAD) && ps->pending > 0)
 		ps->pending--;
 	if (!job->failed && r->ack.result == OUTBOX_RETRY)
 		push_kick_at(p, r->ack.next_at);	/* not a poll later */
@@ -709,11 +710,23 @@ push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 	struct push	*p = arg;
 	size_t		 i;
 
-	/* milepost outbox retry/replay may have enabled a sink again. */
-	for (i = 0; i < p->nsinks; i++)
-		if (p->sinks[i].disabled)
-			p->sinks[i].disabled = outbox_disabled(p->srv->reader,
-			    p->sinks[i].sc->name) == 1;
+	/*
+	 * milepost outbox retry/replay may have enabled a sink again, or
+	 * changed what waits: a sink that stopped taking the feed counts its
+	 * pending rows again (a bounded count), so it resumes once they drain.
+	 */
+	for (i = 0; i < p->nsinks; i++) {
+		struct push_sink *ps = &p->sinks[i];
+		int64_t		  n;
+
+		if (ps->disabled)
+			ps->disabled = outbox_disabled(p->srv->reader,
+			    ps->sc->name) == 1;
+		if (ps->pending >= PUSH_PENDING_MAX && !ps->filling &&
+		    (n = outbox_pending(p->srv->reader, ps->sc->name,
+		    PUSH_PENDING_MAX)) != -1)
+			ps->pending = n;
+	}
 	push_scan(p);
 }
 

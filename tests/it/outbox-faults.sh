@@ -111,4 +111,30 @@ eq "with the same webhook-id (deduplicable)" "$(field crash 0 'r["headers"]["web
     "$(field crash 1 'r["headers"]["webhook-id"]')"
 eq "and the same body" "$(field crash 0 'b["data"]')" "$(field crash 1 'b["data"]')"
 check "the daemon stops cleanly with a sink hanging" stop_daemon
+
+# A sink that is away while more changes arrive than it queues (1024 rows
+# wait): the rest wait in the change feed, shown as its backlog, and reach
+# it once it is back; ingest never waits for it.
+start_sink away; AWAY=$SINKPORT
+printf 'hang\nhang\nhang\nhang\n' > "$T/away/plan"	# its 4 slots, 3 s each
+write_config "$STATUS_TYPES
+sinks:
+$(hook away "$AWAY" "max_in_flight: 4" 3s)
+subscriptions:
+  - { sink: away, types: [Status], ids: [\"w*\"] }"
+start_daemon
+for b in 0 1; do	# two batches (a batch holds at most 1000)
+	batch=$(python3 -c 'import json,sys; b=int(sys.argv[1]); print(json.dumps({"evidence": [{"type": "StatusOpened", "subject": "w%04d" % i, "properties": {"state": "planned"}} for i in range(550 * b, 550 * b + 550)]}))' $b)
+	r=$(post away-batch-$b "$batch")
+	eq "550 changes while the sink is away ($b): stored at once" "202 550" "${r%% *} $(json 'd["accepted"]')"
+done
+check "the sink queues at most 1024 and the rest wait as its backlog" sh -c \
+    "for i in \$(seq 40); do \"$MILEPOST\" outbox list -c $T/milepost.yaml | grep -q '^away backlog' && exit 0; sleep 0.05; done; exit 1"
+eq "... no more than 1024 (+ one fill) rows are queued meanwhile" 1 \
+    "$(sqlite3 "$T/ledger.db" "SELECT count(*) <= 1024 + 256 FROM outbox WHERE sink = 'away'")"
+away_ids() { python3 -c 'import json,sys; print(len({json.loads(json.loads(l)["body"])["data"]["id"] for l in open(sys.argv[1])}))' "$T/away/log"; }
+wait_all() { for i in $(seq 600); do [ "$(away_ids)" -ge 1100 ] && return 0; sleep 0.05; done; return 1; }
+check "once it answers, every object reaches it, the backlog too" wait_all
+eq "and the backlog is gone (-c: configured sinks only)" "" "$("$MILEPOST" outbox list -c "$T/milepost.yaml" 2>/dev/null | grep backlog)"
+check "the daemon stops cleanly" stop_daemon
 finish
