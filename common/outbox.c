@@ -93,6 +93,7 @@ struct outbox {
 	sqlite3_stmt		*prev;
 	sqlite3_stmt		*change;
 	sqlite3_stmt		*upsert;
+	sqlite3_stmt		*rev;		/* a claim revision, for fill */
 	struct buf		 b;
 	_Atomic int64_t		 head;		/* the last change's cursor */
 };
@@ -163,7 +164,10 @@ outbox_new(const struct config *cf, struct ledger *l, char *err,
 	    "attempts = CASE WHEN status = 'done' THEN 0 ELSE attempts END "
 	    "WHERE want IS NOT excluded.want AND excluded.want_rev >= "
 	    "want_rev", -1, SQLITE_PREPARE_PERSISTENT,
-	    &ob->upsert, NULL) != SQLITE_OK) {
+	    &ob->upsert, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(ob->db, "SELECT properties, links, recorded_at "
+	    "FROM claim_revisions WHERE type = ? AND id = ? AND revision = ?",
+	    -1, SQLITE_PREPARE_PERSISTENT, &ob->rev, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "outbox: %s", sqlite3_errmsg(ob->db));
 		outbox_free(ob);
 		return (NULL);
@@ -179,6 +183,7 @@ outbox_free(struct outbox *ob)
 	sqlite3_finalize(ob->prev);
 	sqlite3_finalize(ob->change);
 	sqlite3_finalize(ob->upsert);
+	sqlite3_finalize(ob->rev);
 	buf_free(&ob->b);
 	free(ob);
 }
@@ -388,15 +393,12 @@ outbox_fill_one(struct outbox *ob, size_t sink, const char *type,
 		}
 	if (s == NULL)
 		return (0);
-	if ((st = outbox_prepare(ob->db, "SELECT properties, links, "
-	    "recorded_at FROM claim_revisions WHERE type = ? AND id = ? AND "
-	    "revision = ?")) == NULL)
-		return (-1);
+	st = ob->rev;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, rev);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		return (rc == SQLITE_DONE ? 0 : -1);
 	}
 	props = outbox_parse((const char *)sqlite3_column_text(st, 0));
@@ -418,7 +420,7 @@ outbox_fill_one(struct outbox *ob, size_t sink, const char *type,
 	    SQLITE_TRANSIENT);
 	rc = sqlite3_step(ob->upsert);
 	sqlite3_reset(ob->upsert);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		log_warnx("%s: %s", __func__, sqlite3_errmsg(ob->db));
 		return (-1);
