@@ -1429,6 +1429,15 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct types *t,
 	    ((strcmp(ty, "PipelineStarted") != 0 &&
 	    strcmp(ty, "PipelineCompleted") != 0) || dp->cf->npipes == 0))
 		return (0);
+	/*
+	 * A build counts only with a deployment link: look for its key in
+	 * the canonical links text (a quote inside a value is escaped, so
+	 * this never misses one) before parsing anything.  Most builds have
+	 * none, and this runs for every one of them.
+	 */
+	if (strcmp(ty, "BuildCompleted") == 0 &&
+	    strstr(ev->links, "\"deployment\":") == NULL)
+		return (0);
 	if (deploy_load_all(dp, l) == -1)
 		return (-1);
 	memset(&c, 0, sizeof(c));
