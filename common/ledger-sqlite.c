@@ -492,6 +492,34 @@ sqlite_claim_row(sqlite3_stmt *st, int base, struct claim *c)
 }
 
 /*
+ * Step st (taken: finalized here) over claim revisions of type, calling
+ * cb with each; the row is (id, revision, …) when id is NULL, else
+ * (revision, …) of that id.  cb returning -1 stops with an error.
+ * Returns the rows seen, or -1.
+ */
+static int
+sqlite_claim_each(sqlite3_stmt *st, const char *type, const char *id,
+    int (*cb)(const struct claim *, void *), void *arg)
+{
+	struct claim	c;
+	int		rc, n = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		c.type = xstrdup(type);
+		c.id = id != NULL ? xstrdup(id) : sqlite_coltext(st, 0);
+		sqlite_claim_row(st, id != NULL ? 0 : 1, &c);
+		n++;
+		rc = cb(&c, arg);
+		claim_clear(&c);
+		if (rc == -1)
+			break;
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? n : -1);
+}
+
+/*
  * The revision of (type, id) believed at transaction time as_of (INT64_MAX:
  * the latest) into c (cleared by the caller).  1 found, 0 not, -1.
  */
@@ -552,8 +580,6 @@ sqlite_claim_list(struct ledger *l, const char *type, const char *after,
     void *arg)
 {
 	sqlite3_stmt	*st;
-	struct claim	 c;
-	int		 rc, n = 0;
 
 	/*
 	 * One pass in primary key order: with max(), SQLite takes the bare
@@ -569,19 +595,7 @@ sqlite_claim_list(struct ledger *l, const char *type, const char *after,
 	sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, as_of);
 	sqlite3_bind_int64(st, 4, limit ? (sqlite3_int64)limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&c, 0, sizeof(c));
-		c.type = xstrdup(type);
-		c.id = sqlite_coltext(st, 0);
-		sqlite_claim_row(st, 1, &c);
-		n++;
-		rc = cb(&c, arg);
-		claim_clear(&c);
-		if (rc == -1)
-			break;
-	}
-	sqlite3_finalize(st);
-	return (rc == SQLITE_DONE ? n : -1);
+	return (sqlite_claim_each(st, type, NULL, cb, arg));
 }
 
 /*
@@ -595,8 +609,6 @@ sqlite_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
     void *arg)
 {
 	sqlite3_stmt	*st;
-	struct claim	 c;
-	int		 rc, n = 0;
 
 	if (sqlite3_prepare_v2(SQ(l)->db, by ?
 	    "SELECT id, revision, anchor, time, recorded_at, properties, "
@@ -611,19 +623,7 @@ sqlite_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
 	sqlite3_bind_int64(st, 4, limit ? (sqlite3_int64)limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&c, 0, sizeof(c));
-		c.type = xstrdup(type);
-		c.id = sqlite_coltext(st, 0);
-		sqlite_claim_row(st, 1, &c);
-		n++;
-		rc = cb(&c, arg);
-		claim_clear(&c);
-		if (rc == -1)
-			break;
-	}
-	sqlite3_finalize(st);
-	return (rc == SQLITE_DONE ? n : -1);
+	return (sqlite_claim_each(st, type, NULL, cb, arg));
 }
 
 /*
@@ -984,8 +984,6 @@ sqlite_claim_history(struct ledger *l, const char *type, const char *id,
     int64_t as_of, int (*cb)(const struct claim *, void *), void *arg)
 {
 	sqlite3_stmt	*st;
-	struct claim	 c;
-	int		 rc;
 
 	if (sqlite3_prepare_v2(SQ(l)->db, "SELECT revision, anchor, time, "
 	    "recorded_at, properties, links, basis, about FROM "
@@ -995,18 +993,7 @@ sqlite_claim_history(struct ledger *l, const char *type, const char *id,
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, as_of);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&c, 0, sizeof(c));
-		c.type = xstrdup(type);
-		c.id = xstrdup(id);
-		sqlite_claim_row(st, 0, &c);
-		rc = cb(&c, arg);
-		claim_clear(&c);
-		if (rc == -1)
-			break;
-	}
-	sqlite3_finalize(st);
-	return (rc == SQLITE_DONE ? 0 : -1);
+	return (sqlite_claim_each(st, type, id, cb, arg) == -1 ? -1 : 0);
 }
 
 const struct ledger_backend ledger_sqlite = {

@@ -296,6 +296,14 @@ eq "the stored form is one LZ4 frame (lz4 -dc reads it)" "lz4|04224d18" \
 "$MILEPOST" ledger raw github no-such-delivery --ledger "sqlite:$T/ledger.db" >/dev/null 2>"$T/raw.err"
 eq "ledger raw: an unknown delivery exits 1" 1 $?
 check "ledger raw: and says which" grep -q "no payload of source github with delivery id no-such-delivery" "$T/raw.err"
+"$MILEPOST" ledger raw github --ledger "sqlite:$T/ledger.db" >/dev/null 2>"$T/raw.err"
+eq "ledger raw without DELIVERY: a usage error (2)" 2 $?
+check "ledger raw: and names what is missing" grep -q "needs SOURCE and DELIVERY" "$T/raw.err"
+"$MILEPOST" ledger raw github x y --ledger "sqlite:$T/ledger.db" >/dev/null 2>"$T/raw.err"
+eq "ledger raw with an extra argument: 2" 2 $?
+"$MILEPOST" ledger raw github x --ledger "sqlite:$T/no-such.db" >/dev/null 2>"$T/raw.err"
+eq "ledger raw on a missing ledger: 2" 2 $?
+check "ledger raw: and says so" grep -q "no such ledger" "$T/raw.err"
 check "the UTF-8 commit message is stored byte for byte" \
     grep -q 'Fix naïve café rendering' <(sqlite3 "$T/ledger.db" "SELECT properties FROM evidence")
 
