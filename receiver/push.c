@@ -719,7 +719,12 @@ push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 		struct push_sink *ps = &p->sinks[i];
 		int64_t		  n;
 
-		if (ps->disabled)
+		/*
+		 * Not while an outcome waits for the writer: the 410 that
+		 * disabled it may not be committed yet, and reading the old
+		 * row would enable the sink again and send the push once more.
+		 */
+		if (ps->disabled && ps->inflight == 0)
 			ps->disabled = outbox_disabled(p->srv->reader,
 			    ps->sc->name) == 1;
 		if (ps->pending >= PUSH_PENDING_MAX && !ps->filling &&
