@@ -80,8 +80,9 @@ eq "replay without --since: usage error (2)" 2 "$rc"
 printf '410\n' > "$T/gone/plan"
 opened g1 planned
 check "410 answered" wait_received gone 1
-sleep 0.3
-eq "the sink is disabled" 1 "$(sqlite3 "$T/ledger.db" "SELECT count(*) FROM outbox_sinks WHERE sink = 'gone'")"
+gone_row() { [ "$(sqlite3 "$T/ledger.db" "SELECT count(*) FROM outbox_sinks WHERE sink = 'gone'")" = 1 ]; }
+wait_gone() { for i in $(seq 200); do gone_row && return 0; sleep 0.05; done; return 1; }
+check "the sink is disabled (its outbox_sinks row)" wait_gone
 opened g2 planned
 sleep 0.6
 eq "nothing more is sent to it" 1 "$(received gone)"
@@ -116,10 +117,10 @@ check "the daemon stops cleanly with a sink hanging" stop_daemon
 # wait): the rest wait in the change feed, shown as its backlog, and reach
 # it once it is back; ingest never waits for it.
 start_sink away; AWAY=$SINKPORT
-printf 'hang\nhang\nhang\nhang\n' > "$T/away/plan"	# its 4 slots, 3 s each
+printf 'hang\nhang\nhang\nhang\n' > "$T/away/plan"	# its 4 slots, 5 s each
 write_config "$STATUS_TYPES
 sinks:
-$(hook away "$AWAY" "max_in_flight: 4" 3s)
+$(hook away "$AWAY" "max_in_flight: 4" 5s)
 subscriptions:
   - { sink: away, types: [Status], ids: [\"w*\"] }"
 start_daemon
@@ -129,7 +130,7 @@ for b in 0 1; do	# two batches (a batch holds at most 1000)
 	eq "550 changes while the sink is away ($b): stored at once" "202 550" "${r%% *} $(json 'd["accepted"]')"
 done
 check "the sink queues at most 1024 and the rest wait as its backlog" sh -c \
-    "for i in \$(seq 40); do \"$MILEPOST\" outbox list -c $T/milepost.yaml | grep -q '^away backlog' && exit 0; sleep 0.05; done; exit 1"
+    "for i in \$(seq 80); do \"$MILEPOST\" outbox list -c $T/milepost.yaml | grep -q '^away backlog' && exit 0; sleep 0.05; done; exit 1"
 eq "... no more than 1024 (+ one fill) rows are queued meanwhile" 1 \
     "$(sqlite3 "$T/ledger.db" "SELECT count(*) <= 1024 + 256 FROM outbox WHERE sink = 'away'")"
 away_ids() { python3 -c 'import json,sys; print(len({json.loads(json.loads(l)["body"])["data"]["id"] for l in open(sys.argv[1])}))' "$T/away/log"; }
