@@ -3,20 +3,23 @@
  *
  * outbox_on_claim is the ledger's on_claim hook.  It runs on the writer
  * thread, inside the transaction that stores the claim revision, and
- * writes:
- *  - one row of `changes`: a cursor (AUTOINCREMENT: increasing, never
- *    reused), the claim's type, id and revision, and the merge patch of
- *    {properties, links} against the previous revision (GET /v1/changes);
- *  - for every subscribed sink, the row `outbox(sink, type, id)`: the
- *    state the sink should reach (`want`, the subscription's fields) beside
- *    the state it last acknowledged (`acked`).  A newer state overwrites
- *    `want`, so it supersedes a queued older one, and the patch push.c
- *    sends is always computed from what the sink acknowledged.  A change
- *    outside the subscription's fields leaves the row alone: nothing to send.
- * The tables live in the ledger's database, so a crash loses no change
- * between commit and send.  Rows are acknowledged (outbox_ack_apply) on
- * the writer thread too; milepost outbox retry/replay update them from
- * another process, in short transactions.
+ * writes one row of `changes`: a cursor (AUTOINCREMENT: increasing, never
+ * reused), the claim's type, id and revision, and the merge patch of
+ * {properties, links} against the previous revision (GET /v1/changes).
+ * That row is the durable queue: nothing per sink is written at ingest.
+ *
+ * outbox_fill, a writer job that push.c submits per sink, takes the feed
+ * after the sink's cursor (outbox_cursors) into the rows
+ * `outbox(sink, type, id)`: the state the sink should reach (`want`, the
+ * subscription's fields) beside the state it last acknowledged (`acked`).
+ * A newer state overwrites `want`, so it supersedes a queued older one,
+ * and the patch push.c sends is always computed from what the sink
+ * acknowledged.  A change outside the subscription's fields leaves the row
+ * alone: nothing to send.  The cursor moves in the same transaction, so
+ * each change is taken once, and a crash loses none between commit and
+ * send.  Rows are acknowledged (outbox_ack_apply) on the writer thread
+ * too; milepost outbox retry/replay update them from another process, in
+ * short transactions.
  */
 #include <inttypes.h>
 #include <math.h>
