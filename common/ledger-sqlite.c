@@ -372,21 +372,20 @@ sqlite_set_head(struct ledger *l, int64_t seq, const char *hash)
 	return (rc == SQLITE_DONE ? 0 : -1);
 }
 
+/*
+ * Call cb for each row of st, whose columns are seq, id, source, type,
+ * subject, time, recorded_at, properties, links, hash; the evidence it
+ * gets is borrowed from st.  A cb that returns -1 stops the loop: an error
+ * (-1), or, with stop_ok, the caller's wish (the rows so far).  Returns
+ * the number of rows given to cb, or -1.
+ */
 static int
-sqlite_scan(struct ledger *l, int64_t after, size_t limit, ledger_scan_cb cb,
-    void *arg)
+sqlite_evidence_each(sqlite3_stmt *st, ledger_scan_cb cb, void *arg,
+    int stop_ok)
 {
 	struct evidence	 ev;
-	sqlite3_stmt	*st;
 	int		 rc, n = 0;
 
-	if (sqlite3_prepare_v2(SQ(l)->db,
-	    "SELECT seq, id, source, type, subject, time, recorded_at, "
-	    "properties, links, hash FROM evidence WHERE seq > ? "
-	    "ORDER BY seq LIMIT ?", -1, &st, NULL) != SQLITE_OK)
-		return (-1);
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&ev, 0, sizeof(ev));
 		ev.seq = sqlite3_column_int64(st, 0);
@@ -401,13 +400,29 @@ sqlite_scan(struct ledger *l, int64_t after, size_t limit, ledger_scan_cb cb,
 		strlcpy(ev.hash, (const char *)sqlite3_column_text(st, 9),
 		    sizeof(ev.hash));
 		n++;
-		if (cb(&ev, arg) == -1) {
-			sqlite3_finalize(st);
-			return (-1);
-		}
+		if (cb(&ev, arg) == -1)
+			return (stop_ok ? n : -1);
 	}
-	sqlite3_finalize(st);
 	return (rc == SQLITE_DONE ? n : -1);
+}
+
+static int
+sqlite_scan(struct ledger *l, int64_t after, size_t limit, ledger_scan_cb cb,
+    void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 n;
+
+	if (sqlite3_prepare_v2(SQ(l)->db,
+	    "SELECT seq, id, source, type, subject, time, recorded_at, "
+	    "properties, links, hash FROM evidence WHERE seq > ? "
+	    "ORDER BY seq LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+		return (-1);
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
+	n = sqlite_evidence_each(st, cb, arg, 0);
+	sqlite3_finalize(st);
+	return (n);
 }
 
 /* Between batches: checkpoint the WAL once it has grown. */
@@ -634,10 +649,9 @@ static int
 sqlite_subject_find(struct ledger *l, const char *type, const char *s,
     size_t limit, ledger_scan_cb cb, void *arg)
 {
-	struct evidence	 ev;
 	sqlite3_stmt	*st;
 	char		*pat = NULL;
-	int		 rc, n = 0, prefix;
+	int		 n, prefix;
 
 	prefix = strlen(s) >= 7 && strpbrk(s, "*?[]") == NULL;
 	if (sqlite3_prepare_v2(SQ(l)->db, prefix ?
@@ -654,28 +668,10 @@ sqlite_subject_find(struct ledger *l, const char *type, const char *s,
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, prefix ? pat : s, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&ev, 0, sizeof(ev));
-		ev.seq = sqlite3_column_int64(st, 0);
-		ev.id = (char *)sqlite3_column_text(st, 1);
-		ev.source = (char *)sqlite3_column_text(st, 2);
-		ev.type = (char *)sqlite3_column_text(st, 3);
-		ev.subject = (char *)sqlite3_column_text(st, 4);
-		ev.time = sqlite3_column_int64(st, 5);
-		ev.recorded_at = sqlite3_column_int64(st, 6);
-		ev.properties = (char *)sqlite3_column_text(st, 7);
-		ev.links = (char *)sqlite3_column_text(st, 8);
-		strlcpy(ev.hash, (const char *)sqlite3_column_text(st, 9),
-		    sizeof(ev.hash));
-		n++;
-		if (cb(&ev, arg) == -1) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
+	n = sqlite_evidence_each(st, cb, arg, 1);
 	sqlite3_finalize(st);
 	free(pat);
-	return (rc == SQLITE_DONE ? n : -1);
+	return (n);
 }
 
 static int

@@ -808,6 +808,23 @@ outbox_ack_clear(struct outbox_ack *a)
 }
 
 /*
+ * The end of retry and replay: enable sink (or all) again if a 410
+ * disabled it, and commit the transaction they began, or roll it back
+ * when n, the rows they queued, is -1.  Returns n, or -1.
+ */
+static int64_t
+outbox_enable(sqlite3 *db, const char *sink, int64_t n)
+{
+	if (n == -1 || outbox_exec(db, "DELETE FROM outbox_sinks WHERE "
+	    "?1 IS NULL OR sink = ?1", sink, NULL, NULL, 0, 0) == -1 ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return (-1);
+	}
+	return (n);
+}
+
+/*
  * milepost outbox retry: dead-lettered pushes of sink (or all sinks),
  * or of one "TYPE/ID", go back to pending, and the sink is enabled again
  * if a 410 disabled it.  Its own transaction.  Returns the rows revived.
@@ -826,15 +843,11 @@ outbox_retry(struct ledger *l, const char *sink, const char *type,
 	    "attempts = 0, next_at = 0 WHERE status = 'dead' AND (?1 IS NULL "
 	    "OR sink = ?1) AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR "
 	    "id = ?3)", sink, type, id, 0, 0);
-	if (n == -1 || outbox_exec(db, "UPDATE outbox SET next_at = 0 WHERE "
+	if (n != -1 && outbox_exec(db, "UPDATE outbox SET next_at = 0 WHERE "
 	    "status = 'pending' AND (?1 IS NULL OR sink = ?1)", sink, NULL,
-	    NULL, 0, 0) == -1 || outbox_exec(db, "DELETE FROM outbox_sinks "
-	    "WHERE ?1 IS NULL OR sink = ?1", sink, NULL, NULL, 0, 0) == -1 ||
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return (-1);
-	}
-	return (n);
+	    NULL, 0, 0) == -1)
+		n = -1;
+	return (outbox_enable(db, sink, n));
 }
 
 /*
@@ -860,13 +873,7 @@ outbox_replay(struct ledger *l, const char *sink, int64_t since)
 	    "status = 'pending', attempts = 0, next_at = 0 "
 	    "WHERE want_at >= ?4 AND (?1 IS NULL OR sink = ?1)", sink, NULL,
 	    NULL, since, 0);
-	if (n == -1 || outbox_exec(db, "DELETE FROM outbox_sinks WHERE "
-	    "?1 IS NULL OR sink = ?1", sink, NULL, NULL, 0, 0) == -1 ||
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return (-1);
-	}
-	return (n);
+	return (outbox_enable(db, sink, n));
 }
 
 /*
