@@ -134,6 +134,51 @@ outbox_schema(struct ledger *l, char *err, size_t errlen)
 }
 
 /*
+ * Forget the change-feed cursor of every sink that is no longer
+ * configured, so that no backlog grows for it.  Its outbox rows stay (a
+ * dead letter can still be read); if it comes back, it takes the feed from
+ * the start and sends only what differs from what it acknowledged.
+ */
+static int
+outbox_forget(struct ledger *l, const struct config *cf, char *err,
+    size_t errlen)
+{
+	static const char	*sql[] = {
+		"SELECT sink FROM outbox_cursors WHERE sink NOT IN "
+		"(SELECT value FROM json_each(?))",
+		"DELETE FROM outbox_cursors WHERE sink NOT IN "
+		"(SELECT value FROM json_each(?))"
+	};
+	sqlite3		*db = ledger_sqlite_db(l);
+	sqlite3_stmt	*st;
+	json_object	*names = json_object_new_array();
+	const char	*js;
+	size_t		 i;
+	int		 rc = SQLITE_ERROR;
+
+	for (i = 0; i < cf->nsinks; i++)
+		json_object_array_add(names,
+		    json_object_new_string(cf->sinks[i].name));
+	js = json_object_to_json_string_ext(names, JSON_C_TO_STRING_PLAIN);
+	for (i = 0; i < 2; i++) {
+		if ((st = outbox_prepare(db, sql[i])) == NULL)
+			break;
+		sqlite3_bind_text(st, 1, js, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			log_info("outbox: sink %s is no longer configured: "
+			    "its change-feed cursor is dropped",
+			    (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			break;
+	}
+	if (rc != SQLITE_DONE)
+		snprintf(err, errlen, "outbox: %s", sqlite3_errmsg(db));
+	json_object_put(names);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/*
  * The writer's outbox on ledger l (borrowed, read-write): creates the
  * tables and prepares the hook's statements.  Set l->on_claim to
  * outbox_on_claim and l->on_claim_arg to the result.
@@ -144,7 +189,8 @@ outbox_new(const struct config *cf, struct ledger *l, char *err,
 {
 	struct outbox	*ob;
 
-	if (outbox_schema(l, err, errlen) == -1)
+	if (outbox_schema(l, err, errlen) == -1 || outbox_forget(l, cf, err,
+	    errlen) == -1)
 		return (NULL);
 	ob = xcalloc(1, sizeof(*ob));
 	ob->cf = cf;

@@ -144,9 +144,22 @@ eq "... once each, as snapshots of their latest state" \
 eq "the old sink, its subscriptions unchanged, gets nothing again" "$nhook" "$(received hook)"
 check "milepost outbox list shows no backlog" sh -c "! \"$MILEPOST\" outbox list --ledger sqlite:$T/ledger.db | grep -q backlog"
 
-# Configuration errors name the file, line and key.
+# The late sink is removed again: its cursor is dropped at start, so no
+# backlog grows for it while changes keep coming.
 stop_daemon
 cp "$T/before-late.yaml" "$T/milepost.yaml"
+start_daemon
+check "a removed sink's cursor is dropped, and said so" \
+    grep -q "sink late is no longer configured" "$T/milepostd.log"
+opened s4 planned
+check "the hook still gets new changes" wait_received hook $((nhook + 1))
+eq "no cursor is left for it" 0 \
+    "$(sqlite3 "$T/ledger.db" "SELECT count(*) FROM outbox_cursors WHERE sink = 'late'")"
+check "and outbox list --ledger shows no backlog for it" sh -c \
+    "! \"$MILEPOST\" outbox list --ledger sqlite:$T/ledger.db | grep -q '^late backlog'"
+
+# Configuration errors name the file, line and key.
+stop_daemon
 cp "$T/milepost.yaml" "$T/good.yaml"
 bad() {	# bad DESCRIPTION EXPECTED-PATTERN YAML
 	write_config "$STATUS_TYPES
