@@ -553,6 +553,7 @@ struct milestone_conf {
 	size_t		 max_per_deployment;	/* K */
 	size_t		 max_checkpoints;
 	int64_t		 at_risk_margin;	/* microseconds */
+	int		 clock;		/* milepostd's MilestoneClock */
 	double		 rollback_weight;
 	double		 default_weight;
 	char		**sev_names;

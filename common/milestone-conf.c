@@ -349,6 +349,11 @@ msc_rules_block(const char *file, struct milestone_conf *mc, json_object *o,
 					    "such as 7d"));
 			}
 			mc->at_risk_margin = (int64_t)(d * 1e6);
+		} else if (strcmp(key, "clock") == 0) {
+			if (!json_object_is_type(val, json_type_boolean))
+				return (config_errf(err, errlen, file, val ?
+				    val : o, key, "must be true or false"));
+			mc->clock = json_object_get_boolean(val);
 		} else if (strcmp(key, "severity_weights") == 0) {
 			if (!json_object_is_type(val, json_type_object))
 				return (config_errf(err, errlen, file, val, key,
@@ -365,7 +370,7 @@ msc_rules_block(const char *file, struct milestone_conf *mc, json_object *o,
 			    key, "unknown milestone rule (issue_keys, services, "
 			    "branches, max_per_deployment, max_checkpoints, "
 			    "severity_weights, default_weight, rollback_weight, "
-			    "at_risk_margin)"));
+			    "at_risk_margin, clock)"));
 	}
 	return (0);
 }
@@ -387,6 +392,7 @@ milestone_conf_load(json_object *tree, const char *file, char *err,
 	mc->max_per_deployment = MSC_DEFAULT_K;
 	mc->max_checkpoints = MSC_DEFAULT_CHECKPOINTS;
 	mc->at_risk_margin = MSC_DEFAULT_MARGIN;
+	mc->clock = 1;
 	mc->rollback_weight = MSC_DEFAULT_ROLLBACK;
 	mc->default_weight = MSC_DEFAULT_WEIGHT;
 	for (i = 0; i < sizeof(msc_default_weights) /

@@ -1049,9 +1049,23 @@ ms_put(struct milestones *ms, struct ledger *l, size_t i, int64_t now)
 }
 
 /*
+ * Did time, moving from from to to, cross a point where milestone d's
+ * state changes with nothing else happening: due - margin (at_risk from
+ * there) or due (slipping after it)?
+ */
+static int
+ms_crossed(const struct milestone_def *d, int64_t margin, int64_t from,
+    int64_t to)
+{
+	return ((from < d->due - margin && d->due - margin <= to) ||
+	    (from <= d->due && d->due < to));
+}
+
+/*
  * End of a batch whose transaction time is now: apply the batch's
  * Deployment revisions, re-evaluate what changed (and every milestone
- * once per day of event time), and write the revisions.  Returns 0 or -1.
+ * once per day of event time, or when time passes its due date or its
+ * at_risk margin), and write the revisions.  Returns 0 or -1.
  */
 int
 milestone_flush(struct milestones *ms, struct ledger *l, int64_t now)
@@ -1074,7 +1088,9 @@ milestone_flush(struct milestones *ms, struct ledger *l, int64_t now)
 			goto out;
 		s = &ms->st[i];
 		if (ms->now == 0 || (!s->dirty && s->revision > 0 &&
-		    s->time / MS_DAY == ms->now / MS_DAY))
+		    s->time / MS_DAY == ms->now / MS_DAY &&
+		    !ms_crossed(&ms->mc->ms[i], ms->mc->at_risk_margin,
+		    s->time, ms->now)))
 			continue;
 		ms_evaluate(ms, i);
 		if (ms_put(ms, l, i, now) == -1)

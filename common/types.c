@@ -134,6 +134,10 @@ static const struct builtin_prop builtin_props[] = {
 	{ "DeploymentStalled", "since", PT_TIMESTAMP, 1, 0, NULL },
 	{ "DeploymentStalled", "timeout", PT_TIMESPAN, 0, 0, NULL },
 
+	/* receiver/clock.c: time passing, for milestones. */
+	{ "MilestoneClock", "at", PT_ENUM, 1, 0, "day,at_risk,due" },
+	{ "MilestoneClock", "milestone", PT_TEXT, 0, 0, NULL },
+
 	INCIDENT_PROPS("IncidentOpened"),
 	INCIDENT_PROPS("IncidentAcknowledged"),
 	INCIDENT_PROPS("IncidentResolved"),

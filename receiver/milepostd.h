@@ -78,6 +78,9 @@ struct server {
 	int			 stopping;
 	struct event		*ev_term, *ev_int, *ev_exit;
 	struct event		*ev_stall;	/* deployments.c */
+	struct event		*ev_clock;	/* clock.c */
+	int64_t			 clock_last;	/* clock.c: point stored */
+	int			 clock_busy;	/* clock.c: one in flight */
 	char			 addr[128];
 };
 struct server	*server_new(struct config *, char *, size_t);
@@ -158,6 +161,11 @@ void	deployments_route(struct server *, struct evhttp_request *,
 void	deployments_release_route(struct server *, struct evhttp_request *,
 	    const char *);
 void	deployments_timer_start(struct server *);
+
+/* clock.c: the milestone clock (MilestoneClock evidence) */
+void	clock_start(struct server *);
+int64_t	clock_point(const struct milestone_conf *, int64_t, const char **,
+	    const char **);
 
 /* api-access.c: what every bearer endpoint shares (ARCHITECTURE.md) */
 int	api_authorize(struct server *, struct evhttp_request *, enum access,

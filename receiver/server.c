@@ -321,6 +321,7 @@ server_new(struct config *cf, char *err, size_t errlen)
 	if (server_listen(srv, err, errlen) == -1)
 		goto fail;
 	deployments_timer_start(srv);
+	clock_start(srv);
 	srv->ev_term = evsignal_new(srv->base, SIGTERM, server_signal, srv);
 	srv->ev_int = evsignal_new(srv->base, SIGINT, server_signal, srv);
 	evsignal_add(srv->ev_term, NULL);
@@ -371,6 +372,8 @@ server_free(struct server *srv)
 		event_free(srv->ev_exit);
 	if (srv->ev_stall != NULL)
 		event_free(srv->ev_stall);
+	if (srv->ev_clock != NULL)
+		event_free(srv->ev_clock);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	free(srv->rates);

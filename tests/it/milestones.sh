@@ -28,7 +28,8 @@ milestones:
 milestone_rules:
   max_per_deployment: 2
   services: [ { service: "car*", milestone: C-3 } ]
-  severity_weights: { critical: 25 }'
+  severity_weights: { critical: 25 }
+  clock: false'
 start_daemon
 export MILEPOST_TOKEN="$READER_TOKEN"
 emit_fail=0
