@@ -84,7 +84,7 @@ evidence_cmpkey(const void *a, const void *b)
  * those is its own JSON text between quotes; anything else is left to
  * json-c.  The common case then costs no allocation.
  */
-static void
+void
 evidence_json_string(struct buf *out, const char *s, size_t len)
 {
 	json_object	*js;

@@ -639,6 +639,7 @@ enum ev_error	 evidence_from_json(json_object *, const struct types *,
 		    char *, size_t, char *, size_t);
 json_object	*evidence_to_json(const struct evidence *);
 void		 evidence_canonical_json(json_object *, struct buf *);
+void		 evidence_json_string(struct buf *, const char *, size_t);
 void		 evidence_hash(const struct evidence *, const char *,
 		    char [MP_HASHLEN]);
 int		 evidence_id_valid(const char *);

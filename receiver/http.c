@@ -43,13 +43,21 @@ http_reason(int code)
 void
 http_reply_json(struct evhttp_request *req, int code, json_object *o)
 {
-	struct evbuffer	*b;
 	const char	*s;
 	size_t		 len;
 
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	b = evhttp_request_get_output_buffer(req);
+	http_reply_bytes(req, code, s, len);
+}
+
+/* Reply with the JSON text s of len bytes (a newline is added). */
+void
+http_reply_bytes(struct evhttp_request *req, int code, const char *s,
+    size_t len)
+{
+	struct evbuffer	*b = evhttp_request_get_output_buffer(req);
+
 	evbuffer_add(b, s, len);
 	evbuffer_add(b, "\n", 1);
 	evhttp_add_header(evhttp_request_get_output_headers(req),

@@ -91,6 +91,7 @@ void		 server_check_stop(struct server *);
 /* http.c: routes, limits and replies */
 void	http_route(struct evhttp_request *, void *);
 void	http_reply_json(struct evhttp_request *, int, json_object *);
+void	http_reply_bytes(struct evhttp_request *, int, const char *, size_t);
 void	http_error(struct server *, struct evhttp_request *, int,
 	    enum reject_reason, const char *, const char *);
 

@@ -131,11 +131,47 @@ server_signal(evutil_socket_t sig, short what, void *arg)
 	server_check_stop(srv);
 }
 
+/*
+ * The reply to stored evidence, written out directly (this runs for every
+ * request; json-c objects cost more than the text): one evidence
+ * {["duplicate":true,]"id":…,"seq":N}, or a batch {"accepted":N,
+ * "duplicates":M,["duplicate":true,]"evidence":[{"id":…,"seq":N[,
+ * "duplicate":true]},…]}.
+ */
+static void
+server_reply_stored(struct ingest_req *ir, int code, size_t stored)
+{
+	struct buf	b;
+	size_t		i;
+
+	buf_init(&b);
+	if (!ir->batch) {
+		buf_adds(&b, ir->dup[0] ? "{\"duplicate\":true,\"id\":" :
+		    "{\"id\":");
+		evidence_json_string(&b, ir->ev[0]->id, strlen(ir->ev[0]->id));
+		buf_printf(&b, ",\"seq\":%lld}", (long long)ir->ev[0]->seq);
+	} else {
+		buf_printf(&b, "{\"accepted\":%zu,\"duplicates\":%zu,%s"
+		    "\"evidence\":[", stored, ir->nev - stored, stored == 0 ?
+		    "\"duplicate\":true," : "");
+		for (i = 0; i < ir->nev; i++) {
+			buf_adds(&b, i > 0 ? ",{\"id\":" : "{\"id\":");
+			evidence_json_string(&b, ir->ev[i]->id,
+			    strlen(ir->ev[i]->id));
+			buf_printf(&b, ",\"seq\":%lld%s}",
+			    (long long)ir->ev[i]->seq, ir->dup[i] ?
+			    ",\"duplicate\":true" : "");
+		}
+		buf_adds(&b, "]}");
+	}
+	http_reply_bytes(ir->req, code, b.data, b.len);
+	buf_free(&b);
+}
+
 static void
 server_ingest_done(struct ingest_req *ir, void *arg)
 {
 	struct server	*srv = arg;
-	json_object	*o, *arr, *one;
 	size_t		 i, stored = 0;
 	int		 code;
 
@@ -157,40 +193,7 @@ server_ingest_done(struct ingest_req *ir, void *arg)
 		}
 	}
 	code = stored ? 202 : 200;
-	if (!ir->batch) {
-		o = json_object_new_object();
-		if (ir->dup[0])
-			json_object_object_add(o, "duplicate",
-			    json_object_new_boolean(1));
-		json_object_object_add(o, "id",
-		    json_object_new_string(ir->ev[0]->id));
-		json_object_object_add(o, "seq",
-		    json_object_new_int64(ir->ev[0]->seq));
-	} else {
-		o = json_object_new_object();
-		arr = json_object_new_array();
-		for (i = 0; i < ir->nev; i++) {
-			one = json_object_new_object();
-			json_object_object_add(one, "id",
-			    json_object_new_string(ir->ev[i]->id));
-			json_object_object_add(one, "seq",
-			    json_object_new_int64(ir->ev[i]->seq));
-			if (ir->dup[i])
-				json_object_object_add(one, "duplicate",
-				    json_object_new_boolean(1));
-			json_object_array_add(arr, one);
-		}
-		json_object_object_add(o, "accepted",
-		    json_object_new_int64((int64_t)stored));
-		json_object_object_add(o, "duplicates",
-		    json_object_new_int64((int64_t)(ir->nev - stored)));
-		if (stored == 0)
-			json_object_object_add(o, "duplicate",
-			    json_object_new_boolean(1));
-		json_object_object_add(o, "evidence", arr);
-	}
-	http_reply_json(ir->req, code, o);
-	json_object_put(o);
+	server_reply_stored(ir, code, stored);
 	if (stored)
 		push_kick(srv->push);
 out:

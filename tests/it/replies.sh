@@ -10,8 +10,10 @@ good='{"type":"BuildCompleted","subject":"b-17","time":"2025-07-03T10:08:20Z","p
 
 r=$(post m1 "$good"); eq "202 for new evidence" 202 "${r%% *}"
 eq "202 body has id and seq" "m1 1" "$(json 'd["id"]') $(json 'd["seq"]')"
+eq "... exactly" '202 {"id":"m1","seq":1}' "$r"
 r=$(post m1 "$good"); eq "200 for a redelivery" 200 "${r%% *}"
 eq "200 body says duplicate, with the stored seq" "True 1" "$(json 'd["duplicate"]') $(json 'd["seq"]')"
+eq "... exactly" '200 {"duplicate":true,"id":"m1","seq":1}' "$r"
 eq "a duplicate writes nothing" 1 "$(rows)"
 eq "stored properties are canonical and typed" '{"buildStatus":"success","duration":420}' \
     "$(sqlite3 "$T/ledger.db" 'SELECT properties FROM evidence WHERE seq=1')"
@@ -94,6 +96,12 @@ batch='{"evidence":[{"type":"BuildStartedEvent","subject":"b1","properties":{"bu
 r=$(post bat "$batch"); eq "202 for a batch" "202 2" "${r%% *} $(json 'd["accepted"]')"
 eq "batch ids are webhook-id.index" "bat.0 bat.1" "$(json 'd["evidence"][0]["id"]') $(json 'd["evidence"][1]["id"]')"
 r=$(post bat "$batch"); eq "200 for a redelivered batch" "200 2" "${r%% *} $(json 'd["duplicates"]')"
+b0=$(json 'd["evidence"][0]["seq"]'); b1=$(json 'd["evidence"][1]["seq"]')
+eq "... exactly" "200 {\"accepted\":0,\"duplicates\":2,\"duplicate\":true,\"evidence\":[{\"id\":\"bat.0\",\"seq\":$b0,\"duplicate\":true},{\"id\":\"bat.1\",\"seq\":$b1,\"duplicate\":true}]}" "$r"
+half='{"evidence":[{"type":"BuildStartedEvent","subject":"b1","properties":{"buildId":"b1"}},{"type":"BuildStartedEvent","subject":"b3","properties":{"buildId":"b3"}}]}'
+r=$(post bat2 "$half"); s0=$(json 'd["evidence"][0]["seq"]'); s1=$(json 'd["evidence"][1]["seq"]')
+eq "a batch of new evidence: 202, exactly" "202 {\"accepted\":2,\"duplicates\":0,\"evidence\":[{\"id\":\"bat2.0\",\"seq\":$s0},{\"id\":\"bat2.1\",\"seq\":$s1}]}" "$r"
+n=$((n + 2))
 n=$((n + 2)); eq "a batch is stored once" "$n" "$(rows)"
 
 # The read API.
