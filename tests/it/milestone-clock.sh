@@ -8,11 +8,11 @@
 . "$(dirname "$0")/lib.sh"
 
 at() { python3 -c 'import sys,datetime as D; t=D.datetime.now(D.timezone.utc)+D.timedelta(seconds=float(sys.argv[1])); print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"; }
-DUE=$(at 9)	# at_risk from DUE - 4 s, slipping after DUE
+DUE=$(at 12)	# at_risk from DUE - 5 s, slipping after DUE
 write_config "
 milestones:
   - { id: M-CLK, tenant: acme, due: \"$DUE\", scope: { services: [idle] } }
-milestone_rules: { at_risk_margin: 4s }"
+milestone_rules: { at_risk_margin: 5s }"
 start_daemon
 export MILEPOST_TOKEN="$READER_TOKEN"
 states() { sqlite3 "$T/ledger.db" "SELECT group_concat(s, ' ') FROM (SELECT json_extract(properties, '\$.state') AS s FROM claim_revisions WHERE type = 'Milestone' AND id = 'M-CLK' ORDER BY revision)"; }
