@@ -390,16 +390,16 @@ batch(const char *type, const char *subject, const char *time,
 	ck_assert_int_eq(ledger_commit(l), 0);
 }
 
-/* A property of the latest M-42 revision, as a string. */
+/* A property of milestone id's latest revision, as a string. */
 static const char *
-m42(const char *expr)
+mprop(const char *id, const char *expr)
 {
 	static char	 out[512];
 	struct claim	 c;
 	json_object	*p, *v;
 
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(l->be->claim_get(l, "Milestone", "M-42", INT64_MAX,
+	ck_assert_int_eq(l->be->claim_get(l, "Milestone", id, INT64_MAX,
 	    &c), 1);
 	p = json_tokener_parse(c.properties);
 	ck_assert(json_object_object_get_ex(p, expr, &v));
@@ -407,6 +407,12 @@ m42(const char *expr)
 	json_object_put(p);
 	claim_clear(&c);
 	return (out);
+}
+
+static const char *
+m42(const char *expr)
+{
+	return (mprop("M-42", expr));
 }
 
 START_TEST(test_claims)
@@ -463,6 +469,18 @@ START_TEST(test_claims)
 	    "\"shop-img\",\"environment\":\"production\",\"revision\":\"5\"}");
 	/* shop-img: M-44 (artifact), M-45 (rule); 2: accepted, not M-42. */
 	ck_assert_ptr_null(strstr(m42("deployments"), "shop-img"));
+	/*
+	 * The clock (receiver/clock.c's MilestoneClock evidence) alone moves
+	 * time: M-43 (due 2025-09-30T12:00Z, margin 7 d, nothing in scope)
+	 * is at_risk at midnight, and slipping just after its due time the
+	 * same day: crossing due re-evaluates it, not only a new day.
+	 */
+	batch("MilestoneClock", "milestones", "2025-09-30T00:00:00Z",
+	    "{\"at\":\"day\"}", NULL, NULL, NULL);
+	ck_assert_str_eq(mprop("M-43", "state"), "at_risk");
+	batch("MilestoneClock", "M-43", "2025-09-30T12:00:00.000001Z",
+	    "{\"at\":\"due\",\"milestone\":\"M-43\"}", NULL, NULL, NULL);
+	ck_assert_str_eq(mprop("M-43", "state"), "slipping");
 }
 END_TEST
 
