@@ -67,6 +67,11 @@ START_TEST(test_conf)
 	ck_assert_uint_eq(mc->max_per_deployment, 2);
 	ck_assert_uint_eq(mc->nrules, 3);
 	ck_assert_int_eq(milestone_conf_index(mc, "M-44"), 2);
+	ck_assert_int_eq(mc->clock, 1);			/* on by default */
+	milestone_conf_free(mc);
+	mc = conf("milestone_rules: { clock: false }\n", err);
+	ck_assert_msg(mc != NULL, "%s", err);
+	ck_assert_int_eq(mc->clock, 0);
 	milestone_conf_free(mc);
 }
 END_TEST
@@ -97,6 +102,8 @@ START_TEST(test_conf_errors)
 		{ "milestone_rules: { max_per_deployment: 0 }\n",
 		    "max_per_deployment: must be" },
 		{ "milestone_rules: { colour: red }\n", "unknown milestone rule" },
+		{ "milestone_rules: { clock: maybe }\n",
+		    "clock: must be true or false" },
 	};
 	struct milestone_conf	*mc;
 	char			 err[MP_ERRLEN];
