@@ -76,11 +76,9 @@ clock_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct server		*srv = arg;
 	const struct milestone_conf *mc = srv->cf->milestones;
-	struct ingest_req	*ir;
 	json_object		*ev, *p;
 	const char		*at, *ms;
 	char			 id[64], t[MP_TIMELEN];
-	char			 err[MP_ERRLEN], prop[64];
 	int64_t			 now = tf_now(), point;
 
 	if (srv->stopping || srv->clock_busy ||
@@ -100,24 +98,8 @@ clock_tick(evutil_socket_t fd, short what, void *arg)
 		json_object_object_add(p, "milestone",
 		    json_object_new_string(ms));
 	json_object_object_add(ev, "properties", p);
-	ir = xcalloc(1, sizeof(*ir));
-	ir->ev = xcalloc(1, sizeof(*ir->ev));
-	ir->dup = xcalloc(1, sizeof(*ir->dup));
-	if (evidence_from_json(ev, srv->cf->types, "milepostd", id, now,
-	    &ir->ev[0], err, sizeof(err), prop, sizeof(prop)) != EV_OK) {
-		log_warnx("%s: %s: %s %s", __func__, id, err, prop);
-		json_object_put(ev);
-		ingest_req_free(ir);
-		return;
-	}
-	json_object_put(ev);
-	ir->nev = 1;
-	ir->done = clock_done;
-	if (ingest_submit(srv->ingest, ir) == -1) {
-		ingest_req_free(ir);	/* full: the next tick retries */
-		return;
-	}
-	srv->clock_busy = 1;
+	if (ingest_submit_own(srv, ev, id, now, clock_done) == 0)
+		srv->clock_busy = 1;
 }
 
 /* Start the clock when milestones are declared and it is not off. */

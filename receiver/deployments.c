@@ -600,10 +600,8 @@ deployments_stall_submit(struct server *srv, const char *id,
     const char *state, const char *since, json_object *props, double tmo,
     int64_t now)
 {
-	struct ingest_req	*ir;
 	json_object		*ev, *p, *l, *v;
-	char			 eid[MP_IDMAX], h[MP_HASHLEN], err[MP_ERRLEN];
-	char			 prop[64], t[32];
+	char			 eid[MP_IDMAX], h[MP_HASHLEN], t[32];
 	int64_t			 s;
 
 	/* One id per (deployment, since): a retry is a duplicate. */
@@ -628,21 +626,7 @@ deployments_stall_submit(struct server *srv, const char *id,
 	if (json_object_object_get_ex(props, "environment", &v))
 		json_object_object_add(l, "environment", json_object_get(v));
 	json_object_object_add(ev, "links", l);
-	ir = xcalloc(1, sizeof(*ir));
-	ir->ev = xcalloc(1, sizeof(*ir->ev));
-	ir->dup = xcalloc(1, sizeof(*ir->dup));
-	if (evidence_from_json(ev, srv->cf->types, "milepostd", eid, now,
-	    &ir->ev[0], err, sizeof(err), prop, sizeof(prop)) != EV_OK) {
-		log_warnx("%s: %s: %s %s", __func__, id, err, prop);
-		json_object_put(ev);
-		ingest_req_free(ir);
-		return;
-	}
-	json_object_put(ev);
-	ir->nev = 1;
-	ir->done = deployments_stall_done;
-	if (ingest_submit(srv->ingest, ir) == -1)
-		ingest_req_free(ir);	/* full: the next tick retries */
+	ingest_submit_own(srv, ev, eid, now, deployments_stall_done);
 }
 
 static int

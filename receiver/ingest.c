@@ -295,6 +295,41 @@ ingest_submit(struct ingest *in, struct ingest_req *ir)
 }
 
 /*
+ * Queue ev (a JSON evidence, taken), milepostd's own (source "milepostd",
+ * idempotency id id, received at now), for the writer; done runs on the
+ * loop once it is stored or found a duplicate.  Returns 0, or -1 (logged)
+ * when it is not valid or the queue is full: the timer that made it tries
+ * again on its next tick.
+ */
+int
+ingest_submit_own(struct server *srv, json_object *ev, const char *id,
+    int64_t now, void (*done)(struct server *, struct ingest_req *))
+{
+	struct ingest_req	*ir;
+	char			 err[MP_ERRLEN], prop[64];
+	enum ev_error		 er;
+
+	ir = xcalloc(1, sizeof(*ir));
+	ir->ev = xcalloc(1, sizeof(*ir->ev));
+	ir->dup = xcalloc(1, sizeof(*ir->dup));
+	er = evidence_from_json(ev, srv->cf->types, "milepostd", id, now,
+	    &ir->ev[0], err, sizeof(err), prop, sizeof(prop));
+	json_object_put(ev);
+	if (er != EV_OK) {
+		log_warnx("%s: %s: %s %s", __func__, id, err, prop);
+		ingest_req_free(ir);
+		return (-1);
+	}
+	ir->nev = 1;
+	ir->done = done;
+	if (ingest_submit(srv->ingest, ir) == -1) {
+		ingest_req_free(ir);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Derive Milestone claims from mc (borrowed; it must outlive in).  Call
  * before the first ingest_submit.
  */

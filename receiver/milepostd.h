@@ -128,6 +128,8 @@ struct ingest	*ingest_new(struct event_base *, struct ledger *,
 		    const struct types *, const struct limits *,
 		    struct metrics *, ingest_done_cb, void *);
 int		 ingest_submit(struct ingest *, struct ingest_req *);
+int		 ingest_submit_own(struct server *, json_object *, const char *,
+		    int64_t, void (*)(struct server *, struct ingest_req *));
 size_t		 ingest_inflight(struct ingest *);
 void		 ingest_set_milestones(struct ingest *,
 		    const struct milestone_conf *);
