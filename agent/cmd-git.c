@@ -652,12 +652,14 @@ cmd_git_evidence(struct cmd_git_push *p, size_t k)
 	const struct cmd_git_update	*u = &p->u[p->cref[k]];
 	const git_signature		*a;
 	git_commit			*c;
-	json_object			*ev, *props;
+	json_object			*ev, *props, *parents;
 	struct buf			 msg, scan, name, ref, repo;
 	const char			*m, *r;
 	char				 sha[GIT_OID_HEXSZ + 1];
+	char				 psha[GIT_OID_HEXSZ + 1];
 	char				 id[MP_IDMAX + 1], when[64];
 	size_t				 len, n, half;
+	unsigned int			 pi;
 
 	git_oid_tostr(sha, sizeof(sha), &p->c[k]);
 	if (git_commit_lookup(&c, p->repo, &p->c[k]) != 0) {
@@ -713,6 +715,12 @@ cmd_git_evidence(struct cmd_git_push *p, size_t k)
 	}
 	json_object_object_add(props, "forced",
 	    json_object_new_boolean(u->forced));
+	parents = json_object_new_array();
+	for (pi = 0; pi < git_commit_parentcount(c); pi++) {
+		git_oid_tostr(psha, sizeof(psha), git_commit_parent_id(c, pi));
+		json_object_array_add(parents, json_object_new_string(psha));
+	}
+	json_object_object_add(props, "parents", parents);
 	source_prop(ev, "tool", "git");
 	source_message_keys(ev, buf_cstr(&scan));
 

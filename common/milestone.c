@@ -19,10 +19,14 @@
  * revision is written when its properties changed.
  *
  * A revision R "contains" a commit C when C is R (an abbreviated SHA
- * matches), or C was pushed to the same repository and branch no later
- * than R was (ledger order): the server has no commit graph, so branch
- * history is taken as linear.  A deployment whose revision was never
- * pushed (no CommitPushed) contains only itself.
+ * matches); when C is an ancestor of R through the `parents` that
+ * CommitPushed evidence lists (the git hook sends them: a commit merged
+ * from another branch is contained in the merge; ms_ancestors); or when C
+ * was pushed to the same repository and branch no later than R was
+ * (ledger order), which takes branch history as linear where no parents
+ * are known (GitHub and GitLab push payloads do not carry them).  A
+ * deployment whose revision was never pushed (no CommitPushed) contains
+ * only itself.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,8 @@
 #define MS_REJECTIONS_MAX	50
 #define MS_DELTAS_MAX		200
 #define MS_DAY			(86400LL * 1000000)
+#define MS_ANCESTORS_MAX	10000	/* commits walked per deployment */
+#define MS_BATCH_SLACK		1000	/* a push's batch, in any order */
 
 struct ms_state {
 	json_object	*props;		/* owned */
@@ -65,6 +71,9 @@ struct ms_rev {
 	char		 repo[256];
 	char		 branch[256];
 	int64_t		 seq;		/* its CommitPushed, 0 if none */
+	json_object	*parents;	/* its CommitPushed's, or NULL */
+	char		**anc;		/* known ancestors, sorted */
+	size_t		 nanc;
 };
 
 struct milestones *
@@ -352,6 +361,28 @@ ms_names(struct milestones *ms, struct buf *b)
 }
 
 static int
+ms_anccmp(const void *a, const void *b)
+{
+	return (strcasecmp(*(char *const *)a, *(char *const *)b));
+}
+
+/* Is sha (abbreviated or not) one of r's known ancestors? */
+static int
+ms_ancestor(const struct ms_rev *r, const char *sha)
+{
+	size_t	lo = 0, hi = r->nanc, mid;
+
+	while (lo < hi) {		/* the first one >= sha */
+		mid = lo + (hi - lo) / 2;
+		if (strcasecmp(r->anc[mid], sha) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo < r->nanc && milestone_sha_eq(r->anc[lo], sha));
+}
+
+static int
 ms_contains(const struct ms_rev *r, json_object *c)
 {
 	const char	*sha = ms_str(c, "sha");
@@ -359,6 +390,8 @@ ms_contains(const struct ms_rev *r, json_object *c)
 	int64_t		 seq;
 
 	if (sha != NULL && r->sha[0] != '\0' && milestone_sha_eq(sha, r->sha))
+		return (1);
+	if (sha != NULL && r->nanc > 0 && ms_ancestor(r, sha))
 		return (1);
 	if (r->seq == 0 || (v = ms_get(c, "seq")) == NULL ||
 	    (seq = json_object_get_int64(v)) <= 0 || seq > r->seq)
@@ -692,6 +725,143 @@ milestone_apply(struct milestones *ms, struct ledger *l,
 	return (rc);
 }
 
+/* The parents (a new reference) of a CommitPushed, if it lists them. */
+static json_object *
+ms_parents(const struct evidence *ev)
+{
+	json_object	*p, *v, *out = NULL;
+
+	if ((p = json_tokener_parse(ev->properties)) == NULL)
+		return (NULL);
+	if (json_object_object_get_ex(p, "parents", &v) &&
+	    json_object_is_type(v, json_type_array))
+		out = json_object_get(v);
+	json_object_put(p);
+	return (out);
+}
+
+struct ms_walk {
+	json_object	*parents;
+	int64_t		 seq;
+};
+
+static int
+ms_walk_one(const struct evidence *ev, void *arg)
+{
+	struct ms_walk	*w = arg;
+
+	w->seq = ev->seq;
+	w->parents = ms_parents(ev);
+	return (-1);	/* the newest is enough */
+}
+
+/*
+ * r's ancestors that the ledger knows of: breadth first from the parents
+ * of its CommitPushed (the git hook lists them), through the parents of
+ * theirs, at most MS_ANCESTORS_MAX.  A commit pushed well before floor
+ * (the oldest unverified checkpoint's push) is not walked past: what it
+ * descends from was pushed earlier still.  So a commit merged from another
+ * branch is contained in the merge, not only what was pushed to the
+ * deployed branch.  Returns 0 or -1.
+ */
+static int
+ms_ancestors(struct ledger *l, struct ms_rev *r, int64_t floor)
+{
+	json_object	*seen, *cur;
+	struct ms_walk	 w;
+	const char	*s;
+	size_t		 head = 0, i, cap = 0;
+	int		 rc = 0;
+
+	if (r->parents == NULL || floor == INT64_MAX)
+		return (0);
+	seen = json_object_new_object();
+	cur = json_object_get(r->parents);
+	for (;;) {
+		for (i = 0; i < json_object_array_length(cur) &&
+		    r->nanc < MS_ANCESTORS_MAX; i++) {
+			s = json_object_get_string(json_object_array_get_idx(
+			    cur, i));
+			if (s == NULL || strlen(s) < 7 ||
+			    json_object_object_get_ex(seen, s, NULL))
+				continue;
+			json_object_object_add(seen, s, NULL);
+			if (r->nanc == cap) {
+				cap = cap ? cap * 2 : 64;
+				r->anc = xreallocarray(r->anc, cap,
+				    sizeof(*r->anc));
+			}
+			r->anc[r->nanc++] = xstrdup(s);
+		}
+		json_object_put(cur);
+		cur = NULL;
+		while (cur == NULL && head < r->nanc) {
+			memset(&w, 0, sizeof(w));
+			if (l->be->subject_find(l, "CommitPushed",
+			    r->anc[head++], 1, ms_walk_one, &w) == -1) {
+				rc = -1;
+				break;
+			}
+			if (w.parents != NULL && w.seq < floor - MS_BATCH_SLACK) {
+				json_object_put(w.parents);
+				continue;
+			}
+			cur = w.parents;
+		}
+		if (cur == NULL)
+			break;
+	}
+	json_object_put(seen);
+	if (r->nanc > 1)
+		qsort(r->anc, r->nanc, sizeof(*r->anc), ms_anccmp);
+	return (rc);
+}
+
+/* floor, or the push (seq) of e when e is unverified and older. */
+static int64_t
+ms_floor_one(json_object *e, int64_t floor)
+{
+	json_object	*v;
+	int64_t		 seq;
+
+	if (!ms_bool(e, "verified") && (v = ms_get(e, "seq")) != NULL &&
+	    (seq = json_object_get_int64(v)) > 0 && seq < floor)
+		return (seq);
+	return (floor);
+}
+
+/* floor, or the push of the oldest unverified commit of props p. */
+static int64_t
+ms_floor(json_object *p, int64_t floor)
+{
+	json_object	*cps, *c, *commits;
+	size_t		 i, j;
+
+	cps = ms_get(p, "checkpoints");
+	for (i = 0; cps != NULL && i < json_object_array_length(cps); i++) {
+		c = json_object_array_get_idx(cps, i);
+		if ((commits = ms_get(c, "commits")) == NULL)
+			floor = ms_floor_one(c, floor);
+		for (j = 0; commits != NULL &&
+		    j < json_object_array_length(commits); j++)
+			floor = ms_floor_one(json_object_array_get_idx(commits,
+			    j), floor);
+	}
+	return (floor);
+}
+
+static void
+ms_rev_clear(struct ms_rev *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nanc; i++)
+		free(r->anc[i]);
+	free(r->anc);
+	json_object_put(r->parents);
+	memset(r, 0, sizeof(*r));
+}
+
 static int
 ms_rev_one(const struct evidence *ev, void *arg)
 {
@@ -700,6 +870,7 @@ ms_rev_one(const struct evidence *ev, void *arg)
 	const char	*s;
 
 	r->seq = ev->seq;
+	r->parents = ms_parents(ev);
 	if ((links = json_tokener_parse(ev->links)) != NULL) {
 		if ((s = ms_str(links, "repo")) != NULL)
 			strlcpy(r->repo, s, sizeof(r->repo));
@@ -765,6 +936,7 @@ ms_deployment(struct milestones *ms, struct ledger *l, const struct claim *c)
 	p = json_tokener_parse(c->properties);
 	links = json_tokener_parse(c->links);
 	memset(lbuf, 0, sizeof(lbuf));
+	memset(&r, 0, sizeof(r));
 	basis = ms_basis_claim(c);
 	state = ms_str(p, "state");
 	svc = ms_str(p, "service");
@@ -822,11 +994,23 @@ ms_deployment(struct milestones *ms, struct ledger *l, const struct claim *c)
 	}
 
 	/* Verified: which milestones does it map to? */
-	memset(&r, 0, sizeof(r));
 	if (rev != NULL && *rev != '\0') {
 		strlcpy(r.sha, rev, sizeof(r.sha));
 		if (l->be->subject_find(l, "CommitPushed", rev, 1, ms_rev_one,
 		    &r) == -1)
+			goto out;
+	}
+	if (r.parents != NULL) {
+		int64_t	floor = INT64_MAX;
+
+		for (i = 0; i < mc->nms; i++) {
+			if (strcmp(mc->ms[i].environment, env) != 0)
+				continue;
+			if (ms_load(ms, l, i) == -1)
+				goto out;
+			floor = ms_floor(ms->st[i].props, floor);
+		}
+		if (ms_ancestors(l, &r, floor) == -1)
 			goto out;
 	}
 	ms_dep_links(l, c, links, lbuf, 9);
@@ -902,6 +1086,7 @@ ms_deployment(struct milestones *ms, struct ledger *l, const struct claim *c)
 	}
 	rc = 0;
 out:
+	ms_rev_clear(&r);
 	for (i = 0; i < 10; i++)
 		free(lbuf[i]);
 	free(basis);

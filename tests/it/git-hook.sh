@@ -121,6 +121,8 @@ eq "issue keys of the second commit" '["ABC-12","SHOP-7"]' "$(prop "$c" "propert
 eq "links: commit, repo, branch, milestone" '{"branch":"feature","commit":"'"$b"'","milestone":"M-42","repo":"shop"}' \
     "$(ev links "subject='$b'")"
 eq "no milestone link without the trailer" "" "$(prop "$c" "links,'\$.milestone'")"
+eq "parents: the commit's parent" "[\"$a\"]" "$(prop "$b" "properties,'\$.parents'")"
+eq "parents of a root commit: none" "[]" "$(prop "$a" "properties,'\$.parents'")"
 now=$(date +%s)
 t=$(ev "time / 1000000" "subject='$c'")
 check "the event time is the push ($t in [$t0, $now])" test "$t" -ge "$t0" -a "$t" -le "$now"
@@ -299,6 +301,20 @@ eq "a push to a receiver with a small max_body exits 0" 0 "$rc"
 eq "the three small commits are recorded one by one" $((n + 3)) "$(rows)"
 check "the one over max_body is reported refused" grep -q '4 new commits on refs/heads/main, 3 sent, 1 refused' "$T/push.err"
 eq "nothing is spooled for a refusal" 0 "$(spooled)"
+
+# A merge commit lists both parents (what ties a commit merged from a
+# branch to a deployment of the merge; see milestones.sh).
+stop_daemon
+write_config
+start_daemon
+git checkout -q main
+p1=$(git rev-parse HEAD)
+git merge -q --no-ff -m "merge x" x
+m=$(git rev-parse HEAD)
+push origin main; rc=$?
+eq "pushing a merge exits 0" 0 "$rc"
+eq "the merge is one new commit, with both parents in order" "[\"$p1\",\"$f\"]" \
+    "$(prop "$m" "properties,'\$.parents'")"
 
 # A hook that is not milepost's beside a post-receive.chained: nothing is
 # touched.

@@ -25,6 +25,7 @@ milestones:
   - { id: C-1, tenant: other, due: "2025-09-30", scope: { services: [cart] } }
   - { id: C-2, tenant: other, due: "2025-09-30", scope: { services: [cart] } }
   - { id: C-3, tenant: other, due: "2025-09-30" }
+  - { id: M-PR, tenant: other, due: "2025-12-31", scope: { services: [pay] } }
 milestone_rules:
   max_per_deployment: 2
   services: [ { service: "car*", milestone: C-3 } ]
@@ -147,8 +148,34 @@ E DeploymentHealth --subject z1 --id z1.h --time 2025-08-10T10:20:00Z \
 eq "a deployment linked to C-3 is counted for it" "zeta/production/$C3" \
     "$(get /v1/milestones/C-3 >/dev/null; json 'd["properties"]["deployments"][-1]["id"]')"
 
+# A branch merged into main (the git hook lists each commit's parents):
+# the feature commit with the trailer was pushed to feature/y, never to
+# main, yet the deployment of the merge contains it; one on a branch that
+# was not merged stays unverified.
+P0=$(printf 'a0%.0s' $(seq 20)); F1=$(printf 'b1%.0s' $(seq 20))
+F2=$(printf 'c2%.0s' $(seq 20)); MG=$(printf 'd3%.0s' $(seq 20))
+pcommit() {	# pcommit SHA BRANCH TIME PARENTS-JSON [PROP…]
+	local sha=$1 br=$2 t=$3 par=$4; shift 4
+	E CommitPushed --subject "$sha" --id "pay@$sha" --time "$t" \
+	    --link repo=acme/pay --link branch="$br" --link commit="$sha" \
+	    sha="$sha" ref="refs/heads/$br" "parents:=$par" "$@"
+}
+pcommit $P0 main 2025-08-10T09:00:00Z '[]' message=init
+pcommit $F1 feature/y 2025-08-11T09:00:00Z "[\"$P0\"]" message="pay: refunds" 'milestones:=["M-PR"]'
+pcommit $F2 feature/z 2025-08-11T10:00:00Z "[\"$P0\"]" message="pay: later" 'milestones:=["M-PR"]'
+pcommit $MG main 2025-08-12T09:00:00Z "[\"$P0\",\"$F1\"]" message="merge feature/y"
+eq "M-PR: two checkpoints, none verified" "0 2" \
+    "$(get /v1/milestones/M-PR >/dev/null; json '"%d %d" % (d["properties"]["done"], d["properties"]["total"])')"
+deploy pay $MG 2025-08-12T10
+healthy pay $MG 2025-08-12T10
+get /v1/milestones/M-PR >/dev/null
+eq "the merge's deployment verifies the merged commit, not the other" "$F1:True $F2:False" \
+    "$(json '" ".join("%s:%s" % (c["sha"], c["verified"]) for c in d["properties"]["checkpoints"])')"
+eq "M-PR: 1 of 2, 50%" "1 2 50.0" \
+    "$(json '"%d %d %s" % (d["properties"]["done"], d["properties"]["total"], d["properties"]["progress"])')"
+
 # The read API.
-eq "GET /v1/milestones lists the four, in configuration order" "M-42 C-1 C-2 C-3" \
+eq "GET /v1/milestones lists the five, in configuration order" "M-42 C-1 C-2 C-3 M-PR" \
     "$(get /v1/milestones >/dev/null; json '" ".join(m["id"] for m in d["milestones"])')"
 TOKEN=$CLIENT_TOKEN
 eq "a client token (tenant acme) sees only acme's milestone" "M-42" \
