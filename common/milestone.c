@@ -725,17 +725,30 @@ milestone_apply(struct milestones *ms, struct ledger *l,
 	return (rc);
 }
 
-/* The parents (a new reference) of a CommitPushed, if it lists them. */
+/*
+ * The known ancestors a CommitPushed names (a new array, or NULL): its
+ * `parents` (the git hook), and `merged`, the commits that a GitHub push
+ * of a merge brought onto the branch (its payload has no parents).
+ */
 static json_object *
 ms_parents(const struct evidence *ev)
 {
-	json_object	*p, *v, *out = NULL;
+	static const char	*keys[] = { "parents", "merged" };
+	json_object		*p, *v, *out = NULL;
+	size_t			 i, j;
 
 	if ((p = json_tokener_parse(ev->properties)) == NULL)
 		return (NULL);
-	if (json_object_object_get_ex(p, "parents", &v) &&
-	    json_object_is_type(v, json_type_array))
-		out = json_object_get(v);
+	for (i = 0; i < 2; i++) {
+		if (!json_object_object_get_ex(p, keys[i], &v) ||
+		    !json_object_is_type(v, json_type_array))
+			continue;
+		if (out == NULL)
+			out = json_object_new_array();
+		for (j = 0; j < json_object_array_length(v); j++)
+			json_object_array_add(out, json_object_get(
+			    json_object_array_get_idx(v, j)));
+	}
 	json_object_put(p);
 	return (out);
 }

@@ -99,6 +99,7 @@ static const struct builtin_prop builtin_props[] = {
 	{ "CommitPushed", "milestones", PT_TEXT, 0, 1, NULL },
 	{ "CommitPushed", "issueKeys", PT_TEXT, 0, 1, NULL },
 	{ "CommitPushed", "parents", PT_TEXT, 0, 1, NULL },
+	{ "CommitPushed", "merged", PT_TEXT, 0, 1, NULL },
 	{ "CommitPushed", "forced", PT_BOOLEAN, 0, 0, NULL },
 	{ "CommitPushed", "tool", PT_TEXT, 0, 0, NULL },
 

@@ -75,8 +75,8 @@ static int
 github_push(json_object *p, const char *delivery, json_object *out,
     char *ignored, size_t ilen)
 {
-	json_object	*commits, *c, *ev;
-	const char	*ref, *repo, *sha, *v;
+	json_object	*commits, *c, *ev, *head = NULL, *merged, *props;
+	const char	*ref, *repo, *sha, *v, *after;
 	char		 id[MP_IDMAX];
 	size_t		 i, n, emitted = 0;
 	int		 forced;
@@ -89,6 +89,8 @@ github_push(json_object *p, const char *delivery, json_object *out,
 	repo = source_str(p, "repository.full_name");
 	forced = (v = source_str(p, "forced")) != NULL && strcmp(v, "true") ==
 	    0;
+	after = source_str(p, "after");
+	merged = json_object_new_array();
 	if (!json_object_object_get_ex(p, "commits", &commits) ||
 	    !json_object_is_type(commits, json_type_array))
 		n = 0;
@@ -98,10 +100,17 @@ github_push(json_object *p, const char *delivery, json_object *out,
 		c = json_object_array_get_idx(commits, i);
 		if ((sha = source_str(c, "id")) == NULL)
 			continue;
-		/* Commits already on another branch are not new. */
+		/*
+		 * Commits already on another branch are not new; they are
+		 * what a merge brought onto this one (all of them ancestors
+		 * of "after").
+		 */
 		if ((v = source_str(c, "distinct")) != NULL &&
-		    strcmp(v, "false") == 0)
+		    strcmp(v, "false") == 0) {
+			json_object_array_add(merged,
+			    json_object_new_string(sha));
 			continue;
+		}
 		snprintf(id, sizeof(id), "%.64s.%.64s", delivery, sha);
 		ev = source_evidence(out, id, "CommitPushed", sha,
 		    source_str(c, "timestamp"));
@@ -117,8 +126,15 @@ github_push(json_object *p, const char *delivery, json_object *out,
 		source_link(ev, "repo", repo);
 		source_link(ev, "branch", github_branch(ref));
 		source_link(ev, "url", source_str(c, "url"));
+		if (after != NULL && strcmp(sha, after) == 0)
+			head = ev;
 		emitted++;
 	}
+	/* The payload has no parents; the merge's commits stand for them. */
+	if (head != NULL && json_object_array_length(merged) > 0 &&
+	    json_object_object_get_ex(head, "properties", &props))
+		json_object_object_add(props, "merged", json_object_get(merged));
+	json_object_put(merged);
 	if (emitted == 0) {
 		snprintf(ignored, ilen, "push: no new commits");
 		return (1);

@@ -99,6 +99,11 @@ def push(p, d):
         put(ln, "repo", get(p, "repository.full_name"))
         put(ln, "branch", branch(p["ref"])); put(ln, "url", c.get("url"))
         out.append(e)
+    # What a merge brought onto the branch: on the head commit's evidence.
+    merged = [c["id"] for c in p.get("commits") or [] if c.get("distinct") is False]
+    for e in out:
+        if merged and e["subject"] == p.get("after"):
+            e["properties"]["merged"] = merged
     return out
 
 def deploy_common(e, p):

@@ -173,6 +173,17 @@ eq "the merge's deployment verifies the merged commit, not the other" "$F1:True 
     "$(json '" ".join("%s:%s" % (c["sha"], c["verified"]) for c in d["properties"]["checkpoints"])')"
 eq "M-PR: 1 of 2, 50%" "1 2 50.0" \
     "$(json '"%d %d %s" % (d["properties"]["done"], d["properties"]["total"], d["properties"]["progress"])')"
+# The same through GitHub: its push payload has no parents, but the head
+# commit of a merge's push lists what the merge brought (`merged`).
+F3=$(printf 'e4%.0s' $(seq 20)); MG2=$(printf 'f5%.0s' $(seq 20))
+E CommitPushed --subject "$F3" --id "gh.$F3" --time 2025-08-13T09:00:00Z \
+    --link repo=acme/pay --link branch=feature/w sha="$F3" ref=refs/heads/feature/w 'milestones:=["M-PR"]'
+E CommitPushed --subject "$MG2" --id "gh.$MG2" --time 2025-08-14T09:00:00Z \
+    --link repo=acme/pay --link branch=main sha="$MG2" ref=refs/heads/main "merged:=[\"$F3\"]"
+deploy pay $MG2 2025-08-14T10
+healthy pay $MG2 2025-08-14T10
+eq "a merge's merged commits are contained in its deployment" "$F1:True $F2:False $F3:True" \
+    "$(get /v1/milestones/M-PR >/dev/null; json '" ".join("%s:%s" % (c["sha"], c["verified"]) for c in d["properties"]["checkpoints"])')"
 
 # The read API.
 eq "GET /v1/milestones lists the five, in configuration order" "M-42 C-1 C-2 C-3 M-PR" \
