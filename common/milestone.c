@@ -28,6 +28,7 @@
  * deployment whose revision was never pushed (no CommitPushed) contains
  * only itself.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +383,31 @@ ms_ancestor(const struct ms_rev *r, const char *sha)
 	return (lo < r->nanc && milestone_sha_eq(r->anc[lo], sha));
 }
 
+/*
+ * A commit or deployment (what, id: its first idlen characters) maps to n
+ * milestones, more than max_per_deployment: it counts for none of those
+ * in ms->via, each keeping the rejection with its reason and basis.
+ */
+static void
+ms_reject_all(struct milestones *ms, const char *what, const char *id,
+    int idlen, size_t n, const char *basis, int64_t t)
+{
+	struct buf	why;
+	size_t		i;
+
+	buf_init(&why);
+	buf_printf(&why, "%s %.*s maps to %zu milestones (", what, idlen, id,
+	    n);
+	ms_names(ms, &why);
+	buf_printf(&why, "), more than max_per_deployment %zu; it counts for "
+	    "none of them", ms->mc->max_per_deployment);
+	log_warnx("milestones: %s", buf_cstr(&why));
+	for (i = 0; i < ms->mc->nms; i++)
+		if (ms->via[i])
+			ms_reject(&ms->st[i], buf_cstr(&why), basis, t);
+	buf_free(&why);
+}
+
 static int
 ms_contains(const struct ms_rev *r, json_object *c)
 {
@@ -520,7 +546,6 @@ ms_commit(struct milestones *ms, struct ledger *l, const struct evidence *ev,
 	const char			*sha, *repo, *branch, *ref, *key;
 	json_object			*issues, *cps, *c;
 	struct ms_state			*s;
-	struct buf			 why;
 	char				*basis, *name;
 	size_t				 i, j, n;
 
@@ -542,18 +567,7 @@ ms_commit(struct milestones *ms, struct ledger *l, const struct evidence *ev,
 			return (-1);
 		}
 	if (n > mc->max_per_deployment) {
-		buf_init(&why);
-		buf_printf(&why, "commit %.12s maps to %zu milestones (", sha,
-		    n);
-		ms_names(ms, &why);
-		buf_printf(&why, "), more than max_per_deployment %zu; it "
-		    "counts for none of them", mc->max_per_deployment);
-		log_warnx("%s: %s", __func__, buf_cstr(&why));
-		for (i = 0; i < mc->nms; i++)
-			if (ms->via[i])
-				ms_reject(&ms->st[i], buf_cstr(&why), basis,
-				    ev->time);
-		buf_free(&why);
+		ms_reject_all(ms, "commit", sha, 12, n, basis, ev->time);
 		free(basis);
 		return (0);
 	}
@@ -941,7 +955,6 @@ ms_deployment(struct milestones *ms, struct ledger *l, const struct claim *c)
 	char				*lbuf[10], *basis, *key, *reason;
 	struct ms_rev			 r;
 	struct ms_state			*s;
-	struct buf			 why;
 	int64_t				 t;
 	size_t				 i, j, n;
 	int				 rc = -1, rollback;
@@ -1052,18 +1065,7 @@ ms_deployment(struct milestones *ms, struct ledger *l, const struct claim *c)
 		goto out;
 	}
 	if (n > mc->max_per_deployment) {
-		buf_init(&why);
-		buf_printf(&why, "deployment %s maps to %zu milestones (",
-		    c->id, n);
-		ms_names(ms, &why);
-		buf_printf(&why, "), more than max_per_deployment %zu; it "
-		    "counts for none of them", mc->max_per_deployment);
-		log_warnx("%s: %s", __func__, buf_cstr(&why));
-		for (i = 0; i < mc->nms; i++)
-			if (ms->via[i])
-				ms_reject(&ms->st[i], buf_cstr(&why), basis,
-				    t);
-		buf_free(&why);
+		ms_reject_all(ms, "deployment", c->id, INT_MAX, n, basis, t);
 		rc = 0;
 		goto out;
 	}

@@ -221,6 +221,14 @@ api_reply_etag_bytes(struct evhttp_request *req, const char *ctype,
 	evhttp_send_reply(req, 200, "OK", NULL);
 }
 
+/* 503 for a read of the ledger that failed (the caller logs why). */
+void
+api_unreadable(struct server *srv, struct evhttp_request *req)
+{
+	http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not be "
+	    "read; retry", NULL);
+}
+
 /*
  * Answer a read with body (borrowed, already presented with api_present)
  * as JSON, serialised once; the ETag covers the bytes sent, so a change in

@@ -94,8 +94,7 @@ api_dora(struct server *srv, struct evhttp_request *req, const char *what)
 		o = dora_incidents(srv->reader, &dq);
 	if (o == NULL) {
 		log_warnx("%s: %s", __func__, ledger_error(srv->reader));
-		http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not "
-		    "be read; retry", NULL);
+		api_unreadable(srv, req);
 		goto out;
 	}
 	api_reply_etag(req, o);

@@ -132,8 +132,7 @@ api_milestones(struct server *srv, struct evhttp_request *req,
 		}
 		if ((o = api_milestones_one(srv, &mc->ms[idx], as_of)) ==
 		    NULL) {
-			http_error(srv, req, 503, REJECT_STORAGE, "the ledger "
-			    "could not be read; retry", NULL);
+			api_unreadable(srv, req);
 			goto out;
 		}
 		if (api_present(srv, tok, o) == -1) {
@@ -154,8 +153,7 @@ api_milestones(struct server *srv, struct evhttp_request *req,
 			continue;
 		if ((o = api_milestones_one(srv, &mc->ms[i], as_of)) == NULL) {
 			json_object_put(arr);
-			http_error(srv, req, 503, REJECT_STORAGE, "the ledger "
-			    "could not be read; retry", NULL);
+			api_unreadable(srv, req);
 			goto out;
 		}
 		if (api_present(srv, tok, o) == -1) {

@@ -57,8 +57,7 @@ api_evidence_list(struct server *srv, struct evhttp_request *req)
 	    arr) == -1) {
 		log_warnx("%s: %s", __func__, ledger_error(srv->reader));
 		json_object_put(arr);
-		http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not "
-		    "be read; retry", NULL);
+		api_unreadable(srv, req);
 		goto out;
 	}
 	next = after;
@@ -208,8 +207,7 @@ api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 		rc = srv->reader->be->claim_get(srv->reader, type, id, as_of,
 		    &c);
 		if (rc == -1)
-			http_error(srv, req, 503, REJECT_STORAGE, "the ledger "
-			    "could not be read; retry", NULL);
+			api_unreadable(srv, req);
 		else {
 			o = rc == 1 ? claim_to_json(&c) : NULL;
 			/* Another tenant's claim reads as a missing one. */
@@ -239,8 +237,7 @@ api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 	if (srv->reader->be->claim_list(srv->reader, type, after,
 	    (size_t)limit, as_of, api_claim_collect, &pg) == -1) {
 		json_object_put(arr);
-		http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not "
-		    "be read; retry", NULL);
+		api_unreadable(srv, req);
 		goto out;
 	}
 	o = json_object_new_object();

@@ -124,8 +124,7 @@ deployments_list(struct server *srv, struct evhttp_request *req,
 		    DEPLOYMENTS_PAGE, INT64_MAX, deployments_list_one,
 		    &dl) == -1) {
 			json_object_put(dl.arr);
-			http_error(srv, req, 503, REJECT_STORAGE, "the ledger "
-			    "could not be read; retry", NULL);
+			api_unreadable(srv, req);
 			goto out;
 		}
 	} while (dl.seen == DEPLOYMENTS_PAGE &&
@@ -398,10 +397,13 @@ deployments_override(struct server *srv, struct evhttp_request *req,
 	rc = srv->reader->be->claim_get(srv->reader, "Deployment", id,
 	    INT64_MAX, &c);
 	claim_clear(&c);
+	if (rc == -1) {
+		api_unreadable(srv, req);
+		goto out;
+	}
 	if (rc != 1) {
-		http_error(srv, req, rc == -1 ? 503 : 404, rc == -1 ?
-		    REJECT_STORAGE : REJECT_NOTFOUND, rc == -1 ? "the ledger "
-		    "could not be read; retry" : "no such deployment", NULL);
+		http_error(srv, req, 404, REJECT_NOTFOUND,
+		    "no such deployment", NULL);
 		goto out;
 	}
 	/* The actor: the role and a digest prefix naming the token. */
@@ -506,8 +508,7 @@ deployments_route(struct server *srv, struct evhttp_request *req,
 	}
 	if ((o = deployments_view(srv, tok, id, &err)) == NULL) {
 		if (err)
-			http_error(srv, req, 503, REJECT_STORAGE, "the ledger "
-			    "could not be read; retry", NULL);
+			api_unreadable(srv, req);
 		else
 			http_error(srv, req, 404, REJECT_NOTFOUND, "no such "
 			    "deployment", NULL);
@@ -555,8 +556,7 @@ deployments_release_route(struct server *srv, struct evhttp_request *req,
 	rc = srv->reader->be->claim_get(srv->reader, "Release", id, INT64_MAX,
 	    &c);
 	if (rc == -1)
-		http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not "
-		    "be read; retry", NULL);
+		api_unreadable(srv, req);
 	else if (rc == 0)
 		http_error(srv, req, 404, REJECT_NOTFOUND, "no such release",
 		    NULL);

@@ -55,8 +55,7 @@ feed_changes(struct server *srv, struct evhttp_request *req)
 	if (outbox_changes(srv->reader, after, (size_t)limit, tenant, arr,
 	    &next) == -1) {
 		json_object_put(arr);
-		http_error(srv, req, 503, REJECT_STORAGE, "the ledger could not "
-		    "be read; retry", NULL);
+		api_unreadable(srv, req);
 		goto out;
 	}
 	/*

@@ -175,6 +175,7 @@ int	api_authorize(struct server *, struct evhttp_request *, enum access,
 	    const struct token **);
 int	api_present(struct server *, const struct token *, json_object *);
 void	api_reply_etag(struct evhttp_request *, json_object *);
+void	api_unreadable(struct server *, struct evhttp_request *);
 void	api_reply_etag_bytes(struct evhttp_request *, const char *,
 	    const void *, size_t);
 void	api_tokens(struct server *, struct evhttp_request *);
