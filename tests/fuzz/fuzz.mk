@@ -5,7 +5,7 @@
 #
 # builds, in DIR (default build/fuzz), fuzz-<source> for every plugins/
 # <source>/<source>.c, fuzz-evidence and fuzz-config, from the library's
-# sources (every common/*.c and plugins/ file, as libmilepost.a), the
+# sources (every common/*/*.c and plugins/ file, as libmilepost.a), the
 # receiver's (all but main and the server; http.c is compiled into
 # fuzz_lib.c) and tests/fuzz/.  All is
 # built with ASan, UBSan and libFuzzer's coverage; headers are tracked.
@@ -25,7 +25,7 @@ CFLAGS = -std=c11 -g -O1 $(SAN) -fsanitize=fuzzer-no-link \
 LDFLAGS = $(SAN) -fsanitize=fuzzer
 LIBS = $(PKG_LIBS) -lpthread -lm
 
-LIBSRC = $(wildcard $(TOP)/common/*.c) $(TOP)/plugins/plugins.c \
+LIBSRC = $(wildcard $(TOP)/common/*/*.c) $(wildcard $(TOP)/plugins/*.c) \
 	$(wildcard $(TOP)/plugins/*/*.c) $(wildcard $(TOP)/sinks/*.c) \
 	$(filter-out %/milepostd.c %/http.c %/server.c, \
 	    $(wildcard $(TOP)/receiver/*.c))
