@@ -525,7 +525,7 @@ client_batch_id(json_object *list, char *out, size_t outlen)
 	if (!json_object_is_type(first, json_type_object) ||
 	    !json_object_object_get_ex(first, "id", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
-	    !evidence_id_valid(id = json_object_get_string(v)))
+	    !ident_valid(id = json_object_get_string(v)))
 		return (-1);
 	snprintf(out, MP_IDMAX + 1, "batch.%s", id);
 	return (0);

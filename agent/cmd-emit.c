@@ -116,7 +116,7 @@ cmd_emit_exec(const struct cmd_entry *ce, int argc, char **argv)
 			goto out;
 		case 'i':
 			id = optarg;
-			if (!evidence_id_valid(id)) {
+			if (!ident_valid(id)) {
 				rc = cmd_usage_error(ce, "--id must be 1 to %d "
 				    "printable characters without spaces",
 				    MP_IDMAX);

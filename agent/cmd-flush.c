@@ -59,7 +59,7 @@ cmd_flush_id(const struct buf *b, char *id, size_t idlen)
 	if (o != NULL && json_object_is_type(o, json_type_object) &&
 	    json_object_object_get_ex(o, "id", &v) &&
 	    json_object_is_type(v, json_type_string) &&
-	    evidence_id_valid(json_object_get_string(v)) &&
+	    ident_valid(json_object_get_string(v)) &&
 	    strlen(json_object_get_string(v)) < idlen) {
 		strlcpy(id, json_object_get_string(v), idlen);
 		rc = 0;

@@ -1047,8 +1047,6 @@ cmd_git_write_file(const char *path, const char *data, size_t len,
     mode_t mode, const struct stat *owner)
 {
 	char	*tmp;
-	ssize_t	 n;
-	size_t	 off = 0;
 	int	 fd;
 
 	xasprintf(&tmp, "%s.milepost-tmp", path);
@@ -1059,14 +1057,8 @@ cmd_git_write_file(const char *path, const char *data, size_t len,
 		free(tmp);
 		return (-1);
 	}
-	while (off < len) {
-		if ((n = write(fd, data + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
+	if (buf_write_fd(fd, data, len) == -1)
+		goto fail;
 	if (fchmod(fd, mode) == -1)
 		goto fail;
 	if (owner != NULL && geteuid() == 0 && owner->st_uid != 0 &&
@@ -1342,7 +1334,7 @@ cmd_git_install(const struct cmd_entry *ce, int argc, char **argv)
 		return (cmd_usage_error(ce, "install-hook: --url must be an "
 		    "http:// or https:// URL"));
 	if (name != NULL && (*name == '\0' || strlen(name) >
-	    CMD_GIT_NAME_MAX || !evidence_id_valid(name)))
+	    CMD_GIT_NAME_MAX || !ident_valid(name)))
 		return (cmd_usage_error(ce, "install-hook: --name must be 1 "
 		    "to %d printable characters without spaces",
 		    CMD_GIT_NAME_MAX));

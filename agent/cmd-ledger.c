@@ -163,7 +163,7 @@ cmd_ledger_raw(const char *url, const char *source, const char *delivery)
 	buf_init(&enc);
 	buf_init(&z);
 	buf_init(&out);
-	rc = l->be->raw_get(l, source, delivery, &at, &enc, &z);
+	rc = ledger_raw_get(l, source, delivery, &at, &enc, &z);
 	if (rc == -1) {
 		log_warnx("ledger raw: %s: %s", url, ledger_error(l));
 		rc = CMD_EXIT_USAGE;

@@ -154,16 +154,15 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 		log_warnx("outbox: %s: no such ledger", url);
 		goto out;
 	}
-	if ((l = ledger_open(url, 0, err, sizeof(err))) == NULL ||
-	    outbox_schema(l, err, sizeof(err)) == -1) {
+	if ((l = ledger_open(url, 0, err, sizeof(err))) == NULL) {
 		log_warnx("outbox: %s", err);
 		goto out;
 	}
 	if (strcmp(sub, "list") == 0) {
 		struct cmd_outbox_list	ol = { cf, 0 };
 
-		if (outbox_list(l, sink, status, cmd_outbox_print, &count) ==
-		    -1 || outbox_backlog(l, sink, cmd_outbox_backlog,
+		if (ledger_outbox_list(l, sink, status, cmd_outbox_print, &count) ==
+		    -1 || ledger_outbox_backlog(l, sink, cmd_outbox_backlog,
 		    &ol) == -1)
 			goto out;
 		count += ol.count;
@@ -176,7 +175,7 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 			type = xstrdup(obj);
 			*strchr(type, '/') = '\0';
 		}
-		if ((n = outbox_retry(l, sink, type, type ? type +
+		if ((n = ledger_outbox_retry(l, sink, type, type ? type +
 		    strlen(type) + 1 : NULL)) == -1)
 			goto out;
 		printf("%lld dead-lettered push%s queued again\n",
@@ -191,7 +190,7 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 			}
 			t = tf_now() - (int64_t)(ago * 1e6);
 		}
-		if ((n = outbox_replay(l, sink, t)) == -1)
+		if ((n = ledger_outbox_replay(l, sink, t)) == -1)
 			goto out;
 		printf("%lld object%s queued for sending again\n",
 		    (long long)n, n == 1 ? "" : "s");

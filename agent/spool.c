@@ -111,21 +111,13 @@ spool_fsync_dir(const char *dir)
 static int
 spool_write_file(const char *path, const char *data, size_t len)
 {
-	ssize_t	n;
-	size_t	off = 0;
 	int	fd, saved;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1)
 		return (-1);
-	while (off < len) {
-		if ((n = write(fd, data + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
+	if (buf_write_fd(fd, data, len) == -1)
+		goto fail;
 	if (fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {

@@ -1,7 +1,7 @@
 /* plugins.c: the table of inbound sources, one file per tool. */
 #include <stddef.h>
 
-#include "milepost.h"
+#include "plugins/source.h"
 
 extern const struct mp_source source_alertmanager;
 extern const struct mp_source source_argocd;

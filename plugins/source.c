@@ -10,7 +10,7 @@
 
 #include <openssl/crypto.h>
 
-#include "milepost.h"
+#include "plugins/source.h"
 
 const struct mp_source *
 source_find(const char *name)
@@ -330,4 +330,3 @@ source_message_keys(json_object *ev, const char *msg)
 	else
 		json_object_put(keys);
 }
-

@@ -114,7 +114,7 @@ api_authorize(struct server *srv, struct evhttp_request *req,
 		return (-1);
 	if (!access_allowed(t->role, need)) {
 		snprintf(msg, sizeof(msg), "a %s token may not %s",
-		    config_role_name(t->role), access_name(need));
+		    access_role_name(t->role), access_name(need));
 		http_error(srv, req, 403, REJECT_AUTH, msg, NULL);
 		return (-1);
 	}
@@ -273,7 +273,7 @@ api_tokens(struct server *srv, struct evhttp_request *req)
 		json_object_object_add(one, "name", t->name ?
 		    json_object_new_string(t->name) : NULL);
 		json_object_object_add(one, "role",
-		    json_object_new_string(config_role_name(t->role)));
+		    json_object_new_string(access_role_name(t->role)));
 		json_object_object_add(one, "tenant", t->tenant ?
 		    json_object_new_string(t->tenant) : NULL);
 		rate_format(t->rate.per_sec, rate, sizeof(rate));

@@ -204,7 +204,7 @@ api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 	}
 	if (id != NULL) {
 		memset(&c, 0, sizeof(c));
-		rc = srv->reader->be->claim_get(srv->reader, type, id, as_of,
+		rc = ledger_claim_get(srv->reader, type, id, as_of,
 		    &c);
 		if (rc == -1)
 			api_unreadable(srv, req);
@@ -234,7 +234,7 @@ api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 	pg.srv = srv;
 	pg.tok = tok;
 	pg.arr = arr;
-	if (srv->reader->be->claim_list(srv->reader, type, after,
+	if (ledger_claim_list(srv->reader, type, after,
 	    (size_t)limit, as_of, api_claim_collect, &pg) == -1) {
 		json_object_put(arr);
 		api_unreadable(srv, req);

@@ -120,7 +120,7 @@ deployments_list(struct server *srv, struct evhttp_request *req,
 	/* Page through every claim; filters apply to the latest revision. */
 	do {
 		dl.seen = 0;
-		if (srv->reader->be->claim_list(srv->reader, type, dl.last,
+		if (ledger_claim_list(srv->reader, type, dl.last,
 		    DEPLOYMENTS_PAGE, INT64_MAX, deployments_list_one,
 		    &dl) == -1) {
 			json_object_put(dl.arr);
@@ -206,7 +206,7 @@ deployments_view(struct server *srv, const struct token *tok, const char *id,
 
 	*err = 0;
 	memset(&c, 0, sizeof(c));
-	if ((rc = srv->reader->be->claim_get(srv->reader, "Deployment", id,
+	if ((rc = ledger_claim_get(srv->reader, "Deployment", id,
 	    INT64_MAX, &c)) != 1) {
 		*err = rc == -1;
 		claim_clear(&c);
@@ -235,9 +235,9 @@ deployments_view(struct server *srv, const struct token *tok, const char *id,
 	r.arr = json_object_new_array();
 	snprintf(r.prefix, sizeof(r.prefix), "%s#", id);
 	r.plen = strlen(r.prefix);
-	if (srv->reader->be->claim_history(srv->reader, "Deployment", id,
+	if (ledger_claim_history(srv->reader, "Deployment", id,
 	    INT64_MAX, deployments_history_one, hist) == -1 ||
-	    srv->reader->be->claim_list(srv->reader, "DeploymentRejection",
+	    ledger_claim_list(srv->reader, "DeploymentRejection",
 	    r.prefix, DEPLOYMENTS_PAGE, INT64_MAX, deployments_rej_one,
 	    &r) == -1) {
 		*err = 1;
@@ -272,7 +272,7 @@ deployments_override_done(struct server *srv, struct ingest_req *ir)
 	snprintf(rid, sizeof(rid), "%s#%020lld", ir->ctx,
 	    (long long)ir->ev[0]->seq);
 	memset(&c, 0, sizeof(c));
-	rc = srv->reader->be->claim_get(srv->reader, "DeploymentRejection",
+	rc = ledger_claim_get(srv->reader, "DeploymentRejection",
 	    rid, INT64_MAX, &c);
 	if (rc == 1) {
 		p = json_tokener_parse(c.properties);
@@ -313,21 +313,11 @@ deployments_parse(const char *body, size_t len, char *err, size_t errlen)
 {
 	struct json_tokener	*tok;
 	json_object		*o;
-	size_t			 off;
+	char			 why[MP_ERRLEN];
 
-	if ((tok = json_tokener_new_ex(DEPLOYMENTS_JSON_DEPTH)) == NULL)
-		fatalx("%s: json_tokener_new_ex", __func__);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, body, (int)len);
-	off = o != NULL ? json_tokener_get_parse_end(tok) : 0;
+	tok = strict_new(DEPLOYMENTS_JSON_DEPTH);
+	o = strict_parse(tok, body, len, why, sizeof(why));
 	json_tokener_free(tok);
-	for (; o != NULL && off < len; off++) {
-		if (body[off] != ' ' && body[off] != '\n' &&
-		    body[off] != '\r' && body[off] != '\t') {
-			json_object_put(o);
-			o = NULL;
-		}
-	}
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		snprintf(err, errlen, "the body must be a JSON object "
 		    "{\"state\":…,\"reason\":…}");
@@ -394,7 +384,7 @@ deployments_override(struct server *srv, struct evhttp_request *req,
 		}
 	}
 	memset(&c, 0, sizeof(c));
-	rc = srv->reader->be->claim_get(srv->reader, "Deployment", id,
+	rc = ledger_claim_get(srv->reader, "Deployment", id,
 	    INT64_MAX, &c);
 	claim_clear(&c);
 	if (rc == -1) {
@@ -409,7 +399,7 @@ deployments_override(struct server *srv, struct evhttp_request *req,
 	/* The actor: the role and a digest prefix naming the token. */
 	hmac_hex(tok->digest, 4, dh);
 	snprintf(actor, sizeof(actor), "%s token %s%s%s",
-	    config_role_name(role), dh, tok->tenant ? " tenant " : "",
+	    access_role_name(role), dh, tok->tenant ? " tenant " : "",
 	    tok->tenant ? tok->tenant : "");
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		fatalx("%s: RAND_bytes", __func__);
@@ -425,7 +415,7 @@ deployments_override(struct server *srv, struct evhttp_request *req,
 	json_object_object_add(p, "reason", json_object_get(why));
 	json_object_object_add(p, "actor", json_object_new_string(actor));
 	json_object_object_add(p, "role",
-	    json_object_new_string(config_role_name(role)));
+	    json_object_new_string(access_role_name(role)));
 	json_object_object_add(ev, "properties", p);
 	l = json_object_new_object();
 	json_object_object_add(l, "deployment", json_object_new_string(id));
@@ -553,7 +543,7 @@ deployments_release_route(struct server *srv, struct evhttp_request *req,
 		return;
 	}
 	memset(&c, 0, sizeof(c));
-	rc = srv->reader->be->claim_get(srv->reader, "Release", id, INT64_MAX,
+	rc = ledger_claim_get(srv->reader, "Release", id, INT64_MAX,
 	    &c);
 	if (rc == -1)
 		api_unreadable(srv, req);
@@ -676,7 +666,7 @@ deployments_tick(evutil_socket_t fd, short what, void *arg)
 	sc.now = tf_now();
 	do {
 		sc.seen = 0;
-		if (srv->reader->be->claim_list(srv->reader, "Deployment",
+		if (ledger_claim_list(srv->reader, "Deployment",
 		    sc.last, DEPLOYMENTS_PAGE, INT64_MAX, deployments_scan_one,
 		    &sc) == -1) {
 			log_warnx("%s: %s", __func__,

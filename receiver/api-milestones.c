@@ -50,7 +50,7 @@ api_milestones_one(struct server *srv, const struct milestone_def *d,
 	int			 rc;
 
 	memset(&c, 0, sizeof(c));
-	rc = srv->reader->be->claim_get(srv->reader, "Milestone", d->id, as_of,
+	rc = ledger_claim_get(srv->reader, "Milestone", d->id, as_of,
 	    &c);
 	if (rc == -1)
 		return (NULL);

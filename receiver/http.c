@@ -100,39 +100,10 @@ static json_object *
 http_parse_json(struct server *srv, const char *body, size_t len, char *err,
     size_t errlen)
 {
-	struct json_tokener	*tok;
-	json_object		*o;
-	size_t			 off;
-
 	/* One tokener, reset per body: the loop is one thread. */
-	if ((tok = srv->tok) == NULL) {
-		if ((tok = json_tokener_new_ex(HTTP_JSON_DEPTH)) == NULL)
-			fatalx("%s: json_tokener_new_ex", __func__);
-		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-		srv->tok = tok;
-	} else
-		json_tokener_reset(tok);
-	o = json_tokener_parse_ex(tok, body, (int)len);
-	if (o == NULL) {
-		enum json_tokener_error e = json_tokener_get_error(tok);
-
-		snprintf(err, errlen, "malformed JSON at byte %zu: %s",
-		    json_tokener_get_parse_end(tok),
-		    e == json_tokener_continue ? "unexpected end of input" :
-		    json_tokener_error_desc(e));
-		return (NULL);
-	}
-	for (off = json_tokener_get_parse_end(tok); off < len; off++) {
-		if (body[off] != ' ' && body[off] != '\n' &&
-		    body[off] != '\r' && body[off] != '\t') {
-			snprintf(err, errlen, "malformed JSON: trailing data "
-			    "at byte %zu", off);
-			json_object_put(o);
-			o = NULL;
-			break;
-		}
-	}
-	return (o);
+	if (srv->tok == NULL)
+		srv->tok = strict_new(HTTP_JSON_DEPTH);
+	return (strict_parse(srv->tok, body, len, err, errlen));
 }
 
 static void
@@ -184,7 +155,7 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 		    NULL);
 		return;
 	}
-	if (!evidence_id_valid(wid)) {
+	if (!ident_valid(wid)) {
 		http_error(srv, req, 400, REJECT_SYNTAX, "webhook-id must be 1 "
 		    "to 256 printable characters without spaces", NULL);
 		return;
@@ -318,7 +289,7 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 		return;
 	}
 	if (src->delivery_id(&sr, payload, delivery, sizeof(delivery)) ==
-	    -1 || !evidence_id_valid(delivery)) {
+	    -1 || !ident_valid(delivery)) {
 		http_error(srv, req, 400, REJECT_SYNTAX, "no usable delivery "
 		    "id (see the source's documentation)", NULL);
 		goto out;

@@ -29,8 +29,7 @@ struct ingest {
 	int			 started;
 	const struct limits	*limits;
 	struct ledger		*ledger;	/* writer thread only */
-	struct engine		*engine;	/* writer thread only */
-	struct milestones	*milestones;	/* writer thread only */
+	struct derive		*derive;	/* writer thread only */
 	struct metrics		*metrics;
 	struct buf		 zbuf;		/* writer: a compressed payload */
 	struct event		*ev_done;
@@ -61,7 +60,7 @@ ingest_raw(struct ingest *in, struct ingest_req *ir, int64_t now, int ifnew)
 {
 	if (payload_compress(ir->raw, ir->rawlen, &in->zbuf) == -1)
 		return (-1);
-	return (in->ledger->be->raw_put(in->ledger, ir->raw_source,
+	return (ledger_raw_put(in->ledger, ir->raw_source,
 	    ir->raw_delivery, now, PAYLOAD_ENCODING, in->zbuf.data,
 	    in->zbuf.len, ifnew));
 }
@@ -108,10 +107,8 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev,
 			ir->dup[i] = rc == 1;
 			fresh |= rc == 0;
 			/* Claims change in the evidence's transaction. */
-			if (rc == 0 && (engine_apply(in->engine, in->ledger,
-			    ir->ev[i]) == -1 || (in->milestones != NULL &&
-			    milestone_apply(in->milestones, in->ledger,
-			    ir->ev[i]) == -1))) {
+			if (rc == 0 && derive_apply(in->derive, in->ledger,
+			    ir->ev[i]) == -1) {
 				log_warnx("%s: claims: %s", __func__,
 				    ledger_error(in->ledger));
 				failed = 1;
@@ -130,15 +127,8 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev,
 			failed = 1;
 		}
 	}
-	if (!failed && engine_flush(in->engine, in->ledger, now) == -1) {
+	if (!failed && derive_flush(in->derive, in->ledger, now) == -1) {
 		log_warnx("%s: claims: %s", __func__, ledger_error(in->ledger));
-		failed = 1;
-	}
-	/* Milestones last: they read this batch's Deployment revisions. */
-	if (!failed && in->milestones != NULL &&
-	    milestone_flush(in->milestones, in->ledger, now) == -1) {
-		log_warnx("%s: milestones: %s", __func__,
-		    ledger_error(in->ledger));
 		failed = 1;
 	}
 	/* Jobs (outbox acknowledgements): a failed one fails only itself. */
@@ -151,9 +141,7 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev,
 		failed = 1;
 	}
 	if (failed) {
-		engine_abort(in->engine);
-		if (in->milestones != NULL)
-			milestone_abort(in->milestones);
+		derive_abort(in->derive);
 		atomic_fetch_add(&in->metrics->commit_failures, 1);
 		TAILQ_FOREACH(ir, batch, entry)
 			ir->failed = 1;
@@ -241,12 +229,13 @@ ingest_done(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Start the writer thread on ledger (taken: the writer owns and closes
- * it), deriving the claims that types declare.  cb runs on base's loop for every completed request.
+ * Start the writer thread on ledger and derive (both taken: the writer
+ * owns and frees them).  cb runs on base's loop for every completed
+ * request.
  */
 struct ingest *
 ingest_new(struct event_base *base, struct ledger *ledger,
-    const struct types *types, const struct limits *limits,
+    struct derive *derive, const struct limits *limits,
     struct metrics *metrics, ingest_done_cb cb, void *cbarg)
 {
 	struct ingest	*in;
@@ -261,7 +250,7 @@ ingest_new(struct event_base *base, struct ledger *ledger,
 	TAILQ_INIT(&in->jobs_done);
 	in->limits = limits;
 	in->ledger = ledger;
-	in->engine = engine_new(types);
+	in->derive = derive;
 	in->metrics = metrics;
 	buf_init(&in->zbuf);
 	in->cb = cb;
@@ -330,19 +319,6 @@ ingest_submit_own(struct server *srv, json_object *ev, const char *id,
 }
 
 /*
- * Derive Milestone claims from mc (borrowed; it must outlive in).  Call
- * before the first ingest_submit.
- */
-void
-ingest_set_milestones(struct ingest *in, const struct milestone_conf *mc)
-{
-	pthread_mutex_lock(&in->mtx);
-	milestone_free(in->milestones);
-	in->milestones = mc != NULL && mc->nms > 0 ? milestone_new(mc) : NULL;
-	pthread_mutex_unlock(&in->mtx);
-}
-
-/*
  * Queue job for the writer: job->run runs on the writer inside its next
  * transaction (with or without evidence), then job->done on the loop
  * with job->failed set if that transaction did not commit.  The job
@@ -393,8 +369,7 @@ ingest_free(struct ingest *in)
 		TAILQ_REMOVE(&in->done, ir, entry);
 		ingest_req_free(ir);
 	}
-	engine_free(in->engine);
-	milestone_free(in->milestones);
+	derive_free(in->derive);
 	buf_free(&in->zbuf);
 	ledger_close(in->ledger);
 	event_free(in->ev_done);

@@ -125,14 +125,12 @@ struct ingest_job {
 TAILQ_HEAD(ingest_jobq, ingest_job);
 void		 ingest_job_submit(struct ingest *, struct ingest_job *);
 struct ingest	*ingest_new(struct event_base *, struct ledger *,
-		    const struct types *, const struct limits *,
+		    struct derive *, const struct limits *,
 		    struct metrics *, ingest_done_cb, void *);
 int		 ingest_submit(struct ingest *, struct ingest_req *);
 int		 ingest_submit_own(struct server *, json_object *, const char *,
 		    int64_t, void (*)(struct server *, struct ingest_req *));
 size_t		 ingest_inflight(struct ingest *);
-void		 ingest_set_milestones(struct ingest *,
-		    const struct milestone_conf *);
 void		 ingest_stop(struct ingest *);
 void		 ingest_free(struct ingest *);
 void		 ingest_req_free(struct ingest_req *);

@@ -35,7 +35,7 @@ struct push;
 struct push_sink {
 	struct push		*p;
 	const struct sinkconf	*sc;
-	struct tbucket		 tb;
+	struct rate_bucket	 tb;		/* the sink's rate and burst */
 	unsigned		 inflight;
 	int			 disabled;	/* 410, until retry/replay */
 	char			**busy;		/* "type\037id" per push */
@@ -195,7 +195,7 @@ push_job_run(struct ledger *l, void *arg)
 {
 	struct push_req	*r = arg;
 
-	return (outbox_ack_apply(l, &r->ack));
+	return (ledger_outbox_ack(l, &r->ack));
 }
 
 /* Hand the outcome in r->ack to the writer. */
@@ -598,7 +598,8 @@ push_row(const struct outbox_row *row, void *arg)
 	send = r->acked == NULL || !mergepatch_empty(r->patch);
 	if (send && ps->sc->impl->wants != NULL)
 		send = ps->sc->impl->wants(&m);
-	if (send && (wait = tbucket_take(&ps->tb, push_now())) > 0) {
+	if (send && rate_take(&ps->tb, &ps->sc->rate, push_now(), &wait) ==
+	    -1) {
 		/* Rate-limited: leave the row due; look again later. */
 		memset(&r->row, 0, sizeof(r->row));
 		push_req_free(r);
@@ -681,7 +682,7 @@ push_scan(struct push *p)
 		push_fill(ps);
 		if (ps->disabled || ps->inflight >= ps->sc->max_in_flight)
 			continue;
-		if (outbox_due(p->srv->reader, ps->sc->name, now,
+		if (ledger_outbox_due(p->srv->reader, ps->sc->name, now,
 		    ps->sc->max_in_flight - ps->inflight + ps->nbusy,
 		    push_row, ps) == -1)
 			log_warnx("%s: %s: cannot read the outbox", __func__,
@@ -725,10 +726,10 @@ push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 		 * row would enable the sink again and send the push once more.
 		 */
 		if (ps->disabled && ps->inflight == 0)
-			ps->disabled = outbox_disabled(p->srv->reader,
+			ps->disabled = ledger_outbox_disabled(p->srv->reader,
 			    ps->sc->name) == 1;
 		if (ps->pending >= PUSH_PENDING_MAX && !ps->filling &&
-		    (n = outbox_pending(p->srv->reader, ps->sc->name,
+		    (n = ledger_outbox_pending(p->srv->reader, ps->sc->name,
 		    PUSH_PENDING_MAX)) != -1)
 			ps->pending = n;
 	}
@@ -777,9 +778,7 @@ push_new(struct server *srv, char *err, size_t errlen)
 		p->sinks[i].p = p;
 		p->sinks[i].sc = &srv->cf->sinks[i];
 		p->sinks[i].seen_head = -1;	/* take any backlog at start */
-		tbucket_init(&p->sinks[i].tb, p->sinks[i].sc->rate,
-		    p->sinks[i].sc->burst, push_now());
-		p->sinks[i].disabled = outbox_disabled(srv->reader,
+		p->sinks[i].disabled = ledger_outbox_disabled(srv->reader,
 		    p->sinks[i].sc->name) == 1;
 		log_info("push: sink %s (%s)%s", p->sinks[i].sc->name,
 		    p->sinks[i].sc->impl->name, p->sinks[i].disabled ?

@@ -305,17 +305,16 @@ server_new(struct config *cf, char *err, size_t errlen)
 	if ((writer = ledger_open(cf->ledger, 0, err, errlen)) == NULL)
 		goto fail;
 	/* The outbox and the change feed, in every claim's transaction. */
-	if ((srv->outbox = outbox_new(cf, writer, err, errlen)) == NULL) {
+	if ((srv->outbox = outbox_new(cf->sinks, cf->nsinks, cf->subs,
+	    cf->nsubs, writer, err, errlen)) == NULL) {
 		ledger_close(writer);
 		goto fail;
 	}
-	writer->on_claim = outbox_on_claim;
-	writer->on_claim_arg = srv->outbox;
+	ledger_on_claim(writer, outbox_on_claim, srv->outbox);
 	atomic_store(&srv->metrics.ledger_seq, writer->last_seq);
-	srv->ingest = ingest_new(srv->base, writer, cf->types, lim,
-	    &srv->metrics,
-	    server_ingest_done, srv);
-	ingest_set_milestones(srv->ingest, cf->milestones);
+	/* Derivation: the claims engine, deployments and milestones. */
+	srv->ingest = ingest_new(srv->base, writer, derive_new(cf->types,
+	    cf->milestones), lim, &srv->metrics, server_ingest_done, srv);
 	if ((srv->reader = ledger_open(cf->ledger, LEDGER_RDONLY, err,
 	    errlen)) == NULL)
 		goto fail;

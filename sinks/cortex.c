@@ -11,7 +11,7 @@
 
 #include <curl/curl.h>
 
-#include "milepost.h"
+#include "sinks/sink.h"
 
 static int
 cortex_wants(const struct sink_msg *m)

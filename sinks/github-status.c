@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "sinks/sink.h"
 
 /* Milepost's deployment states in GitHub's words. */
 static const char *github_states[][2] = {

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "sinks/sink.h"
 
 static int
 mergepatch_sink_build(const struct sink_msg *m, struct sink_http *h,

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "sinks/sink.h"
 
 static const char *
 opslevel_status(const char *state)

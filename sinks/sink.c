@@ -13,7 +13,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-#include "milepost.h"
+#include "sinks/sink.h"
 
 const struct sink *sink_table[] = {
 	&sink_webhook,

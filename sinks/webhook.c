@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "sinks/sink.h"
 
 static int
 webhook_build(const struct sink_msg *m, struct sink_http *h, char *err,

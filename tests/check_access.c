@@ -35,7 +35,7 @@ START_TEST(test_access_table)
 			ck_assert_msg(access_allowed(roles[j].r, want[i].a) ==
 			    (strchr(want[i].allowed, roles[j].c) != NULL),
 			    "%s by %s", access_name(want[i].a),
-			    config_role_name(roles[j].r));
+			    access_role_name(roles[j].r));
 		ck_assert_int_eq(access_allowed(ROLE_NONE, want[i].a), 0);
 	}
 	ck_assert_int_eq(access_allowed(ROLE_ADMIN, ACCESS_MAX), 0);

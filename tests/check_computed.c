@@ -779,7 +779,7 @@ cfg_load(const char *text)
 
 	types_free(ty);
 	err[0] = '\0';
-	tree = config_yaml_parse(text, strlen(text), CFGFILE, err, sizeof(err));
+	tree = yaml_parse(text, strlen(text), CFGFILE, err, sizeof(err));
 	ck_assert_msg(tree != NULL, "%s", err);
 	ty = types_new();
 	if (types_load(ty, cfg_get(tree, "evidence_types"), CFGFILE, err,

@@ -284,7 +284,7 @@ START_TEST(test_tokens)
 	    ROLE_NONE);
 	ck_assert_int_eq(config_token_role(cf, "", NULL), ROLE_NONE);
 	ck_assert_int_eq(config_token_role(cf, NULL, NULL), ROLE_NONE);
-	ck_assert_str_eq(config_role_name(ROLE_OPERATOR), "operator");
+	ck_assert_str_eq(access_role_name(ROLE_OPERATOR), "operator");
 }
 END_TEST
 
@@ -438,22 +438,22 @@ START_TEST(test_duplicate_key)
 }
 END_TEST
 
-/* config_yaml_parse: plain scalars are typed, quoted ones stay strings. */
+/* yaml_parse: plain scalars are typed, quoted ones stay strings. */
 START_TEST(test_yaml_types)
 {
 	json_object		*t, *v;
 	static const char	*text = "a: 12\nb: \"12\"\nc: true\n"
 	    "d: 1.5\ne: ~\nf: [x, 'y']\ng: &anc { k: v }\nh: *anc\n";
 
-	t = config_yaml_parse(text, strlen(text), "mem", err, sizeof(err));
+	t = yaml_parse(text, strlen(text), "mem", err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 	ck_assert(json_object_object_get_ex(t, "a", &v));
 	ck_assert(json_object_is_type(v, json_type_int));
 	ck_assert_int_eq(json_object_get_int(v), 12);
-	ck_assert_int_eq(config_line(v), 1);
+	ck_assert_int_eq(yaml_line(v), 1);
 	ck_assert(json_object_object_get_ex(t, "b", &v));
 	ck_assert(json_object_is_type(v, json_type_string));
-	ck_assert_int_eq(config_line(v), 2);
+	ck_assert_int_eq(yaml_line(v), 2);
 	ck_assert(json_object_object_get_ex(t, "c", &v));
 	ck_assert(json_object_is_type(v, json_type_boolean));
 	ck_assert(json_object_object_get_ex(t, "d", &v));
@@ -483,11 +483,11 @@ START_TEST(test_yaml_aliases)
 	    "list2: *l\n"
 	    "map2: *m\n";
 
-	t = config_yaml_parse(text, strlen(text), "mem", err, sizeof(err));
+	t = yaml_parse(text, strlen(text), "mem", err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 	ck_assert(json_object_object_get_ex(t, "again", &v));
 	ck_assert_str_eq(json_object_get_string(v), SECRET);
-	ck_assert_int_eq(config_line(v), 5);
+	ck_assert_int_eq(yaml_line(v), 5);
 	ck_assert(json_object_object_get_ex(t, "list2", &v));
 	ck_assert_uint_eq(json_object_array_length(v), 2);
 	ck_assert_str_eq(json_object_get_string(
@@ -523,7 +523,7 @@ START_TEST(test_yaml_alias_bomb)
 	    "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
 	    "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
 
-	t = config_yaml_parse(text, strlen(text), "bomb.yaml", err,
+	t = yaml_parse(text, strlen(text), "bomb.yaml", err,
 	    sizeof(err));
 	ck_assert_ptr_null(t);
 	ck_assert_msg(strstr(err, "too many nodes") != NULL, "%s", err);

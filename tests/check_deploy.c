@@ -64,7 +64,7 @@ configure(const char *text)
 {
 	json_object	*tree, *v;
 
-	tree = config_yaml_parse(text, strlen(text), CFGFILE, err, sizeof(err));
+	tree = yaml_parse(text, strlen(text), CFGFILE, err, sizeof(err));
 	ck_assert_msg(tree != NULL, "%s", err);
 	ty = types_new();
 	ck_assert_msg(claims_load(ty, NULL, CFGFILE, err, sizeof(err)) == 0 &&
@@ -125,7 +125,7 @@ prop(const char *type, const char *id, const char *key)
 
 	out[0] = '\0';
 	memset(&c, 0, sizeof(c));
-	if (l->be->claim_get(l, type, id, INT64_MAX, &c) == 1 &&
+	if (ledger_claim_get(l, type, id, INT64_MAX, &c) == 1 &&
 	    (p = json_tokener_parse(c.properties)) != NULL) {
 		if (json_object_object_get_ex(p, key, &v))
 			snprintf(out, sizeof(out), "%s",
@@ -147,7 +147,7 @@ revisions(const char *type, const char *id)
 	int64_t		n = 0;
 
 	memset(&c, 0, sizeof(c));
-	if (l->be->claim_get(l, type, id, INT64_MAX, &c) == 1)
+	if (ledger_claim_get(l, type, id, INT64_MAX, &c) == 1)
 		n = c.revision;
 	claim_clear(&c);
 	return (n);
@@ -166,7 +166,7 @@ rejections(void)
 {
 	int	n = 0;
 
-	ck_assert_int_ge(l->be->claim_list(l, "DeploymentRejection", NULL, 0,
+	ck_assert_int_ge(ledger_claim_list(l, "DeploymentRejection", NULL, 0,
 	    INT64_MAX, count_one, &n), 0);
 	return (n);
 }
@@ -180,7 +180,7 @@ rebuild_equal(void)
 
 	ck_assert_ptr_nonnull(ro = ledger_open(url, LEDGER_RDONLY, err,
 	    sizeof(err)));
-	ck_assert_msg(ledger_claims_rebuild(ro, ty, &r) == 0, "rebuild: %s",
+	ck_assert_msg(derive_rebuild(ro, ty, NULL, &r) == 0, "rebuild: %s",
 	    r.diff);
 	ledger_close(ro);
 }
@@ -282,7 +282,7 @@ START_TEST(test_config)
 	ck_assert(deploy_override_forbidden(ty, "production"));
 	ck_assert(!deploy_override_forbidden(ty, "staging"));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		tree = config_yaml_parse(bad[i][0], strlen(bad[i][0]), CFGFILE,
+		tree = yaml_parse(bad[i][0], strlen(bad[i][0]), CFGFILE,
 		    err, sizeof(err));
 		ck_assert_ptr_nonnull(tree);
 		t = types_new();

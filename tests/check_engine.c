@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "milepost.h"
 #include "check_milepost.h"
@@ -156,7 +155,7 @@ configure(const char *text)
 {
 	json_object	*tree;
 
-	tree = config_yaml_parse(text, strlen(text), CFGFILE, err, sizeof(err));
+	tree = yaml_parse(text, strlen(text), CFGFILE, err, sizeof(err));
 	ck_assert_msg(tree != NULL, "%s", err);
 	ty = types_new();
 	ck_assert_msg(types_load(ty, cfg_get(tree, "evidence_types"), CFGFILE,
@@ -262,7 +261,7 @@ claim(const char *type, const char *id, struct claim *c)
 	int	rc;
 
 	memset(c, 0, sizeof(*c));
-	rc = l->be->claim_get(l, type, id, INT64_MAX, c);
+	rc = ledger_claim_get(l, type, id, INT64_MAX, c);
 	ck_assert_msg(rc != -1, "claim_get: %s", ledger_error(l));
 	return (rc);
 }
@@ -296,32 +295,14 @@ expect_no_claim(const char *type, const char *id)
 static int64_t
 sql_int(const char *sql)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	int64_t		 v = -1;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK,
-	    "%s: %s", sql, sqlite3_errmsg(db));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return (v);
+	return (tsql_int(dbpath, sql));
 }
 
+/* Run sql on a separate connection; 0 (TSQL_OK) when it succeeded. */
 static int
 tamper(const char *sql)
 {
-	sqlite3	*db;
-	int	 rc;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return (rc);
+	return (tsql_run(dbpath, sql, NULL, 0));
 }
 
 static int64_t
@@ -344,7 +325,7 @@ expect_rebuild(int want, const char *want_diff)
 
 	ro = ledger_open(url, LEDGER_RDONLY, err, sizeof(err));
 	ck_assert_msg(ro != NULL, "%s", err);
-	rc = ledger_claims_rebuild(ro, ty, &r);
+	rc = derive_rebuild(ro, ty, NULL, &r);
 	ledger_close(ro);
 	ck_assert_msg(rc == want, "rebuild returned %d, not %d: %s", rc, want,
 	    r.diff);
@@ -518,7 +499,7 @@ START_TEST(test_held_revision)
 	ck_assert_str_eq(c.basis, "[{\"id\":\"ev-1\",\"seq\":1}]");
 	claim_clear(&c);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(l->be->claim_get(l, "BuildLifecycle", "b-9",
+	ck_assert_int_eq(ledger_claim_get(l, "BuildLifecycle", "b-9",
 	    last_txn - 1, &c), 0);
 	claim_clear(&c);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM claim_pending"), 0);
@@ -857,7 +838,7 @@ START_TEST(test_rebuild)
 
 	ro = ledger_open(url, LEDGER_RDONLY, err, sizeof(err));
 	ck_assert_msg(ro != NULL, "%s", err);
-	ck_assert_msg(ledger_claims_rebuild(ro, ty, &r) == 0, "%s", r.diff);
+	ck_assert_msg(derive_rebuild(ro, ty, NULL, &r) == 0, "%s", r.diff);
 	ck_assert_int_eq(r.evidence, 4);
 	/* b-1: 2, b-2: 1, BuildCompletion: 2, BuildLifeCycleSLA: 2. */
 	ck_assert_int_eq(r.revisions, 7);
@@ -866,7 +847,7 @@ START_TEST(test_rebuild)
 
 	ck_assert_int_eq(tamper("UPDATE claim_revisions SET properties = "
 	    "'{\"completedCount\":2,\"incompleteCount\":0,\"totalCount\":2}' "
-	    "WHERE type = 'BuildCompletion' AND revision = 2"), SQLITE_OK);
+	    "WHERE type = 'BuildCompletion' AND revision = 2"), TSQL_OK);
 	expect_rebuild(1, "BuildCompletion/July-2025 revision 2");
 	/* Nothing stored was changed by the rebuild. */
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM claim_revisions WHERE "
@@ -874,30 +855,30 @@ START_TEST(test_rebuild)
 	    "'{\"completedCount\":2,%'"), 1);
 	ck_assert_int_eq(tamper("UPDATE claim_revisions SET properties = "
 	    "'{\"completedCount\":1,\"incompleteCount\":1,\"totalCount\":2}' "
-	    "WHERE type = 'BuildCompletion' AND revision = 2"), SQLITE_OK);
+	    "WHERE type = 'BuildCompletion' AND revision = 2"), TSQL_OK);
 	expect_rebuild(0, NULL);
 
 	/* A revision gone, a revision added, a hold forged. */
 	ck_assert_int_eq(tamper("DELETE FROM claim_revisions WHERE type = "
-	    "'BuildLifecycle' AND id = 'b-1' AND revision = 2"), SQLITE_OK);
+	    "'BuildLifecycle' AND id = 'b-1' AND revision = 2"), TSQL_OK);
 	expect_rebuild(1, "BuildLifecycle/b-1 revision 2");
 	ck_assert_int_eq(tamper("INSERT INTO claim_revisions SELECT type, id, "
 	    "2, anchor, time, recorded_at, properties, links, basis, about "
 	    "FROM claim_revisions WHERE type = 'BuildLifecycle' AND id = 'b-1' "
-	    "AND revision = 1"), SQLITE_OK);
+	    "AND revision = 1"), TSQL_OK);
 	expect_rebuild(1, "b-1 revision 2");
 	ck_assert_int_eq(tamper("DELETE FROM claim_revisions WHERE type = "
-	    "'BuildLifecycle' AND id = 'b-1' AND revision = 2"), SQLITE_OK);
+	    "'BuildLifecycle' AND id = 'b-1' AND revision = 2"), TSQL_OK);
 	ck_assert_int_eq(tamper("INSERT INTO claim_revisions SELECT type, id, "
 	    "2, anchor, time, recorded_at, '{\"completed\":true,"
 	    "\"duration\":600}', links, '[{\"id\":\"ev-4\",\"seq\":4}]', about "
 	    "FROM claim_revisions WHERE type = 'BuildLifecycle' AND id = 'b-1' "
-	    "AND revision = 1"), SQLITE_OK);
+	    "AND revision = 1"), TSQL_OK);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM claim_revisions WHERE "
 	    "type = 'BuildLifecycle' AND id = 'b-1'"), 2);
 	ck_assert_int_eq(tamper("UPDATE claim_revisions SET recorded_at = "
 	    "recorded_at + 1 WHERE type = 'BuildLifecycle' AND id = 'b-1' AND "
-	    "revision = 2"), SQLITE_OK);
+	    "revision = 2"), TSQL_OK);
 	expect_rebuild(1, "b-1 revision 2");
 }
 END_TEST

@@ -47,10 +47,10 @@ evidence_setup(void)
 	json_object	*decls;
 
 	types = types_new();
-	decls = config_yaml_parse(custom_types, strlen(custom_types),
+	decls = yaml_parse(custom_types, strlen(custom_types),
 	    "types.yaml", err, sizeof(err));
 	if (decls == NULL)
-		ck_abort_msg("config_yaml_parse: %s", err);
+		ck_abort_msg("yaml_parse: %s", err);
 	if (types_load(types, decls, "types.yaml", err, sizeof(err)) == -1)
 		ck_abort_msg("types_load: %s", err);
 	json_object_put(decls);
@@ -405,12 +405,12 @@ END_TEST
 
 START_TEST(test_id_valid)
 {
-	ck_assert_int_eq(evidence_id_valid("msg_p5jXN8AQM9LWM0D4loKWxJek"), 1);
-	ck_assert_int_eq(evidence_id_valid("a.b-c_d:e/f"), 1);
-	ck_assert_int_eq(evidence_id_valid(""), 0);
-	ck_assert_int_eq(evidence_id_valid("a b"), 0);
-	ck_assert_int_eq(evidence_id_valid("a\x7f"), 0);
-	ck_assert_int_eq(evidence_id_valid("caf\xc3\xa9"), 0);
+	ck_assert_int_eq(ident_valid("msg_p5jXN8AQM9LWM0D4loKWxJek"), 1);
+	ck_assert_int_eq(ident_valid("a.b-c_d:e/f"), 1);
+	ck_assert_int_eq(ident_valid(""), 0);
+	ck_assert_int_eq(ident_valid("a b"), 0);
+	ck_assert_int_eq(ident_valid("a\x7f"), 0);
+	ck_assert_int_eq(ident_valid("caf\xc3\xa9"), 0);
 }
 END_TEST
 

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "milepost.h"
 #include "check_milepost.h"
@@ -122,18 +121,11 @@ append_n(int n)
 	ck_assert_msg(ledger_commit(l) == 0, "commit: %s", ledger_error(l));
 }
 
-/* Run sql on a separate connection; returns the sqlite3 result code. */
+/* Run sql on a separate connection; 0 (TSQL_OK) when it succeeded. */
 static int
 tamper(const char *sql)
 {
-	sqlite3	*db;
-	int	 rc;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return (rc);
+	return (tsql_run(dbpath, sql, NULL, 0));
 }
 
 struct collect {
@@ -318,7 +310,7 @@ START_TEST(test_tamper_update)
 	expect_intact(l, 3);
 	ck_assert_int_eq(tamper("DROP TRIGGER evidence_no_update;"
 	    "UPDATE evidence SET properties='{\"x\":1}' WHERE seq=2;"),
-	    SQLITE_OK);
+	    TSQL_OK);
 	expect_broken(l, 2);
 }
 END_TEST
@@ -342,7 +334,7 @@ START_TEST(test_tamper_rehash)
 	evidence_free(ev);
 	snprintf(sql, sizeof(sql), "DROP TRIGGER evidence_no_update;"
 	    "UPDATE evidence SET subject='forged', hash='%s' WHERE seq=2;", h);
-	ck_assert_int_eq(tamper(sql), SQLITE_OK);
+	ck_assert_int_eq(tamper(sql), TSQL_OK);
 	expect_broken(l, 3);
 }
 END_TEST
@@ -366,7 +358,7 @@ START_TEST(test_tamper_rehash_last)
 	evidence_free(ev);
 	snprintf(sql, sizeof(sql), "DROP TRIGGER evidence_no_update;"
 	    "UPDATE evidence SET subject='forged', hash='%s' WHERE seq=3;", h);
-	ck_assert_int_eq(tamper(sql), SQLITE_OK);
+	ck_assert_int_eq(tamper(sql), TSQL_OK);
 	expect_broken(l, 3);
 }
 END_TEST
@@ -388,7 +380,7 @@ START_TEST(test_tamper_insert_past_tip)
 	    ev->id, ev->source, ev->type, ev->subject, (long long)ev->time,
 	    (long long)ev->recorded_at, ev->properties, ev->links, ev->hash);
 	evidence_free(ev);
-	ck_assert_int_eq(tamper(sql), SQLITE_OK);
+	ck_assert_int_eq(tamper(sql), TSQL_OK);
 	expect_broken(l, 4);
 }
 END_TEST
@@ -398,7 +390,7 @@ START_TEST(test_tamper_delete_middle)
 	l = open_rw();
 	append_n(4);
 	ck_assert_int_eq(tamper("DROP TRIGGER evidence_no_delete;"
-	    "DELETE FROM evidence WHERE seq=2;"), SQLITE_OK);
+	    "DELETE FROM evidence WHERE seq=2;"), TSQL_OK);
 	expect_broken(l, 2);
 }
 END_TEST
@@ -410,7 +402,7 @@ START_TEST(test_tamper_delete_last)
 	l = open_rw();
 	append_n(3);
 	ck_assert_int_eq(tamper("DROP TRIGGER evidence_no_delete;"
-	    "DELETE FROM evidence WHERE seq=3;"), SQLITE_OK);
+	    "DELETE FROM evidence WHERE seq=3;"), TSQL_OK);
 	expect_broken(l, 3);
 	/* The same from a read-only handle, as "milepost ledger verify". */
 	ro = ledger_open(url, LEDGER_RDONLY, err, sizeof(err));
@@ -428,12 +420,12 @@ START_TEST(test_open_refuses_bad_tip)
 	ledger_close(l);
 	l = NULL;
 	ck_assert_int_eq(tamper("DROP TRIGGER evidence_no_delete;"
-	    "DELETE FROM evidence WHERE seq=3;"), SQLITE_OK);
+	    "DELETE FROM evidence WHERE seq=3;"), TSQL_OK);
 	ck_assert_ptr_null(ledger_open(url, 0, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "tip") != NULL, "%s", err);
 
 	/* Rows beyond the tip, or a tip that vanished, are refused too. */
-	ck_assert_int_eq(tamper("DELETE FROM ledger_head;"), SQLITE_OK);
+	ck_assert_int_eq(tamper("DELETE FROM ledger_head;"), TSQL_OK);
 	ck_assert_ptr_null(ledger_open(url, 0, err, sizeof(err)));
 }
 END_TEST
@@ -462,24 +454,16 @@ START_TEST(test_indexes)
 		{ "SELECT id FROM claim_revisions WHERE type = 'a' AND "
 		    "anchor >= 1 AND anchor < 2", "claim_anchor" },
 	};
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	char		 q[512];
+	char		 q[512], plan[4096];
 	size_t		 i;
 	int		 found;
 
 	l = open_rw();
-	db = ledger_sqlite_db(l);
 	for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
-		snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", plans[i].sql);
-		ck_assert_int_eq(sqlite3_prepare_v2(db, q, -1, &st, NULL),
-		    SQLITE_OK);
-		found = 0;
-		while (sqlite3_step(st) == SQLITE_ROW)
-			if (strstr((const char *)sqlite3_column_text(st, 3),
-			    plans[i].index) != NULL)
-				found = 1;
-		sqlite3_finalize(st);
+		snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s;", plans[i].sql);
+		ck_assert_int_eq(tsql_run(dbpath, q, plan, sizeof(plan)),
+		    TSQL_OK);
+		found = strstr(plan, plans[i].index) != NULL;
 		ck_assert_msg(found, "%s: not by %s", plans[i].sql,
 		    plans[i].index);
 	}
@@ -491,10 +475,10 @@ START_TEST(test_triggers)
 	l = open_rw();
 	append_n(3);
 	ck_assert_int_ne(tamper("UPDATE evidence SET subject='x' WHERE seq=2;"),
-	    SQLITE_OK);
+	    TSQL_OK);
 	ck_assert_int_ne(tamper("DELETE FROM evidence WHERE seq=3;"),
-	    SQLITE_OK);
-	ck_assert_int_ne(tamper("DELETE FROM evidence;"), SQLITE_OK);
+	    TSQL_OK);
+	ck_assert_int_ne(tamper("DELETE FROM evidence;"), TSQL_OK);
 	expect_intact(l, 3);
 }
 END_TEST

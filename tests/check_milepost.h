@@ -39,4 +39,9 @@ Suite	*make_milestone_suite(void);
 /* check_outbox.c */
 Suite	*make_outbox_suite(void);
 
+/* check_sql.c: sqlite3(1) on a ledger file, from outside the library */
+#define TSQL_OK	0
+int	 tsql_run(const char *, const char *, char *, size_t);
+int64_t	 tsql_int(const char *, const char *);
+
 #endif /* CHECK_MILEPOST_H */

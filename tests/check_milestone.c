@@ -41,7 +41,7 @@ conf(const char *yaml, char *err)
 	json_object		*tree;
 	struct milestone_conf	*mc;
 
-	tree = config_yaml_parse(yaml, strlen(yaml), "m.yaml", err,
+	tree = yaml_parse(yaml, strlen(yaml), "m.yaml", err,
 	    MP_ERRLEN);
 	ck_assert_msg(tree != NULL, "%s", err);
 	mc = milestone_conf_load(tree, "m.yaml", err, MP_ERRLEN);
@@ -201,8 +201,8 @@ START_TEST(test_weights)
 	ck_assert(milestone_weight(mc, "sev9", NULL, NULL, NULL) == 1);
 	ck_assert(milestone_weight(mc, "weird", NULL, NULL, &m) == 5);
 	ck_assert_ptr_null(m);
-	ck_assert_int_eq(milestone_sha_eq("abcdef1", "ABCDEF1234"), 1);
-	ck_assert_int_eq(milestone_sha_eq("abc", "abcdef1"), 0);
+	ck_assert_int_eq(ident_sha_eq("abcdef1", "ABCDEF1234"), 1);
+	ck_assert_int_eq(ident_sha_eq("abc", "abcdef1"), 0);
 	milestone_conf_free(mc);
 }
 END_TEST
@@ -406,7 +406,7 @@ mprop(const char *id, const char *expr)
 	json_object	*p, *v;
 
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(l->be->claim_get(l, "Milestone", id, INT64_MAX,
+	ck_assert_int_eq(ledger_claim_get(l, "Milestone", id, INT64_MAX,
 	    &c), 1);
 	p = json_tokener_parse(c.properties);
 	ck_assert(json_object_object_get_ex(p, expr, &v));

@@ -141,31 +141,34 @@ END_TEST
 
 START_TEST(test_tbucket)
 {
-	struct tbucket	b;
-	int64_t		t = 1000000000;
+	/* The push rate is the one token bucket (rate.c) now. */
+	struct rate_conf	rc = { 2, 3 };
+	struct rate_bucket	b = { 0 };
+	int64_t			t = 1000000000, w;
 
 	/* 2 per second, burst 3: three at once, then one per 0.5 s. */
-	tbucket_init(&b, 2, 3, t);
-	ck_assert_int_eq(tbucket_take(&b, t), 0);
-	ck_assert_int_eq(tbucket_take(&b, t), 0);
-	ck_assert_int_eq(tbucket_take(&b, t), 0);
-	ck_assert_int_gt(tbucket_take(&b, t), 499000);
-	ck_assert_int_le(tbucket_take(&b, t), 500001);
-	ck_assert_int_gt(tbucket_take(&b, t + 250000), 0);
-	ck_assert_int_eq(tbucket_take(&b, t + 500000), 0);
-	ck_assert_int_gt(tbucket_take(&b, t + 500000), 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t, &w), 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t, &w), 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t, &w), 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t, &w), -1);
+	ck_assert_int_gt(w, 499000);
+	ck_assert_int_le(w, 500001);
+	ck_assert_int_eq(rate_take(&b, &rc, t + 250000, &w), -1);
+	ck_assert_int_gt(w, 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t + 500000, &w), 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t + 500000, &w), -1);
 	/* A long pause refills to the burst, not beyond. */
 	t += 3600000000LL;
-	ck_assert_int_eq(tbucket_take(&b, t), 0);
-	ck_assert_int_eq(tbucket_take(&b, t), 0);
-	ck_assert_int_eq(tbucket_take(&b, t), 0);
-	ck_assert_int_gt(tbucket_take(&b, t), 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t, &w), 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t, &w), 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t, &w), 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t, &w), -1);
 	/* A clock going backwards takes nothing extra. */
-	ck_assert_int_gt(tbucket_take(&b, t - 1000000), 0);
+	ck_assert_int_eq(rate_take(&b, &rc, t - 1000000, &w), -1);
 	/* Rate 0: unlimited. */
-	tbucket_init(&b, 0, 1, t);
+	rc.per_sec = 0;
 	for (int i = 0; i < 100; i++)
-		ck_assert_int_eq(tbucket_take(&b, t), 0);
+		ck_assert_int_eq(rate_take(&b, &rc, t, &w), 0);
 }
 END_TEST
 

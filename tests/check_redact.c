@@ -106,7 +106,7 @@ policy(const char *yaml, char *err, size_t errlen)
 	struct redaction	*rd = redact_new();
 	json_object		*tree, *v;
 
-	tree = config_yaml_parse(yaml, strlen(yaml), "t.yaml", err, errlen);
+	tree = yaml_parse(yaml, strlen(yaml), "t.yaml", err, errlen);
 	ck_assert_ptr_nonnull(tree);
 	ck_assert(json_object_object_get_ex(tree, "redaction", &v));
 	if (redact_load(rd, v, "t.yaml", err, errlen) == -1) {

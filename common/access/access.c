@@ -6,7 +6,36 @@
  */
 #include <string.h>
 
-#include "milepost.h"
+#include "access/access.h"
+
+static const char *role_names[] = {
+	[ROLE_NONE] = "none",
+	[ROLE_CLIENT] = "client",
+	[ROLE_READER] = "reader",
+	[ROLE_WRITER] = "writer",
+	[ROLE_OPERATOR] = "operator",
+	[ROLE_ADMIN] = "admin",
+};
+
+/* The name of a role, as the configuration and the API spell it. */
+const char *
+access_role_name(enum role r)
+{
+	return (role_names[r]);
+}
+
+int
+access_role_parse(const char *s, enum role *r)
+{
+	size_t	i;
+
+	for (i = ROLE_CLIENT; i <= ROLE_ADMIN; i++)
+		if (strcmp(s, role_names[i]) == 0) {
+			*r = (enum role)i;
+			return (0);
+		}
+	return (-1);
+}
 
 /* allowed[action][role]: 1 allowed, 0 refused. */
 static const unsigned char access_table[ACCESS_MAX][ROLE_ADMIN + 1] = {

@@ -32,7 +32,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "milepost.h"
+#include "access/access.h"
 
 #define DORA_LIMIT	20000
 #define DORA_WEEK	(7LL * 86400 * 1000000)
@@ -186,7 +186,7 @@ dora_collect(struct ledger *l, const char *type, int kind,
 {
 	s->q = q;
 	s->kind = kind;
-	return (l->be->collect(l, type, 0, from, to, INT64_MAX, DORA_LIMIT + 1,
+	return (ledger_collect(l, type, 0, from, to, INT64_MAX, DORA_LIMIT + 1,
 	    dora_collect_one, s));
 }
 
@@ -284,7 +284,7 @@ dora_failures(struct dora_set *deploys, struct dora_set *inc)
 				continue;
 			if (dora_same(inc->v[i].deployment, d->id) ||
 			    (inc->v[i].commit != NULL && d->revision != NULL &&
-			    milestone_sha_eq(inc->v[i].commit, d->revision))) {
+			    ident_sha_eq(inc->v[i].commit, d->revision))) {
 				best = d;
 				break;
 			}
@@ -483,7 +483,7 @@ dora_compute(struct ledger *l, const struct dora_query *q)
 		if (deploys.v[i].revision == NULL ||
 		    deploys.v[i].revision[0] == '\0')
 			continue;
-		if (l->be->subject_find(l, "CommitPushed",
+		if (ledger_subject_find(l, "CommitPushed",
 		    deploys.v[i].revision, 1, dora_commit_one,
 		    &deploys.v[i].commit_time) == -1)
 			goto out;
@@ -705,7 +705,7 @@ dora_deployments(struct ledger *l, const struct dora_query *q)
 	memset(&w, 0, sizeof(w));
 	w.q = q;
 	w.in_state = json_object_new_object();
-	if (l->be->claim_scan(l, "Deployment", 1, q->from, q->to,
+	if (ledger_claim_scan(l, "Deployment", 1, q->from, q->to,
 	    DORA_LIMIT + 1, dora_dep_one, &w) == -1 && !w.truncated) {
 		json_object_put(w.in_state);
 		free(w.cur);

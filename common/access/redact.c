@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "access/access.h"
 
 #define REDACT_PATTERN_MAX	256
 #define REDACT_SEGMENTS_MAX	32
@@ -206,7 +206,7 @@ redact_role_parse(const char *s, enum role *r)
 	size_t	i;
 
 	for (i = ROLE_CLIENT; i <= ROLE_ADMIN; i++)
-		if (strcmp(s, config_role_name((enum role)i)) == 0) {
+		if (strcmp(s, access_role_name((enum role)i)) == 0) {
 			*r = (enum role)i;
 			return (0);
 		}
@@ -227,24 +227,24 @@ redact_load(struct redaction *rd, json_object *o, const char *file, char *err,
 	size_t		 i, n;
 
 	if (!json_object_is_type(o, json_type_object))
-		return (config_errf(err, errlen, file, o, "redaction", "must be "
+		return (yaml_errf(err, errlen, file, o, "redaction", "must be "
 		    "a mapping of role to { remove: [...], builtin: true }"));
 	json_object_object_foreach(o, rname, decl) {
 		snprintf(key, sizeof(key), "redaction.%s", rname);
 		if (redact_role_parse(rname, &role) == -1)
-			return (config_errf(err, errlen, file, decl ? decl : o,
+			return (yaml_errf(err, errlen, file, decl ? decl : o,
 			    key, "unknown role (client, reader, writer, "
 			    "operator, admin)"));
 		if (decl == NULL || !json_object_is_type(decl,
 		    json_type_object))
-			return (config_errf(err, errlen, file, decl ? decl : o,
+			return (yaml_errf(err, errlen, file, decl ? decl : o,
 			    key, "must be a mapping with remove and builtin"));
 		json_object_object_foreach(decl, k, v) {
 			if (strcmp(k, "remove") != 0 && strcmp(k, "builtin") !=
 			    0) {
 				snprintf(key, sizeof(key), "redaction.%s.%s",
 				    rname, k);
-				return (config_errf(err, errlen, file, v ? v :
+				return (yaml_errf(err, errlen, file, v ? v :
 				    decl, key, "unknown key (remove, builtin)"));
 			}
 		}
@@ -252,7 +252,7 @@ redact_load(struct redaction *rd, json_object *o, const char *file, char *err,
 			snprintf(key, sizeof(key), "redaction.%s.builtin",
 			    rname);
 			if (!json_object_is_type(bi, json_type_boolean))
-				return (config_errf(err, errlen, file, bi ? bi :
+				return (yaml_errf(err, errlen, file, bi ? bi :
 				    decl, key, "must be true or false"));
 			if (!json_object_get_boolean(bi))
 				redact_clear_role(rd, role);
@@ -261,7 +261,7 @@ redact_load(struct redaction *rd, json_object *o, const char *file, char *err,
 			continue;
 		snprintf(key, sizeof(key), "redaction.%s.remove", rname);
 		if (rm == NULL || !json_object_is_type(rm, json_type_array))
-			return (config_errf(err, errlen, file, rm ? rm : decl,
+			return (yaml_errf(err, errlen, file, rm ? rm : decl,
 			    key, "must be a list of patterns such as "
 			    "properties.message or **.notes"));
 		n = json_object_array_length(rm);
@@ -270,14 +270,14 @@ redact_load(struct redaction *rd, json_object *o, const char *file, char *err,
 			snprintf(key, sizeof(key), "redaction.%s.remove[%zu]",
 			    rname, i);
 			if (!json_object_is_type(one, json_type_string))
-				return (config_errf(err, errlen, file, one ?
+				return (yaml_errf(err, errlen, file, one ?
 				    one : rm, key, "must be a string"));
 			if (!redact_pattern_ok(json_object_get_string(one), why,
 			    sizeof(why)))
-				return (config_errf(err, errlen, file, one, key,
+				return (yaml_errf(err, errlen, file, one, key,
 				    "%s", why));
 			if (rd->nrules[role] >= REDACT_RULES_MAX)
-				return (config_errf(err, errlen, file, one, key,
+				return (yaml_errf(err, errlen, file, one, key,
 				    "over %d patterns for one role",
 				    REDACT_RULES_MAX));
 			redact_add(rd, role, json_object_get_string(one));

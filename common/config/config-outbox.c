@@ -17,7 +17,7 @@
 
 #include <openssl/crypto.h>
 
-#include "milepost.h"
+#include "config/config.h"
 
 /* Claim types that the deployment and milestone engines declare. */
 static const char *outbox_builtin_types[] = {
@@ -25,8 +25,7 @@ static const char *outbox_builtin_types[] = {
 };
 
 static const struct sinkconf config_sink_defaults = {
-	.rate = 0,
-	.burst = 10,
+	.rate = { .per_sec = 0, .burst = 10 },
 	.max_in_flight = 8,
 	.max_attempts = 8,
 	.timeout = 10,
@@ -40,7 +39,7 @@ config_outbox_str(json_object *v, const char *file, const char *key,
 {
 	if (!json_object_is_type(v, json_type_string) ||
 	    *json_object_get_string(v) == '\0')
-		return (config_errf(err, errlen, file, v, key, "must be a "
+		return (yaml_errf(err, errlen, file, v, key, "must be a "
 		    "non-empty string"));
 	free(*out);
 	*out = xstrdup(json_object_get_string(v));
@@ -59,10 +58,10 @@ config_outbox_secs(json_object *v, const char *file, const char *key,
 		d = json_object_get_double(v);
 	else if (!json_object_is_type(v, json_type_string) ||
 	    ts_parse(json_object_get_string(v), &d) == -1)
-		return (config_errf(err, errlen, file, v, key, "must be a "
+		return (yaml_errf(err, errlen, file, v, key, "must be a "
 		    "number of seconds or a timespan such as 1.5s or 10m"));
 	if (d < min)
-		return (config_errf(err, errlen, file, v, key, "must be at "
+		return (yaml_errf(err, errlen, file, v, key, "must be at "
 		    "least %g seconds", min));
 	*out = d;
 	return (0);
@@ -74,37 +73,12 @@ config_outbox_num(json_object *v, const char *file, const char *key,
 {
 	if (!json_object_is_type(v, json_type_int) &&
 	    !json_object_is_type(v, json_type_double))
-		return (config_errf(err, errlen, file, v, key, "must be a "
+		return (yaml_errf(err, errlen, file, v, key, "must be a "
 		    "number"));
 	*out = json_object_get_double(v);
 	if (*out < min || *out > max)
-		return (config_errf(err, errlen, file, v, key, "must be from "
+		return (yaml_errf(err, errlen, file, v, key, "must be from "
 		    "%g to %g", min, max));
-	return (0);
-}
-
-/* A string or a list of strings (taken copies appended). */
-static int
-config_outbox_list(json_object *v, const char *file, const char *key,
-    char ***list, size_t *n, char *err, size_t errlen)
-{
-	json_object	*one;
-	size_t		 i, cnt;
-	int		 arr = json_object_is_type(v, json_type_array);
-
-	cnt = arr ? json_object_array_length(v) : 1;
-	if (cnt == 0)
-		return (config_errf(err, errlen, file, v, key, "the list is "
-		    "empty"));
-	for (i = 0; i < cnt; i++) {
-		one = arr ? json_object_array_get_idx(v, i) : v;
-		if (!json_object_is_type(one, json_type_string) ||
-		    *json_object_get_string(one) == '\0')
-			return (config_errf(err, errlen, file, one ? one : v,
-			    key, "must be a string or a list of strings"));
-		*list = xreallocarray(*list, *n + 1, sizeof(**list));
-		(*list)[(*n)++] = xstrdup(json_object_get_string(one));
-	}
 	return (0);
 }
 
@@ -140,13 +114,13 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 	*sc = config_sink_defaults;
 	sc->name = xstrdup(name);
 	if (!json_object_is_type(decl, json_type_object))
-		return (config_errf(err, errlen, file, decl, name, "a sink is "
+		return (yaml_errf(err, errlen, file, decl, name, "a sink is "
 		    "a mapping with kind and url"));
 	snprintf(key, sizeof(key), "sinks.%s.kind", name);
 	if (!json_object_object_get_ex(decl, "kind", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    (sc->impl = sink_find(json_object_get_string(v))) == NULL)
-		return (config_errf(err, errlen, file, v ? v : decl, key,
+		return (yaml_errf(err, errlen, file, v ? v : decl, key,
 		    "must be one of webhook, mergepatch, "
 		    "github-deployment-status, opslevel, cortex"));
 	json_object_object_foreach(decl, k, val) {
@@ -159,12 +133,12 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 				goto out;
 			if (strncmp(sc->url, "http://", 7) != 0 &&
 			    strncmp(sc->url, "https://", 8) != 0) {
-				config_errf(err, errlen, file, val, key, "must "
+				yaml_errf(err, errlen, file, val, key, "must "
 				    "be an http:// or https:// URL");
 				goto out;
 			}
 		} else if (strcmp(k, "secret") == 0) {
-			if (config_outbox_list(val, file, key, &secrets,
+			if (yaml_strlist(val, file, key, 1, YAML_NONEMPTY, &secrets,
 			    &nsecrets, err, errlen) == -1)
 				goto out;
 			sc->keys = xreallocarray(NULL, nsecrets,
@@ -172,7 +146,7 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 			for (i = 0; i < nsecrets; i++)
 				if (stdwh_key_parse(secrets[i],
 				    &sc->keys[i]) == -1) {
-					config_errf(err, errlen, file, val, key,
+					yaml_errf(err, errlen, file, val, key,
 					    "must be whsec_ and the base64 of "
 					    "1 to 64 bytes");
 					goto out;
@@ -182,7 +156,7 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 			if (!json_object_is_type(val, json_type_string) ||
 			    config_outbox_edkey(json_object_get_string(val),
 			    sc->ed25519) == -1) {
-				config_errf(err, errlen, file, val, key, "must "
+				yaml_errf(err, errlen, file, val, key, "must "
 				    "be whsk_ and the base64 of a 32-byte "
 				    "ed25519 seed (or seed and public key)");
 				goto out;
@@ -197,17 +171,17 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 			    errlen) == -1)
 				goto out;
 			if (strchr(sc->repo, '/') == NULL) {
-				config_errf(err, errlen, file, val, key, "must "
+				yaml_errf(err, errlen, file, val, key, "must "
 				    "be owner/name");
 				goto out;
 			}
 		} else if (strcmp(k, "rate") == 0) {
 			if (config_outbox_num(val, file, key, 0.001, 1e6,
-			    &sc->rate, err, errlen) == -1)
+			    &sc->rate.per_sec, err, errlen) == -1)
 				goto out;
 		} else if (strcmp(k, "burst") == 0) {
 			if (config_outbox_num(val, file, key, 1, 1e6,
-			    &sc->burst, err, errlen) == -1)
+			    &sc->rate.burst, err, errlen) == -1)
 				goto out;
 		} else if (strcmp(k, "max_in_flight") == 0) {
 			if (config_outbox_num(val, file, key, 1, 1024, &d, err,
@@ -232,7 +206,7 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 			    &sc->retry_max, err, errlen) == -1)
 				goto out;
 		} else {
-			config_errf(err, errlen, file, val ? val : decl, key,
+			yaml_errf(err, errlen, file, val ? val : decl, key,
 			    "unknown key (kind, url, rate, burst, "
 			    "max_in_flight, max_attempts, timeout, retry_base, "
 			    "retry_max%s%s)", *sc->impl->accepts ? ", " : "",
@@ -243,24 +217,24 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 		if ((strcmp(k, "secret") == 0 || strcmp(k, "signing_key") ==
 		    0 || strcmp(k, "token") == 0 || strcmp(k, "repo") == 0) &&
 		    strstr(sc->impl->accepts, k) == NULL) {
-			config_errf(err, errlen, file, val, key, "a %s sink "
+			yaml_errf(err, errlen, file, val, key, "a %s sink "
 			    "does not take %s", sc->impl->name, k);
 			goto out;
 		}
 	}
 	snprintf(key, sizeof(key), "sinks.%s", name);
 	if ((sc->impl->need & SINK_NEED_URL) && sc->url == NULL)
-		config_errf(err, errlen, file, decl, key, "a %s sink needs "
+		yaml_errf(err, errlen, file, decl, key, "a %s sink needs "
 		    "url", sc->impl->name);
 	else if ((sc->impl->need & SINK_NEED_SECRET) && sc->nkeys == 0 &&
 	    !sc->has_ed25519)
-		config_errf(err, errlen, file, decl, key, "a %s sink needs "
+		yaml_errf(err, errlen, file, decl, key, "a %s sink needs "
 		    "secret (whsec_…) or signing_key (whsk_…)", sc->impl->name);
 	else if ((sc->impl->need & SINK_NEED_TOKEN) && sc->token == NULL)
-		config_errf(err, errlen, file, decl, key, "a %s sink needs "
+		yaml_errf(err, errlen, file, decl, key, "a %s sink needs "
 		    "token", sc->impl->name);
 	else if (sc->retry_max < sc->retry_base)
-		config_errf(err, errlen, file, decl, key, "retry_max is less "
+		yaml_errf(err, errlen, file, decl, key, "retry_max is less "
 		    "than retry_base");
 	else
 		rc = 0;
@@ -297,40 +271,40 @@ config_outbox_sub(struct config *cf, struct subscription *s, size_t idx,
 
 	snprintf(key, sizeof(key), "subscriptions[%zu]", idx);
 	if (!json_object_is_type(decl, json_type_object))
-		return (config_errf(err, errlen, file, decl, key, "a "
+		return (yaml_errf(err, errlen, file, decl, key, "a "
 		    "subscription is a mapping with sink and types"));
 	json_object_object_foreach(decl, k, val) {
 		snprintf(key, sizeof(key), "subscriptions[%zu].%s", idx, k);
 		if (strcmp(k, "sink") == 0) {
 			if (!json_object_is_type(val, json_type_string))
-				return (config_errf(err, errlen, file, val ?
+				return (yaml_errf(err, errlen, file, val ?
 				    val : decl, key, "must name a sink"));
 			for (i = 0; i < cf->nsinks; i++)
 				if (strcmp(cf->sinks[i].name,
 				    json_object_get_string(val)) == 0)
 					break;
 			if (i == cf->nsinks)
-				return (config_errf(err, errlen, file, val, key,
+				return (yaml_errf(err, errlen, file, val, key,
 				    "no sink %s under sinks:",
 				    json_object_get_string(val)));
 			s->sink = i;
 			found = 1;
 		} else if (strcmp(k, "types") == 0) {
-			if (config_outbox_list(val, file, key, &s->types,
+			if (yaml_strlist(val, file, key, 1, YAML_NONEMPTY, &s->types,
 			    &s->ntypes, err, errlen) == -1)
 				return (-1);
 			for (i = 0; i < s->ntypes; i++)
 				if (!config_outbox_type_known(cf->types,
 				    s->types[i]))
-					return (config_errf(err, errlen, file,
+					return (yaml_errf(err, errlen, file,
 					    val, key, "%s is not a claim type",
 					    s->types[i]));
 		} else if (strcmp(k, "ids") == 0) {
-			if (config_outbox_list(val, file, key, &s->ids,
+			if (yaml_strlist(val, file, key, 1, YAML_NONEMPTY, &s->ids,
 			    &s->nids, err, errlen) == -1)
 				return (-1);
 		} else if (strcmp(k, "fields") == 0) {
-			if (config_outbox_list(val, file, key, &s->fields,
+			if (yaml_strlist(val, file, key, 1, YAML_NONEMPTY, &s->fields,
 			    &s->nfields, err, errlen) == -1)
 				return (-1);
 		} else if (strcmp(k, "tenant") == 0) {
@@ -338,16 +312,16 @@ config_outbox_sub(struct config *cf, struct subscription *s, size_t idx,
 			    errlen) == -1)
 				return (-1);
 		} else
-			return (config_errf(err, errlen, file, val ? val : decl,
+			return (yaml_errf(err, errlen, file, val ? val : decl,
 			    key, "unknown key (sink, types, ids, tenant, "
 			    "fields)"));
 	}
 	snprintf(key, sizeof(key), "subscriptions[%zu]", idx);
 	if (!found)
-		return (config_errf(err, errlen, file, decl, key, "a "
+		return (yaml_errf(err, errlen, file, decl, key, "a "
 		    "subscription needs sink"));
 	if (s->ntypes == 0)
-		return (config_errf(err, errlen, file, decl, key, "a "
+		return (yaml_errf(err, errlen, file, decl, key, "a "
 		    "subscription needs types"));
 	return (0);
 }
@@ -364,13 +338,13 @@ config_outbox_load(struct config *cf, json_object *sinks, json_object *subs,
 
 	if (sinks != NULL) {
 		if (!json_object_is_type(sinks, json_type_object))
-			return (config_errf(err, errlen, file, sinks, "sinks",
+			return (yaml_errf(err, errlen, file, sinks, "sinks",
 			    "must be a mapping of sink names to settings"));
 		cf->sinks = xcalloc((size_t)json_object_object_length(sinks) +
 		    1, sizeof(*cf->sinks));
 		json_object_object_foreach(sinks, name, decl) {
 			if (!types_name_ok(name))
-				return (config_errf(err, errlen, file, decl,
+				return (yaml_errf(err, errlen, file, decl,
 				    "sinks", "%s: a sink name is letters, "
 				    "digits, - and _", name));
 			if (config_outbox_sink(&cf->sinks[cf->nsinks++], name,
@@ -381,7 +355,7 @@ config_outbox_load(struct config *cf, json_object *sinks, json_object *subs,
 	if (subs == NULL)
 		return (0);
 	if (!json_object_is_type(subs, json_type_array))
-		return (config_errf(err, errlen, file, subs, "subscriptions",
+		return (yaml_errf(err, errlen, file, subs, "subscriptions",
 		    "must be a list of {sink, types, ids, tenant, fields}"));
 	n = json_object_array_length(subs);
 	cf->subs = xcalloc(n + 1, sizeof(*cf->subs));
@@ -393,16 +367,6 @@ config_outbox_load(struct config *cf, json_object *sinks, json_object *subs,
 			return (-1);
 	}
 	return (0);
-}
-
-static void
-config_outbox_strv(char **v, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 void
@@ -424,9 +388,9 @@ config_outbox_free(struct config *cf)
 	}
 	free(cf->sinks);
 	for (i = 0; i < cf->nsubs; i++) {
-		config_outbox_strv(cf->subs[i].types, cf->subs[i].ntypes);
-		config_outbox_strv(cf->subs[i].ids, cf->subs[i].nids);
-		config_outbox_strv(cf->subs[i].fields, cf->subs[i].nfields);
+		strv_free(cf->subs[i].types, cf->subs[i].ntypes);
+		strv_free(cf->subs[i].ids, cf->subs[i].nids);
+		strv_free(cf->subs[i].fields, cf->subs[i].nfields);
 		free(cf->subs[i].tenant);
 	}
 	free(cf->subs);

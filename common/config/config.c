@@ -18,7 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "milepost.h"
+#include "config/config.h"
 
 #define CONFIG_MAX_FILE	(4 * 1024 * 1024)
 #define CONFIG_RATE	50.0	/* requests per second per token */
@@ -39,15 +39,6 @@ static const struct limits config_default_limits = {
 	.batch_max = 4096,
 };
 
-static const char *role_names[] = {
-	[ROLE_NONE] = "none",
-	[ROLE_CLIENT] = "client",
-	[ROLE_READER] = "reader",
-	[ROLE_WRITER] = "writer",
-	[ROLE_OPERATOR] = "operator",
-	[ROLE_ADMIN] = "admin",
-};
-
 static int
 config_err(struct cfgctx *c, json_object *o, const char *key,
     const char *fmt, ...) MP_PRINTF(4, 5);
@@ -59,27 +50,8 @@ config_err(struct cfgctx *c, json_object *o, const char *key,
 	va_list	ap;
 
 	va_start(ap, fmt);
-	config_verrf(c->err, c->errlen, c->file, o, key, fmt, ap);
+	yaml_verrf(c->err, c->errlen, c->file, o, key, fmt, ap);
 	va_end(ap);
-	return (-1);
-}
-
-const char *
-config_role_name(enum role r)
-{
-	return (role_names[r]);
-}
-
-static int
-config_role_parse(const char *s, enum role *r)
-{
-	size_t	i;
-
-	for (i = ROLE_CLIENT; i <= ROLE_ADMIN; i++)
-		if (strcmp(s, role_names[i]) == 0) {
-			*r = (enum role)i;
-			return (0);
-		}
 	return (-1);
 }
 
@@ -327,7 +299,7 @@ config_tokens(struct cfgctx *c, json_object *v, struct config *cf)
 		snprintf(key, sizeof(key), "tokens[%zu].role", i);
 		if (!json_object_object_get_ex(t, "role", &role) ||
 		    !json_object_is_type(role, json_type_string) ||
-		    config_role_parse(json_object_get_string(role),
+		    access_role_parse(json_object_get_string(role),
 		    &tk->role) == -1)
 			return (config_err(c, role ? role : t, key, "must be "
 			    "admin, operator, writer, reader or client"));
@@ -346,32 +318,6 @@ config_tokens(struct cfgctx *c, json_object *v, struct config *cf)
 		if (tk->role == ROLE_CLIENT && tk->tenant == NULL)
 			return (config_err(c, t, key, "a client token must name "
 			    "its tenant"));
-	}
-	return (0);
-}
-
-/* A string or a list of strings, appended to *v (taken strings). */
-static int
-config_strlist(struct cfgctx *c, json_object *val, const char *key,
-    size_t minlen, char ***v, size_t *n)
-{
-	json_object	*one;
-	size_t		 i, cnt;
-
-	cnt = json_object_is_type(val, json_type_array) ?
-	    json_object_array_length(val) : 1;
-	if (cnt == 0)
-		return (config_err(c, val, key, "the list is empty"));
-	for (i = 0; i < cnt; i++) {
-		one = json_object_is_type(val, json_type_array) ?
-		    json_object_array_get_idx(val, i) : val;
-		if (!json_object_is_type(one, json_type_string) ||
-		    strlen(json_object_get_string(one)) < minlen)
-			return (config_err(c, one ? one : val, key, "must be a "
-			    "string of at least %zu characters, or a list of "
-			    "them", minlen));
-		*v = xreallocarray(*v, *n + 1, sizeof(**v));
-		(*v)[(*n)++] = xstrdup(json_object_get_string(one));
 	}
 	return (0);
 }
@@ -463,18 +409,21 @@ config_sources(struct cfgctx *c, json_object *o, struct config *cf)
 				    "empty"));
 			switch (need) {
 			case SRC_AUTH_SECRET:
-				if (config_strlist(c, v, key, 8, &sc->secrets,
-				    &sc->nsecrets) == -1)
+				if (yaml_strlist(v, c->file, key, 8,
+				    YAML_NONEMPTY, &sc->secrets, &sc->nsecrets, c->err,
+				    c->errlen) == -1)
 					return (-1);
 				break;
 			case SRC_AUTH_TOKEN:
-				if (config_strlist(c, v, key, 8, &sc->tokens,
-				    &sc->ntokens) == -1)
+				if (yaml_strlist(v, c->file, key, 8,
+				    YAML_NONEMPTY, &sc->tokens, &sc->ntokens, c->err,
+				    c->errlen) == -1)
 					return (-1);
 				break;
 			case SRC_AUTH_BEARER:
-				if (config_strlist(c, v, key, 16, &sc->bearers,
-				    &sc->nbearers) == -1)
+				if (yaml_strlist(v, c->file, key, 16,
+				    YAML_NONEMPTY, &sc->bearers, &sc->nbearers, c->err,
+				    c->errlen) == -1)
 					return (-1);
 				break;
 			case SRC_AUTH_BASIC:
@@ -667,7 +616,7 @@ config_load(const char *path, char *err, size_t errlen)
 		buf_free(&text);
 		return (NULL);
 	}
-	tree = config_yaml_parse(buf_cstr(&text), text.len, path, err, errlen);
+	tree = yaml_parse(buf_cstr(&text), text.len, path, err, errlen);
 	OPENSSL_cleanse(text.data, text.cap);	/* it holds secrets */
 	buf_free(&text);
 	if (tree == NULL)

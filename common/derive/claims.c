@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "derive/derive.h"
 
 static void
 claims_set_free(struct setrule *set, size_t n)
@@ -90,14 +90,14 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 	*setp = NULL;
 	*nsetp = 0;
 	if (!json_object_is_type(rule, json_type_object)) {
-		config_errf(err, errlen, file, rule, path, "%s",
+		yaml_errf(err, errlen, file, rule, path, "%s",
 		    "must be a mapping with evidence and set");
 		return (NULL);
 	}
 	json_object_object_foreach(rule, k, v) {
 		if (strcmp(k, "evidence") && strcmp(k, "set")) {
 			snprintf(key, sizeof(key), "%s.%s", path, k);
-			config_errf(err, errlen, file, v ? v : rule, key,
+			yaml_errf(err, errlen, file, v ? v : rule, key,
 			    "%s", "unknown key (expected evidence and set)");
 			return (NULL);
 		}
@@ -105,26 +105,26 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 	snprintf(key, sizeof(key), "%s.evidence", path);
 	if (!json_object_object_get_ex(rule, "evidence", &ev) ||
 	    !json_object_is_type(ev, json_type_string)) {
-		config_errf(err, errlen, file, ev ? ev : rule, key, "%s",
+		yaml_errf(err, errlen, file, ev ? ev : rule, key, "%s",
 		    "missing, or not an evidence type name");
 		return (NULL);
 	}
 	if ((et = types_find(t, json_object_get_string(ev))) == NULL) {
-		config_errf(err, errlen, file, ev, key, "unknown evidence type "
+		yaml_errf(err, errlen, file, ev, key, "unknown evidence type "
 		    "\"%.128s\"", json_object_get_string(ev));
 		return (NULL);
 	}
 	if (json_object_object_get_ex(rule, "set", &set) && set != NULL) {
 		snprintf(key, sizeof(key), "%s.set", path);
 		if (!json_object_is_type(set, json_type_object)) {
-			config_errf(err, errlen, file, set, key, "%s",
+			yaml_errf(err, errlen, file, set, key, "%s",
 			    "must be a mapping of claim property to value");
 			return (NULL);
 		}
 		json_object_object_foreach(set, pk, pv) {
 			snprintf(key, sizeof(key), "%s.set.%s", path, pk);
 			if ((cp = types_prop(&d->t, pk)) == NULL) {
-				config_errf(err, errlen, file, pv ? pv : set,
+				yaml_errf(err, errlen, file, pv ? pv : set,
 				    key, "%s has no such property",
 				    d->t.name);
 				goto fail;
@@ -138,7 +138,7 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 			    json_type_string) &&
 			    *(s = json_object_get_string(pv)) == '$') {
 				if ((ep = types_prop(et, s + 1)) == NULL) {
-					config_errf(err, errlen, file, pv, key,
+					yaml_errf(err, errlen, file, pv, key,
 					    "the evidence has no property "
 					    "\"%.64s\"", s);
 					goto fail;
@@ -149,7 +149,7 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 					    "the claim property is %s",
 					    s, types_ptype_name(ep->type),
 					    types_ptype_name(cp->type));
-					config_errf(err, errlen, file, pv, key,
+					yaml_errf(err, errlen, file, pv, key,
 					    "%s", why);
 					goto fail;
 				}
@@ -157,7 +157,7 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 				continue;
 			}
 			if (types_coerce(cp, pv, &cv, why, sizeof(why)) == -1) {
-				config_errf(err, errlen, file, pv ? pv : set,
+				yaml_errf(err, errlen, file, pv ? pv : set,
 				    key, "%s", why);
 				goto fail;
 			}
@@ -188,7 +188,7 @@ claims_check_required(struct claimdef *d, json_object *o, const char *file,
 			    d->t.props[i].name) == 0)
 				found = 1;
 		if (!found)
-			return (config_errf(err, errlen, file, o, path,
+			return (yaml_errf(err, errlen, file, o, path,
 			    "required property %s is not set on creation",
 			    d->t.props[i].name));
 	}
@@ -207,19 +207,19 @@ claims_load_one(struct types *t, struct claimdef *d, const char *name,
 	d->t.name = xstrdup(name);
 	snprintf(path, sizeof(path), "claim_types.%s", name);
 	if (!types_name_ok(name))
-		return (config_errf(err, errlen, file, decl, path, "%s",
+		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "type names are letters, digits, '_', '-' or '.'"));
 	if (types_find(t, name) != NULL)
-		return (config_errf(err, errlen, file, decl, path, "%s",
+		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "an evidence type has this name already"));
 	if (!json_object_is_type(decl, json_type_object))
-		return (config_errf(err, errlen, file, decl, path, "%s",
+		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "must be a mapping with properties and created_by"));
 	json_object_object_foreach(decl, k, v) {
 		if (strcmp(k, "properties") && strcmp(k, "created_by") &&
 		    strcmp(k, "revised_by") && strcmp(k, "description")) {
 			snprintf(key, sizeof(key), "%s.%s", path, k);
-			return (config_errf(err, errlen, file, v ? v : decl, key,
+			return (yaml_errf(err, errlen, file, v ? v : decl, key,
 			    "%s", "unknown key (expected properties, "
 			    "created_by, revised_by or description)"));
 		}
@@ -233,7 +233,7 @@ claims_load_one(struct types *t, struct claimdef *d, const char *name,
 	}
 	snprintf(key, sizeof(key), "%s.created_by", path);
 	if (!json_object_object_get_ex(decl, "created_by", &cb) || cb == NULL)
-		return (config_errf(err, errlen, file, decl, key, "%s",
+		return (yaml_errf(err, errlen, file, decl, key, "%s",
 		    "a claim type needs created_by"));
 	if ((d->created_by = claims_rule(t, d, cb, file, key, &d->create_set,
 	    &d->ncreate_set, err, errlen)) == NULL)
@@ -247,7 +247,7 @@ claims_load_one(struct types *t, struct claimdef *d, const char *name,
 		else if (json_object_is_type(rb, json_type_array))
 			n = json_object_array_length(rb);
 		else
-			return (config_errf(err, errlen, file, rb, key, "%s",
+			return (yaml_errf(err, errlen, file, rb, key, "%s",
 			    "must be a list of {evidence, set} rules"));
 		d->revised = xcalloc(n ? n : 1, sizeof(*d->revised));
 		for (i = 0; i < n; i++) {
@@ -290,8 +290,9 @@ claims_load(struct types *t, json_object *decls, const char *file,
 	size_t		 i;
 	int		 replaced;
 
+	t->defs_free = derive_defs_free;
 	if (t->ncl == 0) {
-		builtin = config_yaml_parse(builtin_lifecycle,
+		builtin = yaml_parse(builtin_lifecycle,
 		    sizeof(builtin_lifecycle) - 1, "(built-in)", err, errlen);
 		if (builtin == NULL)
 			return (-1);
@@ -311,7 +312,7 @@ claims_load(struct types *t, json_object *decls, const char *file,
 	if (decls == NULL)
 		return (0);
 	if (!json_object_is_type(decls, json_type_object))
-		return (config_errf(err, errlen, file, decls, "claim_types",
+		return (yaml_errf(err, errlen, file, decls, "claim_types",
 		    "%s", "must be a mapping of claim type name to declaration"));
 	json_object_object_foreach(decls, name, decl) {
 		if (claims_load_one(t, &d, name, decl ? decl : decls, file,
@@ -333,48 +334,4 @@ claims_load(struct types *t, json_object *decls, const char *file,
 		}
 	}
 	return (0);
-}
-
-void
-claim_clear(struct claim *c)
-{
-	free(c->type);
-	free(c->id);
-	free(c->properties);
-	free(c->links);
-	free(c->basis);
-	free(c->about);
-	memset(c, 0, sizeof(*c));
-}
-
-/* The API's form of a claim revision. */
-json_object *
-claim_to_json(const struct claim *c)
-{
-	json_object	*o, *p;
-	char		 t[MP_TIMELEN];
-
-	o = json_object_new_object();
-	json_object_object_add(o, "type", json_object_new_string(c->type));
-	json_object_object_add(o, "id", json_object_new_string(c->id));
-	if (c->about != NULL)
-		json_object_object_add(o, "about",
-		    json_object_new_string(c->about));
-	p = json_tokener_parse(c->properties);
-	json_object_object_add(o, "properties", p ? p :
-	    json_object_new_object());
-	json_object_object_add(o, "revision",
-	    json_object_new_int64(c->revision));
-	p = json_tokener_parse(c->basis);
-	json_object_object_add(o, "basis", p ? p : json_object_new_array());
-	if (c->links != NULL && strcmp(c->links, "{}") != 0 &&
-	    (p = json_tokener_parse(c->links)) != NULL)
-		json_object_object_add(o, "links", p);
-	tf_format(c->time, t);
-	json_object_object_add(o, "time", json_object_new_string(t));
-	tf_format(c->recorded_at, t);
-	json_object_object_add(o, "recorded_at", json_object_new_string(t));
-	tf_format(c->anchor, t);
-	json_object_object_add(o, "period_anchor", json_object_new_string(t));
-	return (o);
 }

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "milepost.h"
+#include "derive/derive.h"
 
 #define DAY_US	(86400LL * 1000000)
 
@@ -411,7 +411,7 @@ cc_load_collector(const struct types *t, struct collectordef *c,
 	c->count = 1000;
 	c->offset = DO_ALL;
 	if (!json_object_is_type(decl, json_type_object))
-		return (config_errf(err, errlen, file, decl, path, "%s",
+		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "a collector is a mapping with at least type"));
 	json_object_object_foreach(decl, k, kv) {
 		if (strcmp(k, "type") && strcmp(k, "property") &&
@@ -419,7 +419,7 @@ cc_load_collector(const struct types *t, struct collectordef *c,
 		    strcmp(k, "date_offset") && strcmp(k, "filter") &&
 		    strcmp(k, "description")) {
 			snprintf(key, sizeof(key), "%s.%s", path, k);
-			return (config_errf(err, errlen, file, kv ? kv : decl, key,
+			return (yaml_errf(err, errlen, file, kv ? kv : decl, key,
 			    "%s", "unknown key (expected type, property, "
 			    "count, exact, date_offset or filter)"));
 		}
@@ -427,20 +427,20 @@ cc_load_collector(const struct types *t, struct collectordef *c,
 	snprintf(key, sizeof(key), "%s.type", path);
 	if (!json_object_object_get_ex(decl, "type", &v) ||
 	    !json_object_is_type(v, json_type_string))
-		return (config_errf(err, errlen, file, v ? v : decl, key, "%s",
+		return (yaml_errf(err, errlen, file, v ? v : decl, key, "%s",
 		    "missing, or not a type name"));
 	if (cc_find_type(t, json_object_get_string(v), &et, &c->of_claims) ==
 	    -1)
-		return (config_errf(err, errlen, file, v, key, "unknown evidence or "
+		return (yaml_errf(err, errlen, file, v, key, "unknown evidence or "
 		    "claim type \"%.128s\"", json_object_get_string(v)));
 	c->type = xstrdup(et->name);
 	if (json_object_object_get_ex(decl, "property", &v) && v != NULL) {
 		snprintf(key, sizeof(key), "%s.property", path);
 		if (!json_object_is_type(v, json_type_string))
-			return (config_errf(err, errlen, file, v, key, "%s",
+			return (yaml_errf(err, errlen, file, v, key, "%s",
 			    "must be a property name"));
 		if ((pd = types_prop(et, json_object_get_string(v))) == NULL)
-			return (config_errf(err, errlen, file, v, key, "the type has "
+			return (yaml_errf(err, errlen, file, v, key, "the type has "
 			    "no property \"%.64s\"", json_object_get_string(v)));
 		c->property = xstrdup(pd->name);
 		c->ptype = pd->type;
@@ -450,14 +450,14 @@ cc_load_collector(const struct types *t, struct collectordef *c,
 		if (!json_object_is_type(v, json_type_int) ||
 		    json_object_get_int64(v) < 1 ||
 		    json_object_get_int64(v) > 100000)
-			return (config_errf(err, errlen, file, v, key, "%s",
+			return (yaml_errf(err, errlen, file, v, key, "%s",
 			    "must be an integer from 1 to 100000"));
 		c->count = (size_t)json_object_get_int64(v);
 	}
 	if (json_object_object_get_ex(decl, "exact", &v) && v != NULL) {
 		snprintf(key, sizeof(key), "%s.exact", path);
 		if (!json_object_is_type(v, json_type_boolean))
-			return (config_errf(err, errlen, file, v, key, "%s",
+			return (yaml_errf(err, errlen, file, v, key, "%s",
 			    "must be true or false"));
 		c->exact = json_object_get_boolean(v);
 	}
@@ -469,7 +469,7 @@ cc_load_collector(const struct types *t, struct collectordef *c,
 			    offset_names[i]) == 0)
 				break;
 		if (i > DO_ALL)
-			return (config_errf(err, errlen, file, v, key, "%s",
+			return (yaml_errf(err, errlen, file, v, key, "%s",
 			    "must be CurrentMonth, PreviousMonth, CurrentWeek, "
 			    "CurrentQuarter, Last7Days, Last14Days, Last28Days "
 			    "or All"));
@@ -478,7 +478,7 @@ cc_load_collector(const struct types *t, struct collectordef *c,
 	if (json_object_object_get_ex(decl, "filter", &v) && v != NULL) {
 		snprintf(key, sizeof(key), "%s.filter", path);
 		if (!json_object_is_type(v, json_type_object))
-			return (config_errf(err, errlen, file, v, key, "%s",
+			return (yaml_errf(err, errlen, file, v, key, "%s",
 			    "must be a mapping with subject and/or links"));
 		json_object_object_foreach(v, fk, fv) {
 			if (strcmp(fk, "subject") == 0 && fv != NULL &&
@@ -489,14 +489,14 @@ cc_load_collector(const struct types *t, struct collectordef *c,
 			}
 			if (strcmp(fk, "links") != 0 || fv == NULL ||
 			    !json_object_is_type(fv, json_type_object))
-				return (config_errf(err, errlen, file, fv ? fv : v,
+				return (yaml_errf(err, errlen, file, fv ? fv : v,
 				    key, "%s", "expected subject: STRING and "
 				    "links: { NAME: VALUE }"));
 			links = fv;
 			json_object_object_foreach(links, lk, lv) {
 				if (lv == NULL || !json_object_is_type(lv,
 				    json_type_string))
-					return (config_errf(err, errlen, file, links,
+					return (yaml_errf(err, errlen, file, links,
 					    key, "%s", "link values must be "
 					    "strings"));
 				c->filter_keys = xreallocarray(c->filter_keys,
@@ -553,7 +553,7 @@ cc_load_prop(const struct computeddef *cc, struct cpropdef *cp,
 	cp->name = xstrdup(name);
 	cp->p = -1;
 	if (!json_object_is_type(decl, json_type_object))
-		return (config_errf(err, errlen, file, decl, path, "%s",
+		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "a property is a mapping with type and expression"));
 	json_object_object_foreach(decl, k, kv) {
 		if (strcmp(k, "type") && strcmp(k, "expression") &&
@@ -561,7 +561,7 @@ cc_load_prop(const struct computeddef *cc, struct cpropdef *cp,
 		    strcmp(k, "percentile") && strcmp(k, "required") &&
 		    strcmp(k, "list") && strcmp(k, "description")) {
 			snprintf(key, sizeof(key), "%s.%s", path, k);
-			return (config_errf(err, errlen, file, kv ? kv : decl, key,
+			return (yaml_errf(err, errlen, file, kv ? kv : decl, key,
 			    "%s", "unknown key (expected type, expression, "
 			    "collector, threshold or percentile)"));
 		}
@@ -571,15 +571,15 @@ cc_load_prop(const struct computeddef *cc, struct cpropdef *cp,
 	    !json_object_is_type(v, json_type_string) ||
 	    types_ptype_parse(json_object_get_string(v), &cp->type) == -1 ||
 	    !cc_numeric(cp->type))
-		return (config_errf(err, errlen, file, v ? v : decl, key, "%s",
+		return (yaml_errf(err, errlen, file, v ? v : decl, key, "%s",
 		    "must be integer, number, percentage or timespan"));
 	snprintf(key, sizeof(key), "%s.expression", path);
 	if (!json_object_object_get_ex(decl, "expression", &v) ||
 	    !json_object_is_type(v, json_type_string))
-		return (config_errf(err, errlen, file, v ? v : decl, key, "%s",
+		return (yaml_errf(err, errlen, file, v ? v : decl, key, "%s",
 		    "missing"));
 	if (cc_expr_parse(json_object_get_string(v), &cp->expr, &cp->p) == -1)
-		return (config_errf(err, errlen, file, v, key, "unknown expression "
+		return (yaml_errf(err, errlen, file, v, key, "unknown expression "
 		    "\"%.64s\" (count, trueCount, falseCount, sum, avg, min, "
 		    "max, percentile, percentTrue, percentLessThanTimeSpan, "
 		    "percentGreaterThanTimeSpan)", json_object_get_string(v)));
@@ -591,11 +591,11 @@ cc_load_prop(const struct computeddef *cc, struct cpropdef *cp,
 			    json_object_get_string(v)) == 0)
 				break;
 		if (i == cc->ncoll)
-			return (config_errf(err, errlen, file, v, key, "no collector "
+			return (yaml_errf(err, errlen, file, v, key, "no collector "
 			    "named \"%.64s\"", json_object_get_string(v)));
 		cp->collector = i;
 	} else if (cc->ncoll != 1)
-		return (config_errf(err, errlen, file, decl, key, "%s", "name the "
+		return (yaml_errf(err, errlen, file, decl, key, "%s", "name the "
 		    "collector: this claim has more than one"));
 	c = &cc->coll[cp->collector];
 
@@ -607,33 +607,33 @@ cc_load_prop(const struct computeddef *cc, struct cpropdef *cp,
 	    cp->expr == EX_PERCENTILE;
 	snprintf(key, sizeof(key), "%s.expression", path);
 	if ((need_bool || need_ts || need_num) && c->property == NULL)
-		return (config_errf(err, errlen, file, decl, key, "%s needs a "
+		return (yaml_errf(err, errlen, file, decl, key, "%s needs a "
 		    "collector with a property", expr_names[cp->expr]));
 	if (need_bool && c->ptype != PT_BOOLEAN)
-		return (config_errf(err, errlen, file, decl, key, "%s needs a boolean "
+		return (yaml_errf(err, errlen, file, decl, key, "%s needs a boolean "
 		    "property", expr_names[cp->expr]));
 	if (need_num && !cc_numeric(c->ptype))
-		return (config_errf(err, errlen, file, decl, key, "%s needs a numeric "
+		return (yaml_errf(err, errlen, file, decl, key, "%s needs a numeric "
 		    "property", expr_names[cp->expr]));
 	json_object_object_get_ex(decl, "threshold", &thr);
 	snprintf(key, sizeof(key), "%s.threshold", path);
 	if (need_ts) {
 		if (c->ptype != PT_TIMESPAN)
-			return (config_errf(err, errlen, file, thr ? thr : decl, key,
+			return (yaml_errf(err, errlen, file, thr ? thr : decl, key,
 			    "a threshold applies to a timespan property, and "
 			    "%s is not one", c->property));
 		if (thr == NULL)
-			return (config_errf(err, errlen, file, decl, key, "%s",
+			return (yaml_errf(err, errlen, file, decl, key, "%s",
 			    "missing (e.g. 500s)"));
 		if (json_object_is_type(thr, json_type_int) ||
 		    json_object_is_type(thr, json_type_double))
 			cp->threshold = json_object_get_double(thr);
 		else if (!json_object_is_type(thr, json_type_string) ||
 		    ts_parse(json_object_get_string(thr), &cp->threshold) == -1)
-			return (config_errf(err, errlen, file, thr, key, "%s",
+			return (yaml_errf(err, errlen, file, thr, key, "%s",
 			    "must be a timespan such as 500s or 8m20s"));
 	} else if (thr != NULL)
-		return (config_errf(err, errlen, file, thr, key, "%s", "only "
+		return (yaml_errf(err, errlen, file, thr, key, "%s", "only "
 		    "percentLessThanTimeSpan and percentGreaterThanTimeSpan "
 		    "take a threshold"));
 	if (json_object_object_get_ex(decl, "percentile", &v) && v != NULL) {
@@ -641,12 +641,12 @@ cc_load_prop(const struct computeddef *cc, struct cpropdef *cp,
 		if (cp->expr != EX_PERCENTILE || (!json_object_is_type(v,
 		    json_type_int) && !json_object_is_type(v,
 		    json_type_double)))
-			return (config_errf(err, errlen, file, v, key, "%s",
+			return (yaml_errf(err, errlen, file, v, key, "%s",
 			    "a number, for the percentile expression"));
 		cp->p = json_object_get_double(v);
 	}
 	if (cp->expr == EX_PERCENTILE && !(cp->p > 0 && cp->p <= 100))
-		return (config_errf(err, errlen, file, decl, path, "%s",
+		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "percentile needs p in (0, 100]: percentile(95), or "
 		    "percentile: 95"));
 	return (0);
@@ -706,13 +706,13 @@ cc_load_one(const struct types *t, struct computeddef *cc, const char *name,
 	cc->name = xstrdup(name);
 	snprintf(path, sizeof(path), "computed_claims.%s", name);
 	if (!types_name_ok(name))
-		return (config_errf(err, errlen, file, decl, path, "%s",
+		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "names are letters, digits, '_', '-' or '.'"));
 	if (types_find(t, name) != NULL || claims_find(t, name) != NULL)
-		return (config_errf(err, errlen, file, decl, path, "%s",
+		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "an evidence or claim type has this name already"));
 	if (!json_object_is_type(decl, json_type_object))
-		return (config_errf(err, errlen, file, decl, path, "%s",
+		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "must be a mapping with id, trigger, collectors and "
 		    "properties"));
 	json_object_object_foreach(decl, k, kv) {
@@ -720,7 +720,7 @@ cc_load_one(const struct types *t, struct computeddef *cc, const char *name,
 		    strcmp(k, "trigger") && strcmp(k, "collectors") &&
 		    strcmp(k, "properties") && strcmp(k, "description")) {
 			snprintf(key, sizeof(key), "%s.%s", path, k);
-			return (config_errf(err, errlen, file, kv ? kv : decl, key,
+			return (yaml_errf(err, errlen, file, kv ? kv : decl, key,
 			    "%s", "unknown key (expected id, about, trigger, "
 			    "collectors or properties)"));
 		}
@@ -729,29 +729,29 @@ cc_load_one(const struct types *t, struct computeddef *cc, const char *name,
 	if (!json_object_object_get_ex(decl, "id", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    *json_object_get_string(v) == '\0')
-		return (config_errf(err, errlen, file, v ? v : decl, key, "%s",
+		return (yaml_errf(err, errlen, file, v ? v : decl, key, "%s",
 		    "missing: an id template such as \"$MonthName-$YYYY\""));
 	if (computed_template_ok(json_object_get_string(v), bad,
 	    sizeof(bad)) == -1)
-		return (config_errf(err, errlen, file, v, key, "unknown template "
+		return (yaml_errf(err, errlen, file, v, key, "unknown template "
 		    "variable %s ($YYYY, $MM, $DD, $MonthName, $WW, $Quarter)",
 		    bad));
 	cc->idtmpl = xstrdup(json_object_get_string(v));
 	if (json_object_object_get_ex(decl, "about", &v) && v != NULL) {
 		snprintf(key, sizeof(key), "%s.about", path);
 		if (!json_object_is_type(v, json_type_string))
-			return (config_errf(err, errlen, file, v, key, "%s",
+			return (yaml_errf(err, errlen, file, v, key, "%s",
 			    "must be a string"));
 		cc->about = xstrdup(json_object_get_string(v));
 	}
 	snprintf(key, sizeof(key), "%s.trigger", path);
 	if (!json_object_object_get_ex(decl, "trigger", &v) ||
 	    !json_object_is_type(v, json_type_string))
-		return (config_errf(err, errlen, file, v ? v : decl, key, "%s",
+		return (yaml_errf(err, errlen, file, v ? v : decl, key, "%s",
 		    "missing: the evidence or claim type that recomputes it"));
 	if (cc_find_type(t, json_object_get_string(v), &et,
 	    &cc->trigger_is_claim) == -1)
-		return (config_errf(err, errlen, file, v, key, "unknown evidence or "
+		return (yaml_errf(err, errlen, file, v, key, "unknown evidence or "
 		    "claim type \"%.128s\"", json_object_get_string(v)));
 	cc->trigger = xstrdup(et->name);
 
@@ -759,7 +759,7 @@ cc_load_one(const struct types *t, struct computeddef *cc, const char *name,
 	if (!json_object_object_get_ex(decl, "collectors", &colls) ||
 	    !json_object_is_type(colls, json_type_object) ||
 	    json_object_object_length(colls) == 0)
-		return (config_errf(err, errlen, file, colls ? colls : decl, key,
+		return (yaml_errf(err, errlen, file, colls ? colls : decl, key,
 		    "%s", "must be a mapping of collector name to collector"));
 	json_object_object_foreach(colls, cn, cd) {
 		snprintf(key, sizeof(key), "%s.collectors.%s", path, cn);
@@ -774,7 +774,7 @@ cc_load_one(const struct types *t, struct computeddef *cc, const char *name,
 	if (!json_object_object_get_ex(decl, "properties", &props) ||
 	    !json_object_is_type(props, json_type_object) ||
 	    json_object_object_length(props) == 0)
-		return (config_errf(err, errlen, file, props ? props : decl, key,
+		return (yaml_errf(err, errlen, file, props ? props : decl, key,
 		    "%s", "must be a mapping of property name to expression"));
 	json_object_object_foreach(props, pn, pd) {
 		snprintf(key, sizeof(key), "%s.properties.%s", path, pn);
@@ -795,10 +795,11 @@ computed_load(struct types *t, json_object *decls, const char *file,
 {
 	struct computeddef	cc;
 
+	t->defs_free = derive_defs_free;
 	if (decls == NULL)
 		return (0);
 	if (!json_object_is_type(decls, json_type_object))
-		return (config_errf(err, errlen, file, decls, "computed_claims", "%s",
+		return (yaml_errf(err, errlen, file, decls, "computed_claims", "%s",
 		    "must be a mapping of claim name to declaration"));
 	json_object_object_foreach(decls, name, decl) {
 		if (cc_load_one(t, &cc, name, decl ? decl : decls, file, err,

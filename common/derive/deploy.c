@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "derive/derive.h"
 
 #define DEPLOY_TIMEOUT_DEFAULT	1800.0	/* seconds without progress */
 #define DEPLOY_BASIS_MAX	16
@@ -191,16 +191,6 @@ deploy_state_expects_progress(enum dstate s)
 	    s == DS_ROLLING_BACK);
 }
 
-static void
-deploy_strv_free(char **v, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 deploy_free_conf(struct types *t)
 {
@@ -214,7 +204,7 @@ deploy_free_conf(struct types *t)
 	free(cf->envs);
 	for (i = 0; i < cf->ndeps; i++) {
 		free(cf->deps[i].service);
-		deploy_strv_free(cf->deps[i].upstream, cf->deps[i].nupstream);
+		strv_free(cf->deps[i].upstream, cf->deps[i].nupstream);
 	}
 	free(cf->deps);
 	for (i = 0; i < cf->npipes; i++) {
@@ -224,39 +214,9 @@ deploy_free_conf(struct types *t)
 		free(cf->pipes[i].region);
 	}
 	free(cf->pipes);
-	deploy_strv_free(cf->forbid, cf->nforbid);
+	strv_free(cf->forbid, cf->nforbid);
 	free(cf);
 	t->deploy = NULL;
-}
-
-static int
-deploy_strlist(json_object *v, const char *file, const char *key,
-    char ***out, size_t *nout, char *err, size_t errlen)
-{
-	size_t	i, n;
-
-	if (json_object_is_type(v, json_type_string)) {
-		*out = xcalloc(1, sizeof(**out));
-		(*out)[0] = xstrdup(json_object_get_string(v));
-		*nout = 1;
-		return (0);
-	}
-	if (!json_object_is_type(v, json_type_array))
-		return (config_errf(err, errlen, file, v, key, "%s",
-		    "must be a list of names"));
-	n = json_object_array_length(v);
-	*out = xcalloc(n + 1, sizeof(**out));
-	*nout = 0;
-	for (i = 0; i < n; i++) {
-		json_object *s = json_object_array_get_idx(v, i);
-
-		if (!json_object_is_type(s, json_type_string) ||
-		    *json_object_get_string(s) == '\0')
-			return (config_errf(err, errlen, file, s ? s : v, key,
-			    "%s", "must be a list of names"));
-		(*out)[(*nout)++] = xstrdup(json_object_get_string(s));
-	}
-	return (0);
 }
 
 static int
@@ -268,7 +228,7 @@ deploy_checks(json_object *v, const char *file, const char *key,
 	int	  rc = 0;
 
 	*out = 0;
-	if (deploy_strlist(v, file, key, &names, &n, err, errlen) == -1)
+	if (yaml_strlist(v, file, key, 1, 0, &names, &n, err, errlen) == -1)
 		rc = -1;
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (strcmp(names[i], "health") == 0)
@@ -276,13 +236,13 @@ deploy_checks(json_object *v, const char *file, const char *key,
 		else if (strcmp(names[i], "test") == 0)
 			*out |= DCHK_TEST;
 		else
-			rc = config_errf(err, errlen, file, v, key, "unknown "
+			rc = yaml_errf(err, errlen, file, v, key, "unknown "
 			    "check %s (health, test)", names[i]);
 	}
 	if (rc == 0 && *out == 0)
-		rc = config_errf(err, errlen, file, v, key, "%s",
+		rc = yaml_errf(err, errlen, file, v, key, "%s",
 		    "needs at least one of health, test");
-	deploy_strv_free(names, n);
+	strv_free(names, n);
 	return (rc);
 }
 
@@ -292,7 +252,7 @@ deploy_seconds(json_object *v, const char *file, const char *key,
 {
 	if (v == NULL || ts_parse(json_object_get_string(v), out) == -1 ||
 	    *out <= 0)
-		return (config_errf(err, errlen, file, v, key, "%s", "must be "
+		return (yaml_errf(err, errlen, file, v, key, "%s", "must be "
 		    "a positive duration, e.g. 30m or 2s"));
 	return (0);
 }
@@ -302,7 +262,7 @@ deploy_load_env(struct deployenv *e, json_object *v, const char *file,
     char *err, size_t errlen)
 {
 	if (!json_object_is_type(v, json_type_object))
-		return (config_errf(err, errlen, file, v, e->name, "%s",
+		return (yaml_errf(err, errlen, file, v, e->name, "%s",
 		    "must be a mapping (timeout, verify_by)"));
 	json_object_object_foreach(v, k, val) {
 		if (strcmp(k, "timeout") == 0) {
@@ -314,7 +274,7 @@ deploy_load_env(struct deployenv *e, json_object *v, const char *file,
 			    &e->verify_by, err, errlen) == -1)
 				return (-1);
 		} else
-			return (config_errf(err, errlen, file, val ? val : v, k,
+			return (yaml_errf(err, errlen, file, val ? val : v, k,
 			    "%s", "unknown setting (timeout, verify_by)"));
 	}
 	return (0);
@@ -327,7 +287,7 @@ deploy_load_pipe(struct deploypipe *p, json_object *v, const char *file,
 	char	**slot;
 
 	if (!json_object_is_type(v, json_type_object))
-		return (config_errf(err, errlen, file, v, "pipelines", "%s",
+		return (yaml_errf(err, errlen, file, v, "pipelines", "%s",
 		    "each is {name, service, environment[, region]}"));
 	json_object_object_foreach(v, k, val) {
 		if (strcmp(k, "name") == 0)
@@ -339,11 +299,11 @@ deploy_load_pipe(struct deploypipe *p, json_object *v, const char *file,
 		else if (strcmp(k, "region") == 0)
 			slot = &p->region;
 		else
-			return (config_errf(err, errlen, file, val ? val : v, k,
+			return (yaml_errf(err, errlen, file, val ? val : v, k,
 			    "%s", "unknown setting (name, service, "
 			    "environment, region)"));
 		if (!json_object_is_type(val, json_type_string))
-			return (config_errf(err, errlen, file, val ? val : v,
+			return (yaml_errf(err, errlen, file, val ? val : v,
 			    k, "%s", "must be a string"));
 		free(*slot);
 		*slot = xstrdup(json_object_get_string(val));
@@ -351,7 +311,7 @@ deploy_load_pipe(struct deploypipe *p, json_object *v, const char *file,
 	if (p->name == NULL || p->service == NULL || p->environment == NULL ||
 	    *p->name == '\0' || *p->service == '\0' ||
 	    *p->environment == '\0')
-		return (config_errf(err, errlen, file, v, "pipelines", "%s",
+		return (yaml_errf(err, errlen, file, v, "pipelines", "%s",
 		    "name, service and environment are required"));
 	return (0);
 }
@@ -368,10 +328,11 @@ deploy_load(struct types *t, json_object *v, const char *file, char *err,
 	json_object		*o;
 	size_t			 i, n;
 
+	t->defs_free = derive_defs_free;
 	if (v == NULL)
 		return (0);
 	if (!json_object_is_type(v, json_type_object))
-		return (config_errf(err, errlen, file, v, "deployments", "%s",
+		return (yaml_errf(err, errlen, file, v, "deployments", "%s",
 		    "must be a mapping"));
 	deploy_free_conf(t);
 	cf = t->deploy = xcalloc(1, sizeof(*cf));
@@ -387,7 +348,7 @@ deploy_load(struct types *t, json_object *v, const char *file, char *err,
 				return (-1);
 		} else if (strcmp(k, "environments") == 0) {
 			if (!json_object_is_type(val, json_type_object))
-				return (config_errf(err, errlen, file, val ?
+				return (yaml_errf(err, errlen, file, val ?
 				    val : v, k, "%s", "must be a mapping of "
 				    "environment to {timeout, verify_by}"));
 			n = (size_t)json_object_object_length(val);
@@ -402,7 +363,7 @@ deploy_load(struct types *t, json_object *v, const char *file, char *err,
 			}
 		} else if (strcmp(k, "dependencies") == 0) {
 			if (!json_object_is_type(val, json_type_object))
-				return (config_errf(err, errlen, file, val ?
+				return (yaml_errf(err, errlen, file, val ?
 				    val : v, k, "%s", "must be a mapping of "
 				    "service to its upstream services"));
 			n = (size_t)json_object_object_length(val);
@@ -411,27 +372,27 @@ deploy_load(struct types *t, json_object *v, const char *file, char *err,
 				struct deploydep *d = &cf->deps[cf->ndeps++];
 
 				d->service = xstrdup(dk);
-				if (deploy_strlist(dv, file, dk, &d->upstream,
+				if (yaml_strlist(dv, file, dk, 1, 0, &d->upstream,
 				    &d->nupstream, err, errlen) == -1)
 					return (-1);
 			}
 		} else if (strcmp(k, "overrides") == 0) {
 			if (!json_object_is_type(val, json_type_object))
-				return (config_errf(err, errlen, file, val ?
+				return (yaml_errf(err, errlen, file, val ?
 				    val : v, k, "%s", "must be a mapping "
 				    "(forbid_in)"));
 			json_object_object_foreach(val, ok, ov) {
 				if (strcmp(ok, "forbid_in") != 0)
-					return (config_errf(err, errlen, file,
+					return (yaml_errf(err, errlen, file,
 					    ov ? ov : val, ok, "%s", "unknown "
 					    "setting (forbid_in)"));
-				if (deploy_strlist(ov, file, ok, &cf->forbid,
+				if (yaml_strlist(ov, file, ok, 1, 0, &cf->forbid,
 				    &cf->nforbid, err, errlen) == -1)
 					return (-1);
 			}
 		} else if (strcmp(k, "pipelines") == 0) {
 			if (!json_object_is_type(val, json_type_array))
-				return (config_errf(err, errlen, file, val ?
+				return (yaml_errf(err, errlen, file, val ?
 				    val : v, k, "%s", "must be a list of "
 				    "{name, service, environment[, region]}"));
 			n = json_object_array_length(val);
@@ -443,7 +404,7 @@ deploy_load(struct types *t, json_object *v, const char *file, char *err,
 					return (-1);
 			}
 		} else
-			return (config_errf(err, errlen, file, val ? val : v, k,
+			return (yaml_errf(err, errlen, file, val ? val : v, k,
 			    "%s", "unknown setting (timeout, verify_by, "
 			    "environments, dependencies, overrides, "
 			    "pipelines)"));
@@ -609,7 +570,7 @@ deploy_load_all(struct deploy *dp, struct ledger *l)
 {
 	if (dp->loaded)
 		return (0);
-	if (l->be->claim_list(l, "Deployment", NULL, 0, INT64_MAX,
+	if (ledger_claim_list(l, "Deployment", NULL, 0, INT64_MAX,
 	    deploy_load_one, dp) == -1) {
 		deploy_drop(dp);
 		return (-1);
@@ -1182,7 +1143,7 @@ deploy_settle(struct deploy *dp, struct ledger *l, struct dep *d,
 		return (0);
 	}
 	memset(&c, 0, sizeof(c));
-	if ((rc = l->be->claim_get(l, "Deployment", d->id, INT64_MAX,
+	if ((rc = ledger_claim_get(l, "Deployment", d->id, INT64_MAX,
 	    &c)) == 1) {
 		json_object_put(d->props);
 		json_object_put(d->links);
@@ -1614,7 +1575,7 @@ deploy_release_put(struct deploy *dp, struct ledger *l, struct drel *r,
 	free(st);
 	free(v);
 	memset(&cur, 0, sizeof(cur));
-	if ((found = l->be->claim_get(l, "Release", r->id, INT64_MAX,
+	if ((found = ledger_claim_get(l, "Release", r->id, INT64_MAX,
 	    &cur)) == -1) {
 		free(props);
 		return (-1);

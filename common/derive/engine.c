@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "derive/derive.h"
 
 #define ENGINE_SLOTS		1024
 #define ENGINE_MAX_BUCKETS	512	/* soft: an evaluation may exceed it */
@@ -525,7 +525,7 @@ engine_bucket(struct engine *e, struct ledger *l, const struct computeddef *cc,
 	 * reads them all: the `count` most recent of the type could all
 	 * fail it while older ones pass.
 	 */
-	if (l->be->collect(l, c->type, c->of_claims, start,
+	if (ledger_collect(l, c->type, c->of_claims, start,
 	    computed_bucket_next(c->offset, start), max_seq,
 	    c->filter_subject != NULL || c->nfilter > 0 ? 0 : c->count,
 	    engine_load_one, &lc) == -1) {
@@ -810,7 +810,7 @@ engine_claim_get(struct engine *e, struct ledger *l, const char *type,
 			break;
 	free(key);
 	if (s == NULL)
-		return (l->be->claim_get(l, type, subject, INT64_MAX, cur));
+		return (ledger_claim_get(l, type, subject, INT64_MAX, cur));
 	cur->type = xstrdup(type);
 	cur->id = xstrdup(subject);
 	cur->revision = s->revision;
@@ -970,10 +970,10 @@ engine_release(struct engine *e, struct ledger *l, const struct claimdef *d,
 	size_t		 n = 0, i, j;
 	int		 rc = 0;
 
-	if (l->be->pending_take(l, d->t.name, subject, &seqs, &n) == -1)
+	if (ledger_pending_take(l, d->t.name, subject, &seqs, &n) == -1)
 		return (-1);
 	for (i = 0; i < n && rc == 0; i++) {
-		if (l->be->get(l, seqs[i], &held) != 1)
+		if (ledger_get(l, seqs[i], &held) != 1)
 			continue;
 		props = engine_parse(e, held->properties);
 		for (j = 0; j < d->nrevised && rc == 0; j++) {
@@ -1060,7 +1060,7 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 			    ev->subject, &cur)) == -1)
 				rc = -1;
 			else if (!found)	/* before its creation: hold */
-				rc = l->be->pending_put(l, d->t.name,
+				rc = ledger_pending_put(l, d->t.name,
 				    ev->subject, ev->seq);
 			else
 				rc = engine_revise(e, l, d, &cur,
@@ -1098,7 +1098,7 @@ engine_state(struct engine *e, struct ledger *l, const char *name,
 		if (strcmp(s->key, key) == 0)
 			return (s);
 	memset(&c, 0, sizeof(c));
-	if ((found = l->be->claim_get(l, name, id, INT64_MAX, &c)) == -1) {
+	if ((found = ledger_claim_get(l, name, id, INT64_MAX, &c)) == -1) {
 		*err = 1;
 		return (NULL);
 	}

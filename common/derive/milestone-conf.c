@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "milepost.h"
+#include "derive/derive.h"
 
 #define MSC_DEFAULT_K		3
 #define MSC_DEFAULT_CHECKPOINTS	1000
@@ -32,16 +32,6 @@ static const struct {
 	{ "info", 1 }, { "sev5", 1 }, { "p5", 1 },
 };
 
-static void
-msc_strv_free(char **v, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 milestone_conf_free(struct milestone_conf *mc)
 {
@@ -55,10 +45,10 @@ milestone_conf_free(struct milestone_conf *mc)
 		free(d->id);
 		free(d->tenant);
 		free(d->environment);
-		msc_strv_free(d->services, d->nservices);
-		msc_strv_free(d->issues, d->nissues);
-		msc_strv_free(d->commits, d->ncommits);
-		msc_strv_free(d->artifacts, d->nartifacts);
+		strv_free(d->services, d->nservices);
+		strv_free(d->issues, d->nissues);
+		strv_free(d->commits, d->ncommits);
+		strv_free(d->artifacts, d->nartifacts);
 	}
 	free(mc->ms);
 	for (i = 0; i < mc->nrules; i++) {
@@ -66,7 +56,7 @@ milestone_conf_free(struct milestone_conf *mc)
 		free(mc->rules[i].milestone);
 	}
 	free(mc->rules);
-	msc_strv_free(mc->sev_names, mc->nsev);
+	strv_free(mc->sev_names, mc->nsev);
 	free(mc->sev_weights);
 	free(mc);
 }
@@ -104,37 +94,6 @@ msc_time(const char *s, int end, int64_t *t)
 	return (tf_parse(s, t));
 }
 
-/* A list of strings (or one string) into *v. */
-static int
-msc_strv(const char *file, json_object *o, const char *key, char ***v,
-    size_t *n, char *err, size_t errlen)
-{
-	json_object	*e;
-	size_t		 i, len;
-
-	if (json_object_is_type(o, json_type_string)) {
-		*v = xcalloc(1, sizeof(**v));
-		(*v)[0] = xstrdup(json_object_get_string(o));
-		*n = 1;
-		return (0);
-	}
-	if (!json_object_is_type(o, json_type_array))
-		return (config_errf(err, errlen, file, o, key, "must be a list "
-		    "of strings"));
-	len = json_object_array_length(o);
-	*v = xcalloc(len ? len : 1, sizeof(**v));
-	*n = 0;
-	for (i = 0; i < len; i++) {
-		e = json_object_array_get_idx(o, i);
-		if (!json_object_is_type(e, json_type_string) ||
-		    json_object_get_string_len(e) == 0)
-			return (config_errf(err, errlen, file, e ? e : o, key,
-			    "entry %zu must be a non-empty string", i + 1));
-		(*v)[(*n)++] = xstrdup(json_object_get_string(e));
-	}
-	return (0);
-}
-
 static const char *
 msc_str(json_object *o, const char *key)
 {
@@ -154,7 +113,7 @@ msc_one(const char *file, json_object *o, struct milestone_def *d,
 	json_object	*scope;
 
 	if (!json_object_is_type(o, json_type_object))
-		return (config_errf(err, errlen, file, o, "milestones", "each "
+		return (yaml_errf(err, errlen, file, o, "milestones", "each "
 		    "milestone must be a mapping with id, tenant and due"));
 	json_object_object_foreach(o, key, val) {
 		if (strcmp(key, "id") != 0 && strcmp(key, "tenant") != 0 &&
@@ -162,55 +121,55 @@ msc_one(const char *file, json_object *o, struct milestone_def *d,
 		    strcmp(key, "start") != 0 &&
 		    strcmp(key, "environment") != 0 &&
 		    strcmp(key, "scope") != 0 && strcmp(key, "title") != 0)
-			return (config_errf(err, errlen, file, val ? val : o,
+			return (yaml_errf(err, errlen, file, val ? val : o,
 			    key, "unknown milestone setting (id, title, tenant "
 			    "or client, due, start, environment, scope)"));
 	}
 	if ((s = msc_str(o, "id")) == NULL || !milestone_id_ok(s))
-		return (config_errf(err, errlen, file, o, "id", "is required: "
+		return (yaml_errf(err, errlen, file, o, "id", "is required: "
 		    "letters, digits, '.', '_' or '-' (e.g. M-42)"));
 	d->id = xstrdup(s);
 	if ((s = msc_str(o, "tenant")) == NULL && (s = msc_str(o,
 	    "client")) == NULL)
-		return (config_errf(err, errlen, file, o, "tenant", "%s: the "
+		return (yaml_errf(err, errlen, file, o, "tenant", "%s: the "
 		    "milestone's tenant (or client) is required", d->id));
 	d->tenant = xstrdup(s);
 	if ((s = msc_str(o, "due")) == NULL || msc_time(s, 1, &d->due) == -1)
-		return (config_errf(err, errlen, file, o, "due", "%s: must be "
+		return (yaml_errf(err, errlen, file, o, "due", "%s: must be "
 		    "an RFC 3339 time or a date YYYY-MM-DD", d->id));
 	d->start = 0;
 	if (json_object_object_get_ex(o, "start", NULL) && ((s = msc_str(o,
 	    "start")) == NULL || msc_time(s, 0, &d->start) == -1 ||
 	    d->start >= d->due))
-		return (config_errf(err, errlen, file, o, "start", "%s: must be "
+		return (yaml_errf(err, errlen, file, o, "start", "%s: must be "
 		    "an RFC 3339 time or a date, before due", d->id));
 	d->environment = xstrdup((s = msc_str(o, "environment")) != NULL ?
 	    s : "production");
 	if (!json_object_object_get_ex(o, "scope", &scope))
 		return (0);
 	if (!json_object_is_type(scope, json_type_object))
-		return (config_errf(err, errlen, file, scope ? scope : o,
+		return (yaml_errf(err, errlen, file, scope ? scope : o,
 		    "scope", "must be a mapping (services, issues, commits, "
 		    "artifacts)"));
 	json_object_object_foreach(scope, k, v) {
 		if (strcmp(k, "services") == 0) {
-			if (msc_strv(file, v, k, &d->services, &d->nservices,
+			if (yaml_strlist(v, file, k, 1, 0, &d->services, &d->nservices,
 			    err, errlen) == -1)
 				return (-1);
 		} else if (strcmp(k, "issues") == 0) {
-			if (msc_strv(file, v, k, &d->issues, &d->nissues, err,
+			if (yaml_strlist(v, file, k, 1, 0, &d->issues, &d->nissues, err,
 			    errlen) == -1)
 				return (-1);
 		} else if (strcmp(k, "commits") == 0) {
-			if (msc_strv(file, v, k, &d->commits, &d->ncommits, err,
+			if (yaml_strlist(v, file, k, 1, 0, &d->commits, &d->ncommits, err,
 			    errlen) == -1)
 				return (-1);
 		} else if (strcmp(k, "artifacts") == 0) {
-			if (msc_strv(file, v, k, &d->artifacts, &d->nartifacts,
+			if (yaml_strlist(v, file, k, 1, 0, &d->artifacts, &d->nartifacts,
 			    err, errlen) == -1)
 				return (-1);
 		} else
-			return (config_errf(err, errlen, file, v ? v : scope, k,
+			return (yaml_errf(err, errlen, file, v ? v : scope, k,
 			    "unknown scope (services, issues, commits, "
 			    "artifacts)"));
 	}
@@ -239,7 +198,7 @@ msc_rules(const char *file, struct milestone_conf *mc, json_object *o,
 	int		 idx;
 
 	if (!json_object_is_type(o, json_type_array))
-		return (config_errf(err, errlen, file, o, key, "must be a list "
+		return (yaml_errf(err, errlen, file, o, key, "must be a list "
 		    "of {pattern, milestone}"));
 	n = json_object_array_length(o);
 	pkey = kind == MR_SERVICE ? "service" : "pattern";
@@ -248,11 +207,11 @@ msc_rules(const char *file, struct milestone_conf *mc, json_object *o,
 		if (!json_object_is_type(e, json_type_object) ||
 		    ((pat = msc_str(e, pkey)) == NULL && (pat = msc_str(e,
 		    "pattern")) == NULL) || *pat == '\0')
-			return (config_errf(err, errlen, file, e ? e : o, key,
+			return (yaml_errf(err, errlen, file, e ? e : o, key,
 			    "entry %zu needs %s and milestone", i + 1, pkey));
 		if ((m = msc_str(e, "milestone")) == NULL ||
 		    (idx = msc_find(mc, m)) == -1)
-			return (config_errf(err, errlen, file, e, key, "entry "
+			return (yaml_errf(err, errlen, file, e, key, "entry "
 			    "%zu: milestone %s is not declared in milestones",
 			    i + 1, m ? m : "(missing)"));
 		mc->rules = xreallocarray(mc->rules, mc->nrules + 1,
@@ -272,11 +231,11 @@ msc_number(const char *file, json_object *v, const char *key, double min,
 {
 	if (!json_object_is_type(v, json_type_int) &&
 	    !json_object_is_type(v, json_type_double))
-		return (config_errf(err, errlen, file, v, key, "must be a "
+		return (yaml_errf(err, errlen, file, v, key, "must be a "
 		    "number from %g to %g", min, max));
 	*out = json_object_get_double(v);
 	if (*out < min || *out > max)
-		return (config_errf(err, errlen, file, v, key, "must be a "
+		return (yaml_errf(err, errlen, file, v, key, "must be a "
 		    "number from %g to %g", min, max));
 	return (0);
 }
@@ -306,7 +265,7 @@ msc_rules_block(const char *file, struct milestone_conf *mc, json_object *o,
 	double	 d;
 
 	if (!json_object_is_type(o, json_type_object))
-		return (config_errf(err, errlen, file, o, "milestone_rules",
+		return (yaml_errf(err, errlen, file, o, "milestone_rules",
 		    "must be a mapping"));
 	json_object_object_foreach(o, key, val) {
 		if (strcmp(key, "issue_keys") == 0) {
@@ -344,19 +303,19 @@ msc_rules_block(const char *file, struct milestone_conf *mc, json_object *o,
 			    ts_parse(json_object_get_string(val), &d) == -1) {
 				if (msc_number(file, val, key, 0, 1e9, &d, err,
 				    errlen) == -1)
-					return (config_errf(err, errlen, file,
+					return (yaml_errf(err, errlen, file,
 					    val, key, "must be a timespan "
 					    "such as 7d"));
 			}
 			mc->at_risk_margin = (int64_t)(d * 1e6);
 		} else if (strcmp(key, "clock") == 0) {
 			if (!json_object_is_type(val, json_type_boolean))
-				return (config_errf(err, errlen, file, val ?
+				return (yaml_errf(err, errlen, file, val ?
 				    val : o, key, "must be true or false"));
 			mc->clock = json_object_get_boolean(val);
 		} else if (strcmp(key, "severity_weights") == 0) {
 			if (!json_object_is_type(val, json_type_object))
-				return (config_errf(err, errlen, file, val, key,
+				return (yaml_errf(err, errlen, file, val, key,
 				    "must map severities to weights, e.g. "
 				    "{ critical: 20 }"));
 			json_object_object_foreach(val, sk, sv) {
@@ -366,7 +325,7 @@ msc_rules_block(const char *file, struct milestone_conf *mc, json_object *o,
 				msc_weight_set(mc, sk, d);
 			}
 		} else
-			return (config_errf(err, errlen, file, val ? val : o,
+			return (yaml_errf(err, errlen, file, val ? val : o,
 			    key, "unknown milestone rule (issue_keys, services, "
 			    "branches, max_per_deployment, max_checkpoints, "
 			    "severity_weights, default_weight, rollback_weight, "
@@ -403,7 +362,7 @@ milestone_conf_load(json_object *tree, const char *file, char *err,
 		if (!json_object_is_type(list, json_type_array) ||
 		    (n = json_object_array_length(list)) >
 		    MSC_MAX_MILESTONES) {
-			config_errf(err, errlen, file, list ? list : tree,
+			yaml_errf(err, errlen, file, list ? list : tree,
 			    "milestones", "must be a list (at most %d) of "
 			    "{id, tenant, due, environment, scope}",
 			    MSC_MAX_MILESTONES);
@@ -417,7 +376,7 @@ milestone_conf_load(json_object *tree, const char *file, char *err,
 				goto fail;
 			for (j = 0; j < i; j++)
 				if (strcmp(mc->ms[j].id, mc->ms[i].id) == 0) {
-					config_errf(err, errlen, file,
+					yaml_errf(err, errlen, file,
 					    json_object_array_get_idx(list, i),
 					    "id", "%s is declared twice",
 					    mc->ms[i].id);
@@ -449,17 +408,6 @@ msc_in(char **v, size_t n, const char *s)
 		if (strcmp(v[i], s) == 0)
 			return (1);
 	return (0);
-}
-
-/* Are two commit ids the same commit (one may be abbreviated, >= 7)? */
-int
-milestone_sha_eq(const char *a, const char *b)
-{
-	size_t	la = strlen(a), lb = strlen(b), n = la < lb ? la : lb;
-
-	if (n < 7)
-		return (la == lb && strcmp(a, b) == 0);
-	return (strncasecmp(a, b, n) == 0);
 }
 
 /*
@@ -526,7 +474,7 @@ milestone_map_commit(const struct milestone_conf *mc, const char *sha,
 	}
 	for (i = 0; i < mc->nms; i++) {
 		for (j = 0; sha != NULL && j < mc->ms[i].ncommits; j++)
-			if (milestone_sha_eq(mc->ms[i].commits[j], sha))
+			if (ident_sha_eq(mc->ms[i].commits[j], sha))
 				via[i] |= MS_VIA_COMMIT;
 		for (j = 0; issues != NULL &&
 		    json_object_is_type(issues, json_type_array) &&

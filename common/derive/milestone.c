@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "derive/derive.h"
 
 #define MS_BASIS_MAX		32
 #define MS_DEPLOYMENTS_MAX	200
@@ -247,7 +247,7 @@ ms_load(struct milestones *ms, struct ledger *l, size_t i)
 	if (s->loaded)
 		return (0);
 	memset(&c, 0, sizeof(c));
-	rc = l->be->claim_get(l, "Milestone", ms->mc->ms[i].id, INT64_MAX,
+	rc = ledger_claim_get(l, "Milestone", ms->mc->ms[i].id, INT64_MAX,
 	    &c);
 	if (rc == -1)
 		return (-1);
@@ -380,7 +380,7 @@ ms_ancestor(const struct ms_rev *r, const char *sha)
 		else
 			hi = mid;
 	}
-	return (lo < r->nanc && milestone_sha_eq(r->anc[lo], sha));
+	return (lo < r->nanc && ident_sha_eq(r->anc[lo], sha));
 }
 
 /*
@@ -415,7 +415,7 @@ ms_contains(const struct ms_rev *r, json_object *c)
 	json_object	*v;
 	int64_t		 seq;
 
-	if (sha != NULL && r->sha[0] != '\0' && milestone_sha_eq(sha, r->sha))
+	if (sha != NULL && r->sha[0] != '\0' && ident_sha_eq(sha, r->sha))
 		return (1);
 	if (sha != NULL && r->nanc > 0 && ms_ancestor(r, sha))
 		return (1);
@@ -585,7 +585,7 @@ ms_commit(struct milestones *ms, struct ledger *l, const struct evidence *ev,
 				/* A declared, abbreviated commit. */
 				key = ms_str(json_object_array_get_idx(cps, j),
 				    "sha");
-				if (key != NULL && milestone_sha_eq(key, sha))
+				if (key != NULL && ident_sha_eq(key, sha))
 					c = json_object_array_get_idx(cps, j);
 			}
 			free(name);
@@ -824,7 +824,7 @@ ms_ancestors(struct ledger *l, struct ms_rev *r, int64_t floor)
 		cur = NULL;
 		while (cur == NULL && head < r->nanc) {
 			memset(&w, 0, sizeof(w));
-			if (l->be->subject_find(l, "CommitPushed",
+			if (ledger_subject_find(l, "CommitPushed",
 			    r->anc[head++], 1, ms_walk_one, &w) == -1) {
 				rc = -1;
 				break;
@@ -928,7 +928,7 @@ ms_dep_links(struct ledger *l, const struct claim *c, json_object *links,
 		if ((seq = ms_get(b, "seq")) == NULL)
 			continue;
 		ev = NULL;
-		if (l->be->get(l, json_object_get_int64(seq), &ev) != 1 ||
+		if (ledger_get(l, json_object_get_int64(seq), &ev) != 1 ||
 		    ev == NULL) {
 			evidence_free(ev);
 			continue;
@@ -1022,7 +1022,7 @@ ms_deployment(struct milestones *ms, struct ledger *l, const struct claim *c)
 	/* Verified: which milestones does it map to? */
 	if (rev != NULL && *rev != '\0') {
 		strlcpy(r.sha, rev, sizeof(r.sha));
-		if (l->be->subject_find(l, "CommitPushed", rev, 1, ms_rev_one,
+		if (ledger_subject_find(l, "CommitPushed", rev, 1, ms_rev_one,
 		    &r) == -1)
 			goto out;
 	}
@@ -1277,7 +1277,7 @@ milestone_flush(struct milestones *ms, struct ledger *l, int64_t now)
 
 	if (ms->mc->nms == 0)
 		return (0);
-	if (l->be->claim_scan(l, "Deployment", 0, now, now + 1, 0, ms_collect,
+	if (ledger_claim_scan(l, "Deployment", 0, now, now + 1, 0, ms_collect,
 	    &v) == -1)
 		goto out;
 	for (i = 0; i < v.n; i++)

@@ -13,7 +13,7 @@
 
 #include <openssl/evp.h>
 
-#include "milepost.h"
+#include "record/record.h"
 
 #define EV_SUBJECT_MAX	1024
 #define EV_LINKS_MAX	64
@@ -37,18 +37,6 @@ evidence_free(struct evidence *ev)
 	free(ev->properties);
 	free(ev->links);
 	free(ev);
-}
-
-/* An id is 1..MP_IDMAX printable ASCII characters without spaces. */
-int
-evidence_id_valid(const char *s)
-{
-	size_t	n = 0;
-
-	for (; *s != '\0'; s++, n++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return (0);
-	return (n > 0 && n <= MP_IDMAX);
 }
 
 /*
@@ -313,7 +301,7 @@ evidence_from_json(json_object *o, const struct types *types,
 	if (id == NULL)
 		FAIL(EV_SYNTAX, "id", "evidence has no id and the request no "
 		    "webhook-id");
-	if (!evidence_id_valid(id))
+	if (!ident_valid(id))
 		FAIL(EV_SYNTAX, "id", "id must be 1 to %d printable "
 		    "characters without spaces", MP_IDMAX);
 	if (!json_object_object_get_ex(o, "type", &v) ||

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "record/record.h"
 
 static const char *ptype_names[] = {
 	[PT_TEXT] = "text",
@@ -274,9 +274,8 @@ types_free(struct types *t)
 	for (i = 0; i < t->nev; i++)
 		types_evtype_clear(&t->ev[i]);
 	free(t->ev);
-	claims_free_defs(t);
-	computed_free_defs(t);
-	deploy_free_conf(t);
+	if (t->defs_free != NULL)
+		t->defs_free(t);
 	free(t);
 }
 
@@ -317,17 +316,17 @@ types_load_prop(const char *file, const char *path, const char *name,
 
 	memset(p, 0, sizeof(*p));
 	if (!types_name_ok(name))
-		return (config_errf(err, errlen, file, decl, path,
+		return (yaml_errf(err, errlen, file, decl, path,
 		    "property names are letters, digits, '_', '-' or '.'"));
 	if (!json_object_is_type(decl, json_type_object))
-		return (config_errf(err, errlen, file, decl, path,
+		return (yaml_errf(err, errlen, file, decl, path,
 		    "a property is a mapping with at least 'type'"));
 	json_object_object_foreach(decl, k, val) {
 		if (strcmp(k, "type") && strcmp(k, "required") &&
 		    strcmp(k, "list") && strcmp(k, "options") &&
 		    strcmp(k, "description")) {
 			snprintf(key, sizeof(key), "%s.%s", path, k);
-			return (config_errf(err, errlen, file, val ? val : decl,
+			return (yaml_errf(err, errlen, file, val ? val : decl,
 			    key, "unknown key (expected type, required, list, "
 			    "options or description)"));
 		}
@@ -335,34 +334,34 @@ types_load_prop(const char *file, const char *path, const char *name,
 	snprintf(key, sizeof(key), "%s.type", path);
 	if (!json_object_object_get_ex(decl, "type", &v) ||
 	    !json_object_is_type(v, json_type_string))
-		return (config_errf(err, errlen, file, v ? v : decl, key,
+		return (yaml_errf(err, errlen, file, v ? v : decl, key,
 		    "missing or not a string"));
 	if (types_ptype_parse(json_object_get_string(v), &p->type) == -1)
-		return (config_errf(err, errlen, file, v, key, "unknown type "
+		return (yaml_errf(err, errlen, file, v, key, "unknown type "
 		    "(text, enum, boolean, integer, number, percentage, "
 		    "timespan or timestamp)"));
 	if (json_object_object_get_ex(decl, "required", &v)) {
 		snprintf(key, sizeof(key), "%s.required", path);
 		if (!json_object_is_type(v, json_type_boolean))
-			return (config_errf(err, errlen, file, v ? v : decl,
+			return (yaml_errf(err, errlen, file, v ? v : decl,
 			    key, "must be true or false"));
 		p->required = json_object_get_boolean(v);
 	}
 	if (json_object_object_get_ex(decl, "list", &v)) {
 		snprintf(key, sizeof(key), "%s.list", path);
 		if (!json_object_is_type(v, json_type_boolean))
-			return (config_errf(err, errlen, file, v ? v : decl,
+			return (yaml_errf(err, errlen, file, v ? v : decl,
 			    key, "must be true or false"));
 		p->list = json_object_get_boolean(v);
 	}
 	snprintf(key, sizeof(key), "%s.options", path);
 	if (json_object_object_get_ex(decl, "options", &v)) {
 		if (p->type != PT_ENUM)
-			return (config_errf(err, errlen, file, v ? v : decl,
+			return (yaml_errf(err, errlen, file, v ? v : decl,
 			    key, "options are only for enum properties"));
 		if (!json_object_is_type(v, json_type_array) ||
 		    (n = json_object_array_length(v)) == 0)
-			return (config_errf(err, errlen, file, v ? v : decl,
+			return (yaml_errf(err, errlen, file, v ? v : decl,
 			    key, "must be a non-empty list of strings"));
 		p->options = xcalloc(n + 1, sizeof(char *));
 		for (i = 0; i < n; i++) {
@@ -371,13 +370,13 @@ types_load_prop(const char *file, const char *path, const char *name,
 			    !json_object_is_type(opt, json_type_int) &&
 			    !json_object_is_type(opt, json_type_boolean)) {
 				types_prop_free(p);
-				return (config_errf(err, errlen, file, v, key,
+				return (yaml_errf(err, errlen, file, v, key,
 				    "must be a non-empty list of strings"));
 			}
 			p->options[i] = xstrdup(json_object_get_string(opt));
 		}
 	} else if (p->type == PT_ENUM)
-		return (config_errf(err, errlen, file, decl, key,
+		return (yaml_errf(err, errlen, file, decl, key,
 		    "an enum property needs options"));
 	p->name = xstrdup(name);
 	return (0);
@@ -394,7 +393,7 @@ types_load_props(struct evtype *e, json_object *props, const char *file,
 	char		ppath[640];
 
 	if (!json_object_is_type(props, json_type_object))
-		return (config_errf(err, errlen, file, props, path,
+		return (yaml_errf(err, errlen, file, props, path,
 		    "must be a mapping of property name to declaration"));
 	json_object_object_foreach(props, pname, pdecl) {
 		snprintf(ppath, sizeof(ppath), "%s.%s", path, pname);
@@ -445,17 +444,17 @@ types_load(struct types *t, json_object *decls, const char *file,
 	if (decls == NULL)
 		return (0);
 	if (!json_object_is_type(decls, json_type_object))
-		return (config_errf(err, errlen, file, decls, "evidence_types",
+		return (yaml_errf(err, errlen, file, decls, "evidence_types",
 		    "must be a mapping of type name to declaration"));
 	json_object_object_foreach(decls, name, decl) {
 		snprintf(path, sizeof(path), "evidence_types.%s", name);
 		if (!types_name_ok(name))
-			return (config_errf(err, errlen, file, decl ? decl :
+			return (yaml_errf(err, errlen, file, decl ? decl :
 			    decls, path, "type names are letters, digits, "
 			    "'_', '-' or '.'"));
 		if (decl != NULL && !json_object_is_type(decl,
 		    json_type_object))
-			return (config_errf(err, errlen, file, decl, path,
+			return (yaml_errf(err, errlen, file, decl, path,
 			    "must be a mapping with 'properties'"));
 		props = NULL;
 		if (decl != NULL) {
@@ -465,7 +464,7 @@ types_load(struct types *t, json_object *decls, const char *file,
 					continue;
 				snprintf(path, sizeof(path),
 				    "evidence_types.%s.%s", name, k);
-				return (config_errf(err, errlen, file, v ? v :
+				return (yaml_errf(err, errlen, file, v ? v :
 				    decl, path, "unknown key (expected "
 				    "properties or description)"));
 			}
@@ -475,7 +474,7 @@ types_load(struct types *t, json_object *decls, const char *file,
 		    json_type_object)) {
 			snprintf(path, sizeof(path),
 			    "evidence_types.%s.properties", name);
-			return (config_errf(err, errlen, file, props, path,
+			return (yaml_errf(err, errlen, file, props, path,
 			    "must be a mapping of property name to "
 			    "declaration"));
 		}
@@ -487,7 +486,7 @@ types_load(struct types *t, json_object *decls, const char *file,
 			snprintf(path, sizeof(path),
 			    "evidence_types.%s.properties.%s", name, pname);
 			if (pdecl == NULL)
-				return (config_errf(err, errlen, file, props, path,
+				return (yaml_errf(err, errlen, file, props, path,
 				    "a property is a mapping with at least "
 				    "'type'"));
 			if (types_load_prop(file, path, pname, pdecl, &p, err,

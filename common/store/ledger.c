@@ -1,7 +1,9 @@
 /*
- * ledger.c: the append-only, hash-chained evidence ledger.  This file owns
- * the chain (sequence numbers and hashes) and the verify walk; storage is a
- * backend found by the URL's scheme in ledger_backends[].
+ * ledger.c: the append-only, hash-chained evidence ledger, and the facade
+ * over its backend.  This file owns the chain (sequence numbers and
+ * hashes) and the verify walk; storage is a backend found by the URL's
+ * scheme in ledger_backends[], and every other ledger_… function passes
+ * straight to it.
  *
  * A ledger handle belongs to one thread.  The receiver's writer thread owns
  * the read-write handle; readers open their own with LEDGER_RDONLY.
@@ -10,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "store/backend.h"
 
 static const struct ledger_backend *ledger_backends[] = {
 	&ledger_sqlite,
@@ -288,95 +290,241 @@ ledger_verify(struct ledger *l, struct ledger_verify *v)
 	return (0);
 }
 
-struct rebuild_walk {
-	struct ledger		*l;
-	struct engine		*e;
-	struct milestones	*ms;		/* or NULL */
-	struct claims_rebuild	*r;
-	int64_t			 txn;		/* recorded_at of the group */
-	int			 failed;
-};
-
-static int
-ledger_rebuild_one(const struct evidence *ev, void *arg)
+/* The hook every claim revision stored passes through (NULL: none). */
+void
+ledger_on_claim(struct ledger *l, int (*fn)(struct ledger *,
+    const struct claim *, void *), void *arg)
 {
-	struct rebuild_walk	*w = arg;
-
-	/* One daemon transaction = the evidence sharing a recorded_at. */
-	if (w->r->evidence > 0 && ev->recorded_at != w->txn &&
-	    (engine_flush(w->e, w->l, w->txn) == -1 || (w->ms != NULL &&
-	    milestone_flush(w->ms, w->l, w->txn) == -1)))
-		goto fail;
-	w->txn = ev->recorded_at;
-	w->l->pending_seq = ev->seq;
-	if (engine_apply(w->e, w->l, ev) == -1 || (w->ms != NULL &&
-	    milestone_apply(w->ms, w->l, ev) == -1))
-		goto fail;
-	w->r->evidence++;
-	return (0);
-fail:
-	w->failed = 1;
-	return (-1);
-}
-
-static int
-ledger_count_rev(const struct claim *c, void *arg)
-{
-	(*(int64_t *)arg) += c->revision;
-	return (0);
+	l->on_claim = fn;
+	l->on_claim_arg = arg;
 }
 
 /*
- * Recompute every claim from the ledger, replaying it transaction by
- * transaction into shadow tables, and compare with what is stored.
- * Returns 0 when they are equal, 1 with r->diff naming the first
- * difference, -1 on a storage error.  Nothing stored is changed; l may be
- * (and should be) a read-only handle.
+ * claims rebuild replays stored evidence: the sequence number of the
+ * entry being replayed stands for the open transaction's tip.
  */
-int
-ledger_claims_rebuild(struct ledger *l, const struct types *t,
-    struct claims_rebuild *r)
+void
+ledger_rebuild_seq(struct ledger *l, int64_t seq)
 {
-	return (ledger_claims_rebuild_ms(l, t, NULL, r));
+	l->pending_seq = seq;
 }
 
-/* The same, deriving the Milestone claims of mc (may be NULL) too. */
+/* The rest of the facade: each passes to the backend (store.h). */
 int
-ledger_claims_rebuild_ms(struct ledger *l, const struct types *t,
-    const struct milestone_conf *mc, struct claims_rebuild *r)
+ledger_get(struct ledger *l, int64_t seq, struct evidence **evp)
 {
-	struct rebuild_walk	w;
-	size_t			i;
+	return (l->be->get(l, seq, evp));
+}
 
+int
+ledger_claim_get(struct ledger *l, const char *type, const char *id,
+    int64_t as_of, struct claim *c)
+{
+	return (l->be->claim_get(l, type, id, as_of, c));
+}
+
+int
+ledger_claim_rev(struct ledger *l, const char *type, const char *id,
+    int64_t rev, int before, struct claim *c)
+{
+	return (l->be->claim_rev(l, type, id, rev, before, c));
+}
+
+int
+ledger_claim_list(struct ledger *l, const char *type, const char *after,
+    size_t limit, int64_t as_of, ledger_claim_cb cb, void *arg)
+{
+	return (l->be->claim_list(l, type, after, limit, as_of, cb, arg));
+}
+
+int
+ledger_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
+    int64_t to, size_t limit, ledger_claim_cb cb, void *arg)
+{
+	return (l->be->claim_scan(l, type, by, from, to, limit, cb, arg));
+}
+
+int
+ledger_claim_history(struct ledger *l, const char *type, const char *id,
+    int64_t as_of, ledger_claim_cb cb, void *arg)
+{
+	return (l->be->claim_history(l, type, id, as_of, cb, arg));
+}
+
+int
+ledger_pending_put(struct ledger *l, const char *ctype, const char *subject,
+    int64_t seq)
+{
+	return (l->be->pending_put(l, ctype, subject, seq));
+}
+
+int
+ledger_pending_take(struct ledger *l, const char *ctype, const char *subject,
+    int64_t **seqs, size_t *n)
+{
+	return (l->be->pending_take(l, ctype, subject, seqs, n));
+}
+
+int
+ledger_collect(struct ledger *l, const char *type, int claims, int64_t from,
+    int64_t to, int64_t as_of, size_t limit, int (*cb)(const char *, int64_t,
+    const char *, const char *, const char *, void *), void *arg)
+{
+	return (l->be->collect(l, type, claims, from, to, as_of, limit, cb,
+	    arg));
+}
+
+int
+ledger_subject_find(struct ledger *l, const char *type, const char *s,
+    size_t limit, ledger_scan_cb cb, void *arg)
+{
+	return (l->be->subject_find(l, type, s, limit, cb, arg));
+}
+
+int
+ledger_raw_put(struct ledger *l, const char *source, const char *delivery,
+    int64_t at, const char *enc, const void *body, size_t len, int once)
+{
+	return (l->be->raw_put(l, source, delivery, at, enc, body, len, once));
+}
+
+int
+ledger_raw_get(struct ledger *l, const char *source, const char *delivery,
+    int64_t *at, struct buf *enc, struct buf *body)
+{
+	return (l->be->raw_get(l, source, delivery, at, enc, body));
+}
+
+int
+ledger_rebuild_begin(struct ledger *l)
+{
+	return (l->be->rebuild_begin(l));
+}
+
+int
+ledger_rebuild_diff(struct ledger *l, char *diff, size_t len)
+{
+	return (l->be->rebuild_diff(l, diff, len));
+}
+
+int64_t
+ledger_feed_append(struct ledger *l, const struct change *ch)
+{
+	return (l->be->feed_append(l, ch));
+}
+
+int
+ledger_feed_scan(struct ledger *l, int64_t after, size_t limit,
+    const char *tenant, int (*cb)(const struct change *, void *), void *arg)
+{
+	return (l->be->feed_scan(l, after, limit, tenant, cb, arg));
+}
+
+int
+ledger_cursor_get(struct ledger *l, const char *sink, int64_t *cursor,
+    char subs[MP_HASHLEN])
+{
+	return (l->be->cursor_get(l, sink, cursor, subs));
+}
+
+int
+ledger_cursor_set(struct ledger *l, const char *sink, int64_t cursor,
+    const char *subs)
+{
+	return (l->be->cursor_set(l, sink, cursor, subs));
+}
+
+int
+ledger_cursor_forget(struct ledger *l, const char *names,
+    void (*cb)(const char *))
+{
+	return (l->be->cursor_forget(l, names, cb));
+}
+
+int
+ledger_outbox_upsert(struct ledger *l, const char *sink, const char *type,
+    const char *id, const char *want, size_t wantlen, int64_t rev, int64_t at,
+    const char *links)
+{
+	return (l->be->outbox_upsert(l, sink, type, id, want, wantlen, rev, at,
+	    links));
+}
+
+int64_t
+ledger_outbox_pending(struct ledger *l, const char *sink, int64_t cap)
+{
+	return (l->be->outbox_pending(l, sink, cap));
+}
+
+int
+ledger_outbox_backlog(struct ledger *l, const char *sink,
+    void (*cb)(const char *, int64_t, void *), void *arg)
+{
+	return (l->be->outbox_backlog(l, sink, cb, arg));
+}
+
+int
+ledger_outbox_due(struct ledger *l, const char *sink, int64_t now,
+    size_t limit, ledger_row_cb cb, void *arg)
+{
+	return (l->be->outbox_due(l, sink, now, limit, cb, arg));
+}
+
+int
+ledger_outbox_list(struct ledger *l, const char *sink, const char *status,
+    ledger_row_cb cb, void *arg)
+{
+	return (l->be->outbox_list(l, sink, status, cb, arg));
+}
+
+int
+ledger_outbox_disabled(struct ledger *l, const char *sink)
+{
+	return (l->be->outbox_disabled(l, sink));
+}
+
+int
+ledger_outbox_ack(struct ledger *l, const struct outbox_ack *a)
+{
+	return (l->be->outbox_ack(l, a));
+}
+
+int64_t
+ledger_outbox_retry(struct ledger *l, const char *sink, const char *type,
+    const char *id)
+{
+	return (l->be->outbox_retry(l, sink, type, id));
+}
+
+int64_t
+ledger_outbox_replay(struct ledger *l, const char *sink, int64_t since)
+{
+	return (l->be->outbox_replay(l, sink, since));
+}
+
+void
+outbox_row_clear(struct outbox_row *r)
+{
+	free(r->sink);
+	free(r->type);
+	free(r->id);
+	free(r->want);
+	free(r->links);
+	free(r->acked);
+	free(r->etag);
+	free(r->status);
+	free(r->last_error);
 	memset(r, 0, sizeof(*r));
-	if (l->be->rebuild_begin(l) == -1) {
-		snprintf(r->diff, sizeof(r->diff), "%s", ledger_error(l));
-		return (-1);
-	}
-	memset(&w, 0, sizeof(w));
-	w.l = l;
-	w.e = engine_new(t);
-	w.ms = mc != NULL && mc->nms > 0 ? milestone_new(mc) : NULL;
-	w.r = r;
-	if (ledger_scan(l, 0, 0, ledger_rebuild_one, &w) == -1 ||
-	    (r->evidence > 0 && (engine_flush(w.e, l, w.txn) == -1 ||
-	    (w.ms != NULL && milestone_flush(w.ms, l, w.txn) == -1)))) {
-		snprintf(r->diff, sizeof(r->diff), "%s", ledger_error(l));
-		engine_free(w.e);
-		milestone_free(w.ms);
-		return (-1);
-	}
-	engine_free(w.e);
-	milestone_free(w.ms);
-	for (i = 0; i < t->ncl; i++)
-		l->be->claim_list(l, t->cl[i].t.name, NULL, 0, INT64_MAX,
-		    ledger_count_rev, &r->revisions);
-	for (i = 0; i < t->ncc; i++)
-		l->be->claim_list(l, t->cc[i].name, NULL, 0, INT64_MAX,
-		    ledger_count_rev, &r->revisions);
-	if (l->be->rebuild_diff(l, r->diff, sizeof(r->diff)) == -1) {
-		snprintf(r->diff, sizeof(r->diff), "%s", ledger_error(l));
-		return (-1);
-	}
-	return (r->diff[0] != '\0');
+}
+
+void
+outbox_ack_clear(struct outbox_ack *a)
+{
+	free(a->sink);
+	free(a->type);
+	free(a->id);
+	free(a->sent);
+	free(a->etag);
+	free(a->error);
+	memset(a, 0, sizeof(*a));
 }

@@ -1,5 +1,7 @@
 /*
- * ledger-sqlite.c: the embedded SQLite ledger backend.
+ * sqlite.c: the embedded SQLite ledger backend (the evidence, the chain,
+ * claims, raw payloads; the change feed and outbox rows are
+ * sqlite-outbox.c's).
  *
  * WAL mode with synchronous=FULL: a COMMIT returns only after fsync, so an
  * acknowledged batch survives kill -9 and power loss.  Automatic
@@ -14,13 +16,13 @@
 
 #include <sqlite3.h>
 
-#include "milepost.h"
+#include "store/sqlite.h"
 
 #define SQLITE_CACHE_KB		"16384"	/* the writer's page cache, KiB */
 #define SQLITE_CKPT_PAGES	8000	/* checkpoint when the WAL is larger */
 
 
-static const char *sqlite_schema =
+static const char *lite_schema =
 	"CREATE TABLE IF NOT EXISTS evidence ("
 	" seq INTEGER PRIMARY KEY,"
 	" id TEXT NOT NULL,"
@@ -92,7 +94,7 @@ static const char *sqlite_schema =
 	"PRAGMA user_version = 3;";
 
 /* The claim tables again, as TEMP shadows for "claims rebuild". */
-static const char *sqlite_shadow =
+static const char *lite_shadow =
 	"CREATE TEMP TABLE claim_revisions ("
 	" type TEXT NOT NULL, id TEXT NOT NULL, revision INTEGER NOT NULL,"
 	" anchor INTEGER NOT NULL, time INTEGER NOT NULL,"
@@ -104,7 +106,7 @@ static const char *sqlite_shadow =
 	" subject TEXT NOT NULL, seq INTEGER NOT NULL,"
 	" PRIMARY KEY (ctype, subject, seq)) WITHOUT ROWID;";
 
-enum sqlite_stmt_id {
+enum lite_stmt_id {
 	ST_GET = 0,
 	ST_CLAIM_GET,
 	ST_CLAIM_PUT,
@@ -116,9 +118,11 @@ enum sqlite_stmt_id {
 	ST_RAW_PUT,
 	ST_RAW_PUT_NEW,
 	ST_RAW_GET,
+	ST_CLAIM_REV,
+	ST_CLAIM_BEFORE,
 	ST_MAX
 };
-static const char *sqlite_sql[ST_MAX] = {
+static const char *lite_sql[ST_MAX] = {
 	[ST_GET] = "SELECT seq, id, source, type, subject, time, recorded_at, "
 	    "properties, links, hash FROM evidence WHERE seq = ?",
 	[ST_CLAIM_GET] = "SELECT revision, anchor, time, recorded_at, "
@@ -150,9 +154,16 @@ static const char *sqlite_sql[ST_MAX] = {
 	    "delivery = ?2)",
 	[ST_RAW_GET] = "SELECT recorded_at, encoding, body FROM raw_payloads "
 	    "WHERE source = ? AND delivery = ? ORDER BY rowid LIMIT 1",
+	[ST_CLAIM_REV] = "SELECT revision, anchor, time, recorded_at, "
+	    "properties, links, basis, about FROM claim_revisions WHERE "
+	    "type = ? AND id = ? AND revision = ?",
+	[ST_CLAIM_BEFORE] = "SELECT revision, anchor, time, recorded_at, "
+	    "properties, links, basis, about FROM claim_revisions WHERE "
+	    "type = ? AND id = ? AND revision < ? ORDER BY revision DESC "
+	    "LIMIT 1",
 };
 
-struct sqlite_ledger {
+struct lite {
 	sqlite3		*db;
 	sqlite3_stmt	*insert;
 	sqlite3_stmt	*lookup;
@@ -160,14 +171,15 @@ struct sqlite_ledger {
 	sqlite3_stmt	*st[ST_MAX];
 	int		 wal_pages;
 	char		 err[MP_ERRLEN];
+	void		*outbox;	/* sqlite-outbox.c's statements */
 };
 
-#define SQ(l)	((struct sqlite_ledger *)(l)->priv)
+#define SQ(l)	((struct lite *)(l)->priv)
 
 static const char *
-sqlite_error(struct ledger *l)
+lite_error(struct ledger *l)
 {
-	struct sqlite_ledger	*sq = SQ(l);
+	struct lite	*sq = SQ(l);
 
 	if (sq->err[0] != '\0')
 		return (sq->err);
@@ -175,7 +187,7 @@ sqlite_error(struct ledger *l)
 }
 
 static int
-sqlite_exec(struct ledger *l, const char *sql)
+lite_exec(struct ledger *l, const char *sql)
 {
 	char	*msg = NULL;
 
@@ -190,16 +202,16 @@ sqlite_exec(struct ledger *l, const char *sql)
 }
 
 static int
-sqlite_walhook(void *arg, sqlite3 *db, const char *name, int pages)
+lite_walhook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	((struct sqlite_ledger *)arg)->wal_pages = pages;
+	((struct lite *)arg)->wal_pages = pages;
 	return (SQLITE_OK);
 }
 
 static void
-sqlite_close(struct ledger *l)
+lite_close(struct ledger *l)
 {
-	struct sqlite_ledger	*sq = SQ(l);
+	struct lite	*sq = SQ(l);
 
 	if (sq == NULL)
 		return;
@@ -208,6 +220,7 @@ sqlite_close(struct ledger *l)
 	sqlite3_finalize(sq->sethead);
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(sq->st[i]);
+	liteob_close(l);
 	if (sq->db != NULL && !l->readonly)
 		sqlite3_wal_checkpoint_v2(sq->db, NULL,
 		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -217,10 +230,10 @@ sqlite_close(struct ledger *l)
 }
 
 static int
-sqlite_open(struct ledger *l, const char *path, int readonly, char *err,
+lite_open(struct ledger *l, const char *path, int readonly, char *err,
     size_t errlen)
 {
-	struct sqlite_ledger	*sq;
+	struct lite	*sq;
 	int			 flags;
 
 	if (strncmp(path, "//", 2) == 0)	/* sqlite://PATH */
@@ -236,7 +249,7 @@ sqlite_open(struct ledger *l, const char *path, int readonly, char *err,
 	}
 	sqlite3_busy_timeout(sq->db, 5000);
 	if (readonly) {
-		if (sqlite_exec(l, "PRAGMA query_only = 1;") == -1)
+		if (lite_exec(l, "PRAGMA query_only = 1;") == -1)
 			goto failmsg;
 		return (0);
 	}
@@ -246,13 +259,13 @@ sqlite_open(struct ledger *l, const char *path, int readonly, char *err,
 	 * with SQLite's default 2 MB most inserts read their index page back
 	 * from the kernel.  SQLITE_CACHE_KB bounds it (RSS: bench/rss).
 	 */
-	if (sqlite_exec(l, "PRAGMA journal_mode = WAL;"
+	if (lite_exec(l, "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = FULL;"
 	    "PRAGMA wal_autocheckpoint = 0;"
 	    "PRAGMA cache_size = -" SQLITE_CACHE_KB ";") == -1 ||
-	    sqlite_exec(l, sqlite_schema) == -1)
+	    lite_exec(l, lite_schema) == -1 || liteob_schema(l) == -1)
 		goto failmsg;
-	sqlite3_wal_hook(sq->db, sqlite_walhook, sq);
+	sqlite3_wal_hook(sq->db, lite_walhook, sq);
 	if (sqlite3_prepare_v3(sq->db,
 	    "INSERT INTO evidence (seq, id, source, type, subject, time, "
 	    "recorded_at, properties, links, hash) VALUES "
@@ -270,39 +283,39 @@ sqlite_open(struct ledger *l, const char *path, int readonly, char *err,
 		goto failmsg;
 	return (0);
 failmsg:
-	snprintf(err, errlen, "sqlite:%s: %s", path, sqlite_error(l));
+	snprintf(err, errlen, "sqlite:%s: %s", path, lite_error(l));
 fail:
-	sqlite_close(l);
+	lite_close(l);
 	return (-1);
 }
 
 static int
-sqlite_begin(struct ledger *l)
+lite_begin(struct ledger *l)
 {
-	return (sqlite_exec(l, "BEGIN IMMEDIATE;"));
+	return (lite_exec(l, "BEGIN IMMEDIATE;"));
 }
 
 static int
-sqlite_commit(struct ledger *l)
+lite_commit(struct ledger *l)
 {
-	return (sqlite_exec(l, "COMMIT;"));
+	return (lite_exec(l, "COMMIT;"));
 }
 
 static void
-sqlite_rollback(struct ledger *l)
+lite_rollback(struct ledger *l)
 {
 	char	saved[MP_ERRLEN];
 
 	memcpy(saved, SQ(l)->err, sizeof(saved));
 	if (sqlite3_get_autocommit(SQ(l)->db) == 0)
-		sqlite_exec(l, "ROLLBACK;");
+		lite_exec(l, "ROLLBACK;");
 	memcpy(SQ(l)->err, saved, sizeof(saved));
 }
 
 static int
-sqlite_append(struct ledger *l, struct evidence *ev)
+lite_append(struct ledger *l, struct evidence *ev)
 {
-	struct sqlite_ledger	*sq = SQ(l);
+	struct lite	*sq = SQ(l);
 	sqlite3_stmt		*st = sq->insert;
 	int			 rc;
 
@@ -339,7 +352,7 @@ sqlite_append(struct ledger *l, struct evidence *ev)
 }
 
 static int
-sqlite_head(struct ledger *l, int64_t *seq, char hash[MP_HASHLEN])
+lite_head(struct ledger *l, int64_t *seq, char hash[MP_HASHLEN])
 {
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -360,7 +373,7 @@ sqlite_head(struct ledger *l, int64_t *seq, char hash[MP_HASHLEN])
 }
 
 static int
-sqlite_set_head(struct ledger *l, int64_t seq, const char *hash)
+lite_set_head(struct ledger *l, int64_t seq, const char *hash)
 {
 	sqlite3_stmt	*st = SQ(l)->sethead;
 	int		 rc;
@@ -380,7 +393,7 @@ sqlite_set_head(struct ledger *l, int64_t seq, const char *hash)
  * the number of rows given to cb, or -1.
  */
 static int
-sqlite_evidence_each(sqlite3_stmt *st, ledger_scan_cb cb, void *arg,
+lite_evidence_each(sqlite3_stmt *st, ledger_scan_cb cb, void *arg,
     int stop_ok)
 {
 	struct evidence	 ev;
@@ -407,7 +420,7 @@ sqlite_evidence_each(sqlite3_stmt *st, ledger_scan_cb cb, void *arg,
 }
 
 static int
-sqlite_scan(struct ledger *l, int64_t after, size_t limit, ledger_scan_cb cb,
+lite_scan(struct ledger *l, int64_t after, size_t limit, ledger_scan_cb cb,
     void *arg)
 {
 	sqlite3_stmt	*st;
@@ -420,16 +433,16 @@ sqlite_scan(struct ledger *l, int64_t after, size_t limit, ledger_scan_cb cb,
 		return (-1);
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
-	n = sqlite_evidence_each(st, cb, arg, 0);
+	n = lite_evidence_each(st, cb, arg, 0);
 	sqlite3_finalize(st);
 	return (n);
 }
 
 /* Between batches: checkpoint the WAL once it has grown. */
 static void
-sqlite_maintain(struct ledger *l)
+lite_maintain(struct ledger *l)
 {
-	struct sqlite_ledger	*sq = SQ(l);
+	struct lite	*sq = SQ(l);
 
 	if (sq->wal_pages < SQLITE_CKPT_PAGES)
 		return;
@@ -442,11 +455,11 @@ sqlite_maintain(struct ledger *l)
 
 /* A cached statement, prepared on first use (after any TEMP shadows). */
 static sqlite3_stmt *
-sqlite_st(struct ledger *l, enum sqlite_stmt_id id)
+lite_st(struct ledger *l, enum lite_stmt_id id)
 {
-	struct sqlite_ledger	*sq = SQ(l);
+	struct lite	*sq = SQ(l);
 
-	if (sq->st[id] == NULL && sqlite3_prepare_v3(sq->db, sqlite_sql[id],
+	if (sq->st[id] == NULL && sqlite3_prepare_v3(sq->db, lite_sql[id],
 	    -1, SQLITE_PREPARE_PERSISTENT, &sq->st[id], NULL) != SQLITE_OK)
 		return (NULL);
 	sqlite3_reset(sq->st[id]);
@@ -455,7 +468,7 @@ sqlite_st(struct ledger *l, enum sqlite_stmt_id id)
 }
 
 static char *
-sqlite_coltext(sqlite3_stmt *st, int i)
+lite_coltext(sqlite3_stmt *st, int i)
 {
 	const unsigned char	*t = sqlite3_column_text(st, i);
 
@@ -464,27 +477,27 @@ sqlite_coltext(sqlite3_stmt *st, int i)
 
 /* One evidence by sequence number: 1 found (*evp new), 0 not, -1. */
 static int
-sqlite_get(struct ledger *l, int64_t seq, struct evidence **evp)
+lite_get(struct ledger *l, int64_t seq, struct evidence **evp)
 {
 	struct evidence	*ev;
 	sqlite3_stmt	*st;
 	int		 rc;
 
 	*evp = NULL;
-	if ((st = sqlite_st(l, ST_GET)) == NULL)
+	if ((st = lite_st(l, ST_GET)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(st, 1, seq);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ev = evidence_new();
 		ev->seq = sqlite3_column_int64(st, 0);
-		ev->id = sqlite_coltext(st, 1);
-		ev->source = sqlite_coltext(st, 2);
-		ev->type = sqlite_coltext(st, 3);
-		ev->subject = sqlite_coltext(st, 4);
+		ev->id = lite_coltext(st, 1);
+		ev->source = lite_coltext(st, 2);
+		ev->type = lite_coltext(st, 3);
+		ev->subject = lite_coltext(st, 4);
 		ev->time = sqlite3_column_int64(st, 5);
 		ev->recorded_at = sqlite3_column_int64(st, 6);
-		ev->properties = sqlite_coltext(st, 7);
-		ev->links = sqlite_coltext(st, 8);
+		ev->properties = lite_coltext(st, 7);
+		ev->links = lite_coltext(st, 8);
 		strlcpy(ev->hash, (const char *)sqlite3_column_text(st, 9),
 		    sizeof(ev->hash));
 		*evp = ev;
@@ -494,16 +507,16 @@ sqlite_get(struct ledger *l, int64_t seq, struct evidence **evp)
 }
 
 static void
-sqlite_claim_row(sqlite3_stmt *st, int base, struct claim *c)
+lite_claim_row(sqlite3_stmt *st, int base, struct claim *c)
 {
 	c->revision = sqlite3_column_int64(st, base);
 	c->anchor = sqlite3_column_int64(st, base + 1);
 	c->time = sqlite3_column_int64(st, base + 2);
 	c->recorded_at = sqlite3_column_int64(st, base + 3);
-	c->properties = sqlite_coltext(st, base + 4);
-	c->links = sqlite_coltext(st, base + 5);
-	c->basis = sqlite_coltext(st, base + 6);
-	c->about = sqlite_coltext(st, base + 7);
+	c->properties = lite_coltext(st, base + 4);
+	c->links = lite_coltext(st, base + 5);
+	c->basis = lite_coltext(st, base + 6);
+	c->about = lite_coltext(st, base + 7);
 }
 
 /*
@@ -513,7 +526,7 @@ sqlite_claim_row(sqlite3_stmt *st, int base, struct claim *c)
  * Returns the rows seen, or -1.
  */
 static int
-sqlite_claim_each(sqlite3_stmt *st, const char *type, const char *id,
+lite_claim_each(sqlite3_stmt *st, const char *type, const char *id,
     int (*cb)(const struct claim *, void *), void *arg)
 {
 	struct claim	c;
@@ -522,8 +535,8 @@ sqlite_claim_each(sqlite3_stmt *st, const char *type, const char *id,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&c, 0, sizeof(c));
 		c.type = xstrdup(type);
-		c.id = id != NULL ? xstrdup(id) : sqlite_coltext(st, 0);
-		sqlite_claim_row(st, id != NULL ? 0 : 1, &c);
+		c.id = id != NULL ? xstrdup(id) : lite_coltext(st, 0);
+		lite_claim_row(st, id != NULL ? 0 : 1, &c);
 		n++;
 		rc = cb(&c, arg);
 		claim_clear(&c);
@@ -539,13 +552,13 @@ sqlite_claim_each(sqlite3_stmt *st, const char *type, const char *id,
  * the latest) into c (cleared by the caller).  1 found, 0 not, -1.
  */
 static int
-sqlite_claim_get(struct ledger *l, const char *type, const char *id,
+lite_claim_get(struct ledger *l, const char *type, const char *id,
     int64_t as_of, struct claim *c)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = sqlite_st(l, ST_CLAIM_GET)) == NULL)
+	if ((st = lite_st(l, ST_CLAIM_GET)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -553,19 +566,44 @@ sqlite_claim_get(struct ledger *l, const char *type, const char *id,
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		c->type = xstrdup(type);
 		c->id = xstrdup(id);
-		sqlite_claim_row(st, 0, c);
+		lite_claim_row(st, 0, c);
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+}
+
+/*
+ * Revision rev of (type, id), or with before the newest revision before
+ * rev, into c (cleared by the caller).  1 found, 0 not, -1.
+ */
+static int
+lite_claim_rev(struct ledger *l, const char *type, const char *id,
+    int64_t rev, int before, struct claim *c)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = lite_st(l, before ? ST_CLAIM_BEFORE : ST_CLAIM_REV)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, rev);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c->type = xstrdup(type);
+		c->id = xstrdup(id);
+		lite_claim_row(st, 0, c);
 	}
 	sqlite3_reset(st);
 	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
 }
 
 static int
-sqlite_claim_put(struct ledger *l, const struct claim *c)
+lite_claim_put(struct ledger *l, const struct claim *c)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = sqlite_st(l, ST_CLAIM_PUT)) == NULL)
+	if ((st = lite_st(l, ST_CLAIM_PUT)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, c->type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, c->id, -1, SQLITE_STATIC);
@@ -590,7 +628,7 @@ sqlite_claim_put(struct ledger *l, const struct claim *c)
  * in id order, at most limit; cb for each.  Returns the count or -1.
  */
 static int
-sqlite_claim_list(struct ledger *l, const char *type, const char *after,
+lite_claim_list(struct ledger *l, const char *type, const char *after,
     size_t limit, int64_t as_of, int (*cb)(const struct claim *, void *),
     void *arg)
 {
@@ -610,7 +648,7 @@ sqlite_claim_list(struct ledger *l, const char *type, const char *after,
 	sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, as_of);
 	sqlite3_bind_int64(st, 4, limit ? (sqlite3_int64)limit : -1);
-	return (sqlite_claim_each(st, type, NULL, cb, arg));
+	return (lite_claim_each(st, type, NULL, cb, arg));
 }
 
 /*
@@ -619,7 +657,7 @@ sqlite_claim_list(struct ledger *l, const char *type, const char *after,
  * count or -1.
  */
 static int
-sqlite_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
+lite_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
     int64_t to, size_t limit, int (*cb)(const struct claim *, void *),
     void *arg)
 {
@@ -638,7 +676,7 @@ sqlite_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
 	sqlite3_bind_int64(st, 4, limit ? (sqlite3_int64)limit : -1);
-	return (sqlite_claim_each(st, type, NULL, cb, arg));
+	return (lite_claim_each(st, type, NULL, cb, arg));
 }
 
 /*
@@ -646,7 +684,7 @@ sqlite_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
  * with no GLOB metacharacters) starts with s; newest first.
  */
 static int
-sqlite_subject_find(struct ledger *l, const char *type, const char *s,
+lite_subject_find(struct ledger *l, const char *type, const char *s,
     size_t limit, ledger_scan_cb cb, void *arg)
 {
 	sqlite3_stmt	*st;
@@ -668,20 +706,20 @@ sqlite_subject_find(struct ledger *l, const char *type, const char *s,
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, prefix ? pat : s, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
-	n = sqlite_evidence_each(st, cb, arg, 1);
+	n = lite_evidence_each(st, cb, arg, 1);
 	sqlite3_finalize(st);
 	free(pat);
 	return (n);
 }
 
 static int
-sqlite_pending_put(struct ledger *l, const char *ctype, const char *subject,
+lite_pending_put(struct ledger *l, const char *ctype, const char *subject,
     int64_t seq)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = sqlite_st(l, ST_PENDING_PUT)) == NULL)
+	if ((st = lite_st(l, ST_PENDING_PUT)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, ctype, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
@@ -693,7 +731,7 @@ sqlite_pending_put(struct ledger *l, const char *ctype, const char *subject,
 
 /* Take (return and delete) the held sequence numbers for (ctype, subject). */
 static int
-sqlite_pending_take(struct ledger *l, const char *ctype, const char *subject,
+lite_pending_take(struct ledger *l, const char *ctype, const char *subject,
     int64_t **seqs, size_t *n)
 {
 	sqlite3_stmt	*st;
@@ -701,7 +739,7 @@ sqlite_pending_take(struct ledger *l, const char *ctype, const char *subject,
 
 	*seqs = NULL;
 	*n = 0;
-	if ((st = sqlite_st(l, ST_PENDING_SEL)) == NULL)
+	if ((st = lite_st(l, ST_PENDING_SEL)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, ctype, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
@@ -714,7 +752,7 @@ sqlite_pending_take(struct ledger *l, const char *ctype, const char *subject,
 		return (-1);
 	if (*n == 0)
 		return (0);
-	if ((st = sqlite_st(l, ST_PENDING_DEL)) == NULL)
+	if ((st = lite_st(l, ST_PENDING_DEL)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, ctype, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
@@ -730,7 +768,7 @@ sqlite_pending_take(struct ledger *l, const char *ctype, const char *subject,
  * properties, links) returns 0, or -1 to stop there.
  */
 static int
-sqlite_collect(struct ledger *l, const char *type, int claims, int64_t from,
+lite_collect(struct ledger *l, const char *type, int claims, int64_t from,
     int64_t to, int64_t max_seq, size_t limit,
     int (*cb)(const char *, int64_t, const char *, const char *,
     const char *, void *), void *arg)
@@ -738,7 +776,7 @@ sqlite_collect(struct ledger *l, const char *type, int claims, int64_t from,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = sqlite_st(l, claims ? ST_COLLECT_CL : ST_COLLECT_EV)) ==
+	if ((st = lite_st(l, claims ? ST_COLLECT_CL : ST_COLLECT_EV)) ==
 	    NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
@@ -763,14 +801,14 @@ sqlite_collect(struct ledger *l, const char *type, int claims, int64_t from,
  * payload of (source, delivery) is kept yet.
  */
 static int
-sqlite_raw_put(struct ledger *l, const char *source, const char *delivery,
+lite_raw_put(struct ledger *l, const char *source, const char *delivery,
     int64_t recorded_at, const char *encoding, const void *body, size_t len,
     int ifnew)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = sqlite_st(l, ifnew ? ST_RAW_PUT_NEW : ST_RAW_PUT)) == NULL)
+	if ((st = lite_st(l, ifnew ? ST_RAW_PUT_NEW : ST_RAW_PUT)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, delivery, -1, SQLITE_STATIC);
@@ -784,13 +822,13 @@ sqlite_raw_put(struct ledger *l, const char *source, const char *delivery,
 
 /* A stored raw payload, still compressed: 1 found, 0 not, -1 error. */
 static int
-sqlite_raw_get(struct ledger *l, const char *source, const char *delivery,
+lite_raw_get(struct ledger *l, const char *source, const char *delivery,
     int64_t *recorded_at, struct buf *encoding, struct buf *body)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = sqlite_st(l, ST_RAW_GET)) == NULL)
+	if ((st = lite_st(l, ST_RAW_GET)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, delivery, -1, SQLITE_STATIC);
@@ -808,9 +846,9 @@ sqlite_raw_get(struct ledger *l, const char *source, const char *delivery,
 
 /* Shadow the claim tables with empty TEMP ones, for a rebuild. */
 static int
-sqlite_rebuild_begin(struct ledger *l)
+lite_rebuild_begin(struct ledger *l)
 {
-	struct sqlite_ledger	*sq = SQ(l);
+	struct lite	*sq = SQ(l);
 	int			 i;
 
 	for (i = 0; i < ST_MAX; i++) {
@@ -818,10 +856,10 @@ sqlite_rebuild_begin(struct ledger *l)
 		sq->st[i] = NULL;
 	}
 	/* One transaction for the whole replay; only TEMP is written. */
-	if (sqlite_exec(l, "PRAGMA query_only = 0;") == -1 ||
-	    sqlite_exec(l, sqlite_shadow) == -1)
+	if (lite_exec(l, "PRAGMA query_only = 0;") == -1 ||
+	    lite_exec(l, lite_shadow) == -1)
 		return (-1);
-	return (sqlite_exec(l, "BEGIN;"));
+	return (lite_exec(l, "BEGIN;"));
 }
 
 /*
@@ -829,7 +867,7 @@ sqlite_rebuild_begin(struct ledger *l)
  * as the primary keys are), then say whether all ncol columns are equal.
  */
 static int
-sqlite_keycmp(sqlite3_stmt *a, sqlite3_stmt *b, int nkey)
+lite_keycmp(sqlite3_stmt *a, sqlite3_stmt *b, int nkey)
 {
 	sqlite3_int64	x, y;
 	int		i, na, nb, c;
@@ -857,7 +895,7 @@ sqlite_keycmp(sqlite3_stmt *a, sqlite3_stmt *b, int nkey)
 }
 
 static int
-sqlite_roweq(sqlite3_stmt *a, sqlite3_stmt *b, int ncol)
+lite_roweq(sqlite3_stmt *a, sqlite3_stmt *b, int ncol)
 {
 	int	i, t, n;
 
@@ -896,7 +934,7 @@ sqlite_roweq(sqlite3_stmt *a, sqlite3_stmt *b, int ncol)
  * revision k3" in diff.  Returns 0 (diff empty when equal) or -1.
  */
 static int
-sqlite_merge_diff(struct ledger *l, const char *cols, const char *key,
+lite_merge_diff(struct ledger *l, const char *cols, const char *key,
     int nkey, int ncol, const char *table, const char *gone,
     const char *added, char *diff, size_t len)
 {
@@ -918,8 +956,8 @@ sqlite_merge_diff(struct ledger *l, const char *cols, const char *key,
 	rb = sqlite3_step(b);
 	while (ra == SQLITE_ROW || rb == SQLITE_ROW) {
 		c = ra != SQLITE_ROW ? 1 : rb != SQLITE_ROW ? -1 :
-		    sqlite_keycmp(a, b, nkey);
-		if (c <= 0 && (c < 0 || !sqlite_roweq(a, b, ncol))) {
+		    lite_keycmp(a, b, nkey);
+		if (c <= 0 && (c < 0 || !lite_roweq(a, b, ncol))) {
 			which = a;	/* stored, not rebuilt: reported first */
 			what = gone;
 			break;
@@ -957,26 +995,26 @@ out:
  * temporary index of each side.
  */
 static int
-sqlite_rebuild_diff(struct ledger *l, char *diff, size_t len)
+lite_rebuild_diff(struct ledger *l, char *diff, size_t len)
 {
 	diff[0] = '\0';
-	if (sqlite_merge_diff(l, "type, id, revision, anchor, time, "
+	if (lite_merge_diff(l, "type, id, revision, anchor, time, "
 	    "recorded_at, properties, links, basis, about",
 	    "type, id, revision", 3, 10, "claim_revisions",
 	    "stored but not rebuilt", "rebuilt but not stored", diff,
 	    len) == -1)
 		return (-1);
-	if (diff[0] == '\0' && sqlite_merge_diff(l, "ctype, subject, seq",
+	if (diff[0] == '\0' && lite_merge_diff(l, "ctype, subject, seq",
 	    "ctype, subject, seq", 3, 3, "claim_pending",
 	    "held revision differs", "held revision differs", diff,
 	    len) == -1)
 		return (-1);
-	return (sqlite_exec(l, "ROLLBACK;"));
+	return (lite_exec(l, "ROLLBACK;"));
 }
 
 /* Every revision of (type, id) recorded up to as_of, oldest first. */
 static int
-sqlite_claim_history(struct ledger *l, const char *type, const char *id,
+lite_claim_history(struct ledger *l, const char *type, const char *id,
     int64_t as_of, int (*cb)(const struct claim *, void *), void *arg)
 {
 	sqlite3_stmt	*st;
@@ -989,47 +1027,62 @@ sqlite_claim_history(struct ledger *l, const char *type, const char *id,
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, as_of);
-	return (sqlite_claim_each(st, type, id, cb, arg) == -1 ? -1 : 0);
+	return (lite_claim_each(st, type, id, cb, arg) == -1 ? -1 : 0);
 }
 
 const struct ledger_backend ledger_sqlite = {
 	.scheme = "sqlite",
-	.open = sqlite_open,
-	.close = sqlite_close,
-	.begin = sqlite_begin,
-	.append = sqlite_append,
-	.commit = sqlite_commit,
-	.rollback = sqlite_rollback,
-	.head = sqlite_head,
-	.set_head = sqlite_set_head,
-	.scan = sqlite_scan,
-	.maintain = sqlite_maintain,
-	.error = sqlite_error,
-	.get = sqlite_get,
-	.claim_get = sqlite_claim_get,
-	.claim_put = sqlite_claim_put,
-	.claim_list = sqlite_claim_list,
-	.pending_put = sqlite_pending_put,
-	.pending_take = sqlite_pending_take,
-	.collect = sqlite_collect,
-	.raw_put = sqlite_raw_put,
-	.raw_get = sqlite_raw_get,
-	.claim_scan = sqlite_claim_scan,
-	.subject_find = sqlite_subject_find,
-	.rebuild_begin = sqlite_rebuild_begin,
-	.rebuild_diff = sqlite_rebuild_diff,
-	.claim_history = sqlite_claim_history,
+	.open = lite_open,
+	.close = lite_close,
+	.begin = lite_begin,
+	.append = lite_append,
+	.commit = lite_commit,
+	.rollback = lite_rollback,
+	.head = lite_head,
+	.set_head = lite_set_head,
+	.scan = lite_scan,
+	.maintain = lite_maintain,
+	.error = lite_error,
+	.get = lite_get,
+	.claim_get = lite_claim_get,
+	.claim_put = lite_claim_put,
+	.claim_list = lite_claim_list,
+	.pending_put = lite_pending_put,
+	.pending_take = lite_pending_take,
+	.collect = lite_collect,
+	.raw_put = lite_raw_put,
+	.raw_get = lite_raw_get,
+	.claim_scan = lite_claim_scan,
+	.subject_find = lite_subject_find,
+	.rebuild_begin = lite_rebuild_begin,
+	.rebuild_diff = lite_rebuild_diff,
+	.claim_history = lite_claim_history,
+	.claim_rev = lite_claim_rev,
+	.feed_append = liteob_feed_append,
+	.feed_scan = liteob_feed_scan,
+	.cursor_get = liteob_cursor_get,
+	.cursor_set = liteob_cursor_set,
+	.cursor_forget = liteob_cursor_forget,
+	.outbox_upsert = liteob_upsert,
+	.outbox_pending = liteob_pending,
+	.outbox_backlog = liteob_backlog,
+	.outbox_due = liteob_due,
+	.outbox_list = liteob_list,
+	.outbox_disabled = liteob_disabled,
+	.outbox_ack = liteob_ack,
+	.outbox_retry = liteob_retry,
+	.outbox_replay = liteob_replay,
 };
 
-/*
- * The SQLite handle of an SQLite ledger (a sqlite3 *, borrowed), for the
- * outbox's own tables (outbox.c), which live in the same database so that
- * they commit in the evidence's transaction; NULL for another backend.
- */
-void *
-ledger_sqlite_db(struct ledger *l)
+/* The connection (sqlite-outbox.c shares it, in the same transaction). */
+sqlite3 *
+lite_db(struct ledger *l)
 {
-	if (l->be != &ledger_sqlite || l->priv == NULL)
-		return (NULL);
 	return (SQ(l)->db);
+}
+
+void **
+lite_outbox_priv(struct ledger *l)
+{
+	return (&SQ(l)->outbox);
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 void
 buf_init(struct buf *b)
@@ -161,4 +161,23 @@ fail:
 	close(fd);
 	errno = saved;
 	return (-1);
+}
+
+/* Write all len bytes of data to fd, across short writes and EINTR. */
+int
+buf_write_fd(int fd, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
 }

@@ -10,7 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 /*
  * HMAC() looks HMAC and SHA-256 up by name in OpenSSL 3's provider tables

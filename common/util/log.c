@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 static const char	*log_procname = "milepost";
 static int		 log_verbose;

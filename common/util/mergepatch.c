@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 /* Is patch an object with no members, i.e. no change? */
 int

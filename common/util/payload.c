@@ -15,7 +15,7 @@
 
 #include <lz4frame.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 #define PAYLOAD_MAXOUT	(64UL * 1024 * 1024)	/* refuse bigger claims */
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 #define RATE_MAX	1000000.0	/* per second */
 

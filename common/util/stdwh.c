@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 #define STDWH_PREFIX	"whsec_"
 #define STDWH_CONTENT_MAX (1024 * 1024 * 64)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 static int
 tf_digits(const char **pp, int n, int *out)

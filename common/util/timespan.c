@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 /* Read a non-negative decimal number; returns chars consumed, 0 if none. */
 static size_t

@@ -7,7 +7,7 @@
 
 #include <openssl/crypto.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 void *
 xmalloc(size_t size)
@@ -115,3 +115,16 @@ strlcpy(char *dst, const char *src, size_t dsize)
 	return (len);
 }
 #endif
+
+/* Free n strings and the vector that holds them (NULL: nothing). */
+void
+strv_free(char **v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

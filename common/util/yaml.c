@@ -15,7 +15,7 @@
 
 #include <yaml.h>
 
-#include "milepost.h"
+#include "util/util.h"
 
 #define YAML_MAX_NODES	1000000
 #define YAML_MAX_DEPTH	64
@@ -56,7 +56,7 @@ yaml_setline(json_object *o, size_t line)
 
 /* The line (1-based) a node was read from, or 0. */
 int
-config_line(json_object *o)
+yaml_line(json_object *o)
 {
 	if (o == NULL)
 		return (0);
@@ -65,26 +65,26 @@ config_line(json_object *o)
 
 /*
  * Every configuration error: "file:line: key: reason", the line being that
- * of node o.  Returns -1, for "return (config_errf(...));".
+ * of node o.  Returns -1, for "return (yaml_errf(...));".
  */
 void
-config_verrf(char *err, size_t errlen, const char *file, json_object *o,
+yaml_verrf(char *err, size_t errlen, const char *file, json_object *o,
     const char *key, const char *fmt, va_list ap)
 {
 	char	msg[MP_ERRLEN];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	snprintf(err, errlen, "%s:%d: %s: %s", file, config_line(o), key, msg);
+	snprintf(err, errlen, "%s:%d: %s: %s", file, yaml_line(o), key, msg);
 }
 
 int
-config_errf(char *err, size_t errlen, const char *file, json_object *o,
+yaml_errf(char *err, size_t errlen, const char *file, json_object *o,
     const char *key, const char *fmt, ...)
 {
 	va_list	ap;
 
 	va_start(ap, fmt);
-	config_verrf(err, errlen, file, o, key, fmt, ap);
+	yaml_verrf(err, errlen, file, o, key, fmt, ap);
 	va_end(ap);
 	return (-1);
 }
@@ -287,7 +287,7 @@ yaml_copy(json_object *src, json_object *parent, const char *key,
 {
 	if (json_c_shallow_copy_default(src, parent, key, index, dst) != 1)
 		return (-1);
-	yaml_setline(*dst, (size_t)config_line(src));
+	yaml_setline(*dst, (size_t)yaml_line(src));
 	return (2);
 }
 
@@ -373,7 +373,7 @@ yaml_node(struct yparse *y, yaml_event_t *ev, int *fail)
  * object), or NULL with err set to "file:line: reason".
  */
 json_object *
-config_yaml_parse(const char *text, size_t len, const char *file,
+yaml_parse(const char *text, size_t len, const char *file,
     char *err, size_t errlen)
 {
 	struct yparse	 y;
@@ -431,9 +431,50 @@ config_yaml_parse(const char *text, size_t len, const char *file,
 		root = json_object_new_object();
 	if (!json_object_is_type(root, json_type_object)) {
 		snprintf(err, errlen, "%s:%d: the top level must be a mapping",
-		    file, config_line(root));
+		    file, yaml_line(root));
 		json_object_put(root);
 		return (NULL);
 	}
 	return (root);
+}
+
+/*
+ * A string, or a list of strings, each at least minlen characters (1:
+ * non-empty): taken copies appended to *v, counted in *n.  With
+ * YAML_NONEMPTY an empty list is refused too.  The one wording of a bad
+ * list, for every section.  Returns 0, or -1 with err set.
+ */
+int
+yaml_strlist(json_object *val, const char *file, const char *key,
+    size_t minlen, int flags, char ***v, size_t *n, char *err, size_t errlen)
+{
+	json_object	*one;
+	size_t		 i, cnt;
+	int		 arr = json_object_is_type(val, json_type_array);
+
+	if (minlen < 1)
+		minlen = 1;
+	if (!arr && !json_object_is_type(val, json_type_string))
+		return (yaml_errf(err, errlen, file, val, key, "must be a "
+		    "string, or a list of strings"));
+	cnt = arr ? json_object_array_length(val) : 1;
+	if (cnt == 0 && (flags & YAML_NONEMPTY))
+		return (yaml_errf(err, errlen, file, val, key, "the list is "
+		    "empty"));
+	for (i = 0; i < cnt; i++) {
+		one = arr ? json_object_array_get_idx(val, i) : val;
+		if (!json_object_is_type(one, json_type_string) ||
+		    strlen(json_object_get_string(one)) < minlen) {
+			if (minlen > 1)
+				return (yaml_errf(err, errlen, file, one ? one :
+				    val, key, "entry %zu must be a string of at "
+				    "least %zu characters", i + 1, minlen));
+			return (yaml_errf(err, errlen, file, one ? one : val,
+			    key, "entry %zu must be a non-empty string",
+			    i + 1));
+		}
+		*v = xreallocarray(*v, *n + 1, sizeof(**v));
+		(*v)[(*n)++] = xstrdup(json_object_get_string(one));
+	}
+	return (0);
 }

@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "plugins/source.h"
 
 static int
 alertmanager_verify(const struct source_conf *sc, const struct source_req *r,

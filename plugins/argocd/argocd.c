@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "plugins/source.h"
 
 static int
 argocd_verify(const struct source_conf *sc, const struct source_req *r,
@@ -81,7 +81,7 @@ argocd_delivery_id(const struct source_req *r, json_object *p, char *out,
 	size_t		 i;
 
 	if (id != NULL && *id != '\0' && strlen(id) < len &&
-	    evidence_id_valid(id)) {
+	    ident_valid(id)) {
 		snprintf(out, len, "%s", id);
 		return (0);
 	}
@@ -167,7 +167,7 @@ argocd_fact_id(char *buf, size_t len, const char *dep, const char *fact,
     const char *when, const char *delivery)
 {
 	if (when == NULL || *when == '\0' || snprintf(buf, len, "%s.%s.%s",
-	    dep, fact, when) >= (int)len || !evidence_id_valid(buf))
+	    dep, fact, when) >= (int)len || !ident_valid(buf))
 		return (delivery);
 	return (buf);
 }

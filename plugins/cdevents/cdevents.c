@@ -48,7 +48,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "milepost.h"
+#include "plugins/source.h"
 
 #define CDE_JSON_DEPTH	32
 #define CDE_PREFIX	"dev.cdevents."
@@ -225,33 +225,13 @@ cdevents_parse(const char *body, size_t len, char *why, size_t wlen)
 {
 	struct json_tokener	*tok;
 	json_object		*o;
-	size_t			 off;
 
-	if (len == 0 || len > INT_MAX) {
-		snprintf(why, wlen, "the body is %s", len ? "too large" :
-		    "empty");
+	if (len == 0) {
+		snprintf(why, wlen, "the body is empty");
 		return (NULL);
 	}
-	if ((tok = json_tokener_new_ex(CDE_JSON_DEPTH)) == NULL)
-		fatalx("%s: json_tokener_new_ex", __func__);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	if ((o = json_tokener_parse_ex(tok, body, (int)len)) == NULL) {
-		enum json_tokener_error e = json_tokener_get_error(tok);
-
-		snprintf(why, wlen, "malformed JSON at byte %zu: %s",
-		    json_tokener_get_parse_end(tok),
-		    e == json_tokener_continue ? "unexpected end of input" :
-		    json_tokener_error_desc(e));
-	} else {
-		for (off = json_tokener_get_parse_end(tok); off < len; off++)
-			if (strchr(" \t\r\n", body[off]) == NULL) {
-				snprintf(why, wlen, "malformed JSON: trailing "
-				    "data at byte %zu", off);
-				json_object_put(o);
-				o = NULL;
-				break;
-			}
-	}
+	tok = strict_new(CDE_JSON_DEPTH);
+	o = strict_parse(tok, body, len, why, wlen);
 	json_tokener_free(tok);
 	return (o);
 }
@@ -367,7 +347,7 @@ cdevents_make_id(const char *id, const char *source, char *out,
 	char		hex[MP_HASHLEN];
 
 	snprintf(out, len, "%s@%s", id, source);
-	if (strlen(id) + strlen(source) + 1 < len && evidence_id_valid(out))
+	if (strlen(id) + strlen(source) + 1 < len && ident_valid(out))
 		return;
 	buf_init(&b);
 	buf_adds(&b, id);

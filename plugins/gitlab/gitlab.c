@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "plugins/source.h"
 
 /* What a Pipeline Hook and a Job Hook share, read by the caller. */
 struct gitlab_ci {

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "plugins/source.h"
 
 #define JENKINS_JOBMAX	200	/* of a delivery id's MP_IDMAX */
 

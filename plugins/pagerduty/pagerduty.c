@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milepost.h"
+#include "plugins/source.h"
 
 #define PAGERDUTY_SIGMAX	8	/* v1 entries looked at, at most */
 
@@ -117,7 +117,7 @@ pagerduty_normalize(const struct source_req *r, json_object *p,
 		return (-1);
 	}
 	if ((eid = source_str(p, "event.id")) == NULL ||
-	    !evidence_id_valid(eid))
+	    !ident_valid(eid))
 		eid = delivery;
 	service = source_str(p, "event.data.service.summary");
 	ev = source_evidence(out, eid, kind, id, source_str(p,

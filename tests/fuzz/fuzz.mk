@@ -20,7 +20,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 CFLAGS = -std=c11 -g -O1 $(SAN) -fsanitize=fuzzer-no-link \
-	-D_GNU_SOURCE -DVERSION=\"fuzz\" -I$(TOP)/common -I$(TOP)/receiver -I$(TOP)/tests/fuzz \
+	-D_GNU_SOURCE -DVERSION=\"fuzz\" -I$(TOP)/common -I$(TOP) -I$(TOP)/receiver -I$(TOP)/tests/fuzz \
 	$(PKG_CFLAGS) -Wall -Wno-unused-parameter -MMD -MP
 LDFLAGS = $(SAN) -fsanitize=fuzzer
 LIBS = $(PKG_LIBS) -lpthread -lm

@@ -336,7 +336,7 @@ fuzz_evidence_check(struct evidence *ev)
 	}
 	json_object_put(o[0]);
 	json_object_put(o[1]);
-	if (!evidence_id_valid(ev->id))
+	if (!ident_valid(ev->id))
 		fuzz_fail("%s: stored with an invalid id", ev->type);
 	v = evidence_to_json(ev);
 	(void)json_object_to_json_string(v);

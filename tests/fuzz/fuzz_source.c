@@ -81,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Unterminated, so that an id left without its NUL shows. */
 	memset(delivery, 'x', sizeof(delivery));
 	if (src->delivery_id(&sr, payload, delivery, sizeof(delivery)) == -1 ||
-	    !evidence_id_valid(delivery))
+	    !ident_valid(delivery))
 		snprintf(delivery, sizeof(delivery), "fuzz-delivery");
 	out = json_object_new_array();
 	why[0] = '\0';

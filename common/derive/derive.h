@@ -1,0 +1,303 @@
+/*
+ * derive/derive.h: derivation.  Everything Milepost concludes from
+ * evidence: lifecycle claims (claim types and their created_by / revised_by
+ * rules), computed claims, the deployment state machine and release
+ * status, and milestones.  derive_apply, derive_flush and derive_abort are
+ * the one entry point the receiver's writer calls, in its transaction;
+ * derive_rebuild replays the whole ledger for `milepost claims rebuild`.
+ * The batch order (claims engine, then milestones) is written once, in
+ * derive.c.  The engine, deploy and milestone functions below are that
+ * entry point's parts, declared here for their unit tests.
+ *
+ * Rule: derive/ includes util/, record/ and store/ (the facade only);
+ * never the outbox, access or configuration.
+ */
+#ifndef MP_DERIVE_H
+#define MP_DERIVE_H
+
+#include "store/store.h"
+
+/* claims.c: claim types and lifecycle claims */
+struct setrule {
+	char		*prop;
+	json_object	*value;		/* a constant, coerced; or NULL */
+	char		*from;		/* the evidence property of "$name" */
+};
+struct revisedef {
+	char		*evidence;
+	struct setrule	*set;
+	size_t		 nset;
+};
+struct claimdef {
+	struct evtype	 t;		/* name and typed properties */
+	char		*created_by;	/* evidence type */
+	struct setrule	*create_set;
+	size_t		 ncreate_set;
+	struct revisedef *revised;
+	size_t		 nrevised;
+};
+int		 claims_load(struct types *, json_object *, const char *,
+		    char *, size_t);
+const struct claimdef *claims_find(const struct types *, const char *);
+void		 claims_free_defs(struct types *);
+
+/* engine.c: applies evidence to claims inside the writer's transaction */
+struct engine;
+struct engine	*engine_new(const struct types *);
+void		 engine_free(struct engine *);
+int		 engine_apply(struct engine *, struct ledger *,
+		    const struct evidence *);
+int		 engine_flush(struct engine *, struct ledger *, int64_t);
+void		 engine_abort(struct engine *);
+int		 engine_active(const struct engine *);
+
+/* deploy.c: the deployment state machine and release status */
+enum dstate {
+	DS_NONE = -1,			/* not stored yet */
+	DS_PLANNED = 0,
+	DS_IN_PROGRESS,
+	DS_DEPLOYED,
+	DS_VERIFIED,
+	DS_FAILED,
+	DS_STALLED,
+	DS_BLOCKED,
+	DS_ROLLING_BACK,
+	DS_REVERTED,
+	DS_PARTIALLY_RESTORED,
+	DS_RECOVERED,
+	DS_ROLLBACK_FAILED,
+	DS_MANUAL_INTERVENTION,
+	DS_MAX
+};
+#define DCHK_HEALTH	0x1		/* DeploymentHealth Healthy */
+#define DCHK_TEST	0x2		/* TestRun passed, BuildCompleted */
+struct deployenv {
+	char		*name;
+	double		 timeout;	/* seconds; 0: the default */
+	unsigned	 verify_by;	/* DCHK_*; 0: the default */
+};
+struct deploydep {
+	char		*service;
+	char		**upstream;
+	size_t		 nupstream;
+};
+struct deploypipe {			/* a CI job that deploys */
+	char		*name;		/* fnmatch pattern on its name */
+	char		*service;
+	char		*environment;
+	char		*region;	/* or NULL */
+};
+struct deployconf {
+	double		 timeout;
+	unsigned	 verify_by;
+	struct deployenv *envs;
+	size_t		 nenvs;
+	struct deploydep *deps;
+	size_t		 ndeps;
+	struct deploypipe *pipes;
+	size_t		 npipes;
+	char		**forbid;	/* environments without overrides */
+	size_t		 nforbid;
+};
+struct deploy;
+const char	*deploy_state_name(enum dstate);
+int		 deploy_state_parse(const char *, enum dstate *);
+int		 deploy_transition_ok(enum dstate, enum dstate);
+int		 deploy_state_expects_progress(enum dstate);
+const char	*deploy_release_state(const enum dstate *, size_t);
+int		 deploy_load(struct types *, json_object *, const char *,
+		    char *, size_t);
+void		 deploy_free_conf(struct types *);
+double		 deploy_timeout(const struct types *, const char *);
+int		 deploy_override_forbidden(const struct types *, const char *);
+struct deploy	*deploy_new(const struct types *);
+void		 deploy_free(struct deploy *);
+int		 deploy_apply(struct deploy *, struct ledger *,
+		    const struct types *, const struct evidence *);
+int		 deploy_flush(struct deploy *, struct ledger *, int64_t);
+void		 deploy_abort(struct deploy *);
+
+/* computed.c: computed claims: collectors, expressions, periods, ids */
+enum date_offset {
+	DO_CURRENT_MONTH = 0,
+	DO_PREVIOUS_MONTH,
+	DO_CURRENT_WEEK,
+	DO_CURRENT_QUARTER,
+	DO_LAST_7_DAYS,
+	DO_LAST_14_DAYS,
+	DO_LAST_28_DAYS,
+	DO_ALL,
+};
+enum expr {
+	EX_COUNT = 0,
+	EX_TRUECOUNT,
+	EX_FALSECOUNT,
+	EX_SUM,
+	EX_AVG,
+	EX_MIN,
+	EX_MAX,
+	EX_PERCENTILE,
+	EX_PERCENTTRUE,
+	EX_PCT_LT_TS,
+	EX_PCT_GT_TS,
+};
+struct collectordef {
+	char		*name;
+	char		*type;		/* evidence or lifecycle claim type */
+	int		 of_claims;
+	char		*property;	/* or NULL: count items only */
+	enum ptype	 ptype;
+	size_t		 count;
+	int		 exact;
+	enum date_offset offset;
+	char		*filter_subject;	/* exact, or prefix with '*' */
+	char		**filter_keys;		/* links that must match */
+	char		**filter_vals;
+	size_t		 nfilter;
+};
+struct cpropdef {
+	char		*name;
+	enum ptype	 type;
+	enum expr	 expr;
+	size_t		 collector;
+	double		 threshold;	/* seconds, for the TimeSpan ones */
+	double		 p;		/* percentile */
+};
+struct computeddef {
+	char		*name;
+	char		*idtmpl;
+	char		*about;
+	char		*trigger;
+	int		 trigger_is_claim;
+	struct collectordef *coll;
+	size_t		 ncoll;
+	struct cpropdef	*props;
+	size_t		 nprops;
+};
+int		 computed_load(struct types *, json_object *, const char *,
+		    char *, size_t);
+void		 computed_free_defs(struct types *);
+int		 computed_expand_id(const char *, int64_t, char *, size_t);
+int		 computed_template_ok(const char *, char *, size_t);
+void		 computed_period(enum date_offset, int64_t, int64_t *,
+		    int64_t *);
+int64_t		 computed_bucket_start(enum date_offset, int64_t);
+int64_t		 computed_bucket_next(enum date_offset, int64_t);
+const char	*computed_expr_name(enum expr);
+/* One collected value. */
+struct citem {
+	uint64_t	 hkey;		/* hash of key, for quick compares */
+	char		*key;		/* claim id, or "#seq" for evidence */
+	int64_t		 time;
+	int		 kind;		/* 0 none, 1 boolean, 2 number */
+	double		 num;		/* the number, or 0/1 for booleans */
+};
+int		 computed_eval(const struct cpropdef *, const struct citem **,
+		    size_t, json_object **);
+
+/* milestone-conf.c: declared milestones, mapping rules, evaluation */
+#define MS_VIA_TRAILER	0x01	/* commit trailer "Milestone: M-42" */
+#define MS_VIA_COMMIT	0x02	/* scope.commits */
+#define MS_VIA_BRANCH	0x04	/* milestone_rules.branches */
+#define MS_VIA_ISSUE	0x08	/* an issue key in scope */
+#define MS_VIA_SERVICE	0x10	/* scope.services or scope.artifacts */
+#define MS_VIA_RULE	0x20	/* milestone_rules.services */
+#define MS_VIA_LINK	0x40	/* a milestone link (Argo CD annotation) */
+#define MS_VIA_CONTAINS	0x80	/* the revision contains a checkpoint */
+struct milestone_def {
+	char		*id;
+	char		*tenant;
+	int64_t		 due;		/* microseconds */
+	int64_t		 start;		/* 0: the first checkpoint's time */
+	char		*environment;	/* target; default "production" */
+	char		**services;
+	size_t		  nservices;
+	char		**issues;
+	size_t		  nissues;
+	char		**commits;
+	size_t		  ncommits;
+	char		**artifacts;
+	size_t		  nartifacts;
+};
+enum milestone_rule_kind { MR_ISSUE = 0, MR_SERVICE, MR_BRANCH };
+struct milestone_rule {
+	enum milestone_rule_kind kind;
+	char		*pattern;	/* fnmatch(3) */
+	char		*milestone;
+	size_t		 index;		/* into ms[] */
+};
+struct milestone_conf {
+	struct milestone_def *ms;
+	size_t		 nms;
+	struct milestone_rule *rules;
+	size_t		 nrules;
+	size_t		 max_per_deployment;	/* K */
+	size_t		 max_checkpoints;
+	int64_t		 at_risk_margin;	/* microseconds */
+	int		 clock;		/* milepostd's MilestoneClock */
+	double		 rollback_weight;
+	double		 default_weight;
+	char		**sev_names;
+	double		*sev_weights;
+	size_t		 nsev;
+};
+struct milestone_eval {
+	size_t		 done, total;
+	double		 delta;		/* sum of active deltas, <= 0 */
+	int		 active;	/* an active delta exists */
+	int64_t		 now, start, due, margin;
+	double		 progress;	/* out */
+	double		 cadence;	/* out: checkpoints per day */
+	int64_t		 predicted;	/* out: 0 when none */
+	const char	*state;		/* out */
+};
+struct milestone_conf *milestone_conf_load(json_object *, const char *,
+		    char *, size_t);
+void		 milestone_conf_free(struct milestone_conf *);
+int		 milestone_conf_index(const struct milestone_conf *,
+		    const char *);
+int		 milestone_id_ok(const char *);
+int		 milestone_issue_in(const struct milestone_conf *, size_t,
+		    const char *);
+int		 milestone_service_in(const struct milestone_conf *, size_t,
+		    const char *);
+size_t		 milestone_map_commit(const struct milestone_conf *,
+		    const char *, const char *, json_object *, json_object *,
+		    unsigned *);
+size_t		 milestone_map_deployment(const struct milestone_conf *,
+		    const char *, const char *, const char *const *,
+		    unsigned *);
+double		 milestone_weight(const struct milestone_conf *,
+		    const char *, const char *, const char *, const char **);
+void		 milestone_evaluate(struct milestone_eval *);
+
+/* milestone.c: Milestone claims, kept in the writer's transaction */
+struct milestones;
+struct milestones *milestone_new(const struct milestone_conf *);
+void		 milestone_free(struct milestones *);
+int		 milestone_apply(struct milestones *, struct ledger *,
+		    const struct evidence *);
+int		 milestone_flush(struct milestones *, struct ledger *, int64_t);
+void		 milestone_abort(struct milestones *);
+json_object	*milestone_initial(const struct milestone_def *);
+
+
+/* derive.c: the one entry point */
+struct derive;
+struct derive	*derive_new(const struct types *, const struct milestone_conf *);
+void		 derive_free(struct derive *);
+void		 derive_defs_free(struct types *);
+int		 derive_apply(struct derive *, struct ledger *,
+		    const struct evidence *);
+int		 derive_flush(struct derive *, struct ledger *, int64_t);
+void		 derive_abort(struct derive *);
+int		 derive_active(const struct derive *);
+struct claims_rebuild {
+	int64_t		 evidence;	/* rows replayed */
+	int64_t		 revisions;	/* claim revisions recomputed */
+	char		 diff[MP_ERRLEN];	/* first difference, or "" */
+};
+int		 derive_rebuild(struct ledger *, const struct types *,
+		    const struct milestone_conf *, struct claims_rebuild *);
+
+#endif /* MP_DERIVE_H */

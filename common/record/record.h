@@ -1,0 +1,112 @@
+/*
+ * record/record.h: what Milepost records.  Evidence types (the registry and
+ * the coercion of values to canonical form), the evidence record (its JSON
+ * codec, canonical form and chain hash), and the claim revision as stored.
+ *
+ * Rule: record/ includes util/ and nothing else of the project.  It knows
+ * nothing of storage or derivation: a record is data and its checks.
+ */
+#ifndef MP_RECORD_H
+#define MP_RECORD_H
+
+#include "util/util.h"
+
+/* types.c: the registry of evidence types and validation */
+enum ptype {
+	PT_TEXT = 0,
+	PT_ENUM,
+	PT_BOOLEAN,
+	PT_INTEGER,
+	PT_NUMBER,
+	PT_PERCENTAGE,
+	PT_TIMESPAN,
+	PT_TIMESTAMP,
+};
+struct propdef {
+	char		*name;
+	enum ptype	 type;
+	int		 required;
+	int		 list;
+	char		**options;	/* enum only, NULL-terminated */
+};
+struct evtype {
+	char		*name;
+	struct propdef	*props;
+	size_t		 nprops;
+	int		 builtin;
+};
+struct claimdef;
+struct computeddef;
+struct deployconf;
+struct types {
+	struct evtype	*ev;
+	size_t		 nev;
+	struct claimdef	*cl;		/* claim types (claims.c) */
+	size_t		 ncl;
+	struct computeddef *cc;		/* computed claims (computed.c) */
+	size_t		 ncc;
+	struct deployconf *deploy;	/* deployments: (deploy.c), or NULL */
+	/* Set by derive/ when it hangs definitions here; types_free calls it. */
+	void		(*defs_free)(struct types *);
+};
+struct types	*types_new(void);
+void		 types_free(struct types *);
+int		 types_load(struct types *, json_object *, const char *,
+		    char *, size_t);
+const struct evtype *types_find(const struct types *, const char *);
+int		 types_ptype_parse(const char *, enum ptype *);
+const char	*types_ptype_name(enum ptype);
+int		 types_coerce(const struct propdef *, json_object *,
+		    json_object **, char *, size_t);
+int		 types_load_props(struct evtype *, json_object *, const char *,
+		    const char *, char *, size_t);
+const struct propdef *types_prop(const struct evtype *, const char *);
+void		 types_evtype_clear(struct evtype *);
+int		 types_name_ok(const char *);
+
+/* One revision of a claim, as stored. */
+struct claim {
+	char		*type;
+	char		*id;
+	int64_t		 revision;
+	int64_t		 anchor;	/* event time that places it in a period */
+	int64_t		 time;		/* event time of this revision's cause */
+	int64_t		 recorded_at;	/* transaction time */
+	char		*properties;	/* canonical JSON */
+	char		*links;		/* canonical JSON */
+	char		*basis;		/* JSON array of {"id","seq"} */
+	char		*about;		/* or NULL */
+};
+void		 claim_clear(struct claim *);
+json_object	*claim_to_json(const struct claim *);
+/* evidence.c: the evidence record, its JSON codec and canonical hash */
+struct evidence {
+	int64_t		 seq;
+	char		*id;
+	char		*source;
+	char		*type;
+	char		*subject;
+	int64_t		 time;		/* event time, microseconds */
+	int64_t		 recorded_at;	/* transaction time, microseconds */
+	char		*properties;	/* canonical JSON text */
+	char		*links;		/* canonical JSON text */
+	char		 hash[MP_HASHLEN];
+};
+enum ev_error {
+	EV_OK = 0,
+	EV_SYNTAX,	/* 400: malformed evidence */
+	EV_TYPE,	/* 422: unknown type or a property breaks its type */
+};
+struct evidence	*evidence_new(void);
+void		 evidence_free(struct evidence *);
+enum ev_error	 evidence_from_json(json_object *, const struct types *,
+		    const char *, const char *, int64_t, struct evidence **,
+		    char *, size_t, char *, size_t);
+json_object	*evidence_to_json(const struct evidence *);
+void		 evidence_canonical_json(json_object *, struct buf *);
+void		 evidence_json_string(struct buf *, const char *, size_t);
+void		 evidence_hash(const struct evidence *, const char *,
+		    char [MP_HASHLEN]);
+
+
+#endif /* MP_RECORD_H */
