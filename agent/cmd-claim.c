@@ -401,7 +401,7 @@ cmd_claims_rebuild(const struct cmd_entry *ce, int argc, char **argv)
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = derive_rebuild(l, cf->types, cf->milestones, &r);
+	rc = derive_rebuild(l, cf->rules, cf->milestones, &r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -110,15 +110,15 @@ api_claim_known(struct server *srv, const char *type)
 {
 	size_t	i;
 
-	if (claims_find(srv->cf->types, type) != NULL)
+	if (claims_find(srv->cf->rules, type) != NULL)
 		return (1);
 	if (strcmp(type, "Milestone") == 0)	/* built in: milestone.c */
 		return (1);
 	if (strcmp(type, "Deployment") == 0 || strcmp(type, "Release") == 0 ||
 	    strcmp(type, "DeploymentRejection") == 0)
 		return (1);	/* deploy.c */
-	for (i = 0; i < srv->cf->types->ncc; i++)
-		if (strcmp(srv->cf->types->cc[i].name, type) == 0)
+	for (i = 0; i < srv->cf->rules->ncc; i++)
+		if (strcmp(srv->cf->rules->cc[i].name, type) == 0)
 			return (1);
 	return (0);
 }

@@ -640,7 +640,7 @@ deployments_scan_one(const struct claim *c, void *arg)
 	    (since = json_object_get_string(v)) != NULL) {
 		if (json_object_object_get_ex(p, "environment", &v))
 			env = json_object_get_string(v);
-		tmo = deploy_timeout(sc->srv->cf->types, env);
+		tmo = deploy_timeout(sc->srv->cf->rules, env);
 		/*
 		 * Measured from when the state was recorded, not from its
 		 * event time: backfilled or late evidence is not a stall.
@@ -684,7 +684,7 @@ deployments_tick(evutil_socket_t fd, short what, void *arg)
 void
 deployments_timer_start(struct server *srv)
 {
-	const struct deployconf	*cf = srv->cf->types->deploy;
+	const struct deployconf	*cf = srv->cf->rules->deploy;
 	struct timeval		 tv;
 	double			 min = cf != NULL ? cf->timeout : 1800, s;
 	size_t			 i;

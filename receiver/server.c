@@ -313,7 +313,7 @@ server_new(struct config *cf, char *err, size_t errlen)
 	ledger_on_claim(writer, outbox_on_claim, srv->outbox);
 	atomic_store(&srv->metrics.ledger_seq, writer->last_seq);
 	/* Derivation: the claims engine, deployments and milestones. */
-	srv->ingest = ingest_new(srv->base, writer, derive_new(cf->types,
+	srv->ingest = ingest_new(srv->base, writer, derive_new(cf->rules,
 	    cf->milestones), lim, &srv->metrics, server_ingest_done, srv);
 	if ((srv->reader = ledger_open(cf->ledger, LEDGER_RDONLY, err,
 	    errlen)) == NULL)

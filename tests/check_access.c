@@ -7,7 +7,7 @@
 #include "milepost.h"
 #include "check_milepost.h"
 
-/* The table as README.md documents it, role by role. */
+/* The table as docs/http-api.md documents it, role by role. */
 START_TEST(test_access_table)
 {
 	static const struct {

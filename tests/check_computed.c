@@ -739,6 +739,7 @@ END_TEST
  */
 
 static struct types	*ty;
+static struct rules	*ru;		/* claims, computed claims, deployments */
 static char		 err[MP_ERRLEN];
 static char		 cfgpath[64];
 
@@ -758,6 +759,8 @@ cfg_setup(void)
 static void
 cfg_teardown(void)
 {
+	rules_free(ru);
+	ru = NULL;
 	types_free(ty);
 	ty = NULL;
 	unlink(cfgpath);
@@ -777,16 +780,21 @@ cfg_load(const char *text)
 {
 	json_object	*tree;
 
+	rules_free(ru);
+	ru = NULL;
 	types_free(ty);
 	err[0] = '\0';
 	tree = yaml_parse(text, strlen(text), CFGFILE, err, sizeof(err));
 	ck_assert_msg(tree != NULL, "%s", err);
 	ty = types_new();
+	ru = rules_new(ty);
 	if (types_load(ty, cfg_get(tree, "evidence_types"), CFGFILE, err,
-	    sizeof(err)) == -1 || claims_load(ty, cfg_get(tree,
+	    sizeof(err)) == -1 || claims_load(ru, cfg_get(tree,
 	    "claim_types"), CFGFILE, err, sizeof(err)) == -1 ||
-	    computed_load(ty, cfg_get(tree, "computed_claims"), CFGFILE, err,
+	    computed_load(ru, cfg_get(tree, "computed_claims"), CFGFILE, err,
 	    sizeof(err)) == -1) {
+		rules_free(ru);
+		ru = NULL;
 		types_free(ty);
 		ty = NULL;
 	}
@@ -860,8 +868,8 @@ START_TEST(test_load_doc002)
 	const struct claimdef		*cd;
 
 	ck_assert_msg(cfg_load(DOC002) != NULL, "%s", err);
-	ck_assert_uint_eq(ty->ncc, 2);
-	ck_assert_ptr_nonnull(cd = claims_find(ty, "BuildLifecycle"));
+	ck_assert_uint_eq(ru->ncc, 2);
+	ck_assert_ptr_nonnull(cd = claims_find(ru, "BuildLifecycle"));
 	ck_assert_str_eq(cd->created_by, "BuildStartedEvent");
 	ck_assert_uint_eq(cd->ncreate_set, 1);
 	ck_assert_uint_eq(cd->nrevised, 1);
@@ -873,7 +881,7 @@ START_TEST(test_load_doc002)
 	ck_assert_ptr_nonnull(cd->revised[0].set[0].value);
 	ck_assert(json_object_get_boolean(cd->revised[0].set[0].value));
 
-	cc = &ty->cc[0];
+	cc = &ru->cc[0];
 	ck_assert_str_eq(cc->name, "BuildCompletion");
 	ck_assert_str_eq(cc->idtmpl, "$MonthName-$YYYY");
 	ck_assert_ptr_null(cc->about);
@@ -896,7 +904,7 @@ START_TEST(test_load_doc002)
 	ck_assert_int_eq(cc->props[2].expr, EX_FALSECOUNT);
 	ck_assert_uint_eq(cc->props[2].collector, 0);
 
-	cc = &ty->cc[1];
+	cc = &ru->cc[1];
 	ck_assert_str_eq(cc->name, "BuildLifeCycleSLA");
 	ck_assert_str_eq(cc->about, "BuildService");
 	ck_assert_str_eq(cc->trigger, "BuildCompleted");
@@ -917,8 +925,8 @@ START_TEST(test_load_doc002)
 		ck_assert_int_eq(fclose(f), 0);
 		cf = config_load(cfgpath, err, sizeof(err));
 		ck_assert_msg(cf != NULL, "%s", err);
-		ck_assert_uint_eq(cf->types->ncc, 2);
-		ck_assert_ptr_nonnull(claims_find(cf->types,
+		ck_assert_uint_eq(cf->rules->ncc, 2);
+		ck_assert_ptr_nonnull(claims_find(cf->rules,
 		    "BuildLifecycle"));
 		config_free(cf);
 	}
@@ -989,10 +997,10 @@ START_TEST(test_load_expressions)
 	    "collector: b }\n"
 	    "      okpct: { type: percentage, expression: percentTrue, "
 	    "collector: b }\n") != NULL, "%s", err);
-	ck_assert_uint_eq(ty->ncc, 1);
-	ck_assert_str_eq(ty->cc[0].idtmpl, "$YYYY-W$WW");
-	ck_assert_uint_eq(ty->cc[0].ncoll, 2);
-	c = &ty->cc[0].coll[0];
+	ck_assert_uint_eq(ru->ncc, 1);
+	ck_assert_str_eq(ru->cc[0].idtmpl, "$YYYY-W$WW");
+	ck_assert_uint_eq(ru->cc[0].ncoll, 2);
+	c = &ru->cc[0].coll[0];
 	ck_assert_uint_eq(c->count, 50);
 	ck_assert_int_eq(c->exact, 1);
 	ck_assert_int_eq(c->offset, DO_CURRENT_WEEK);
@@ -1002,7 +1010,7 @@ START_TEST(test_load_expressions)
 	ck_assert_str_eq(c->filter_vals[0], "checkout");
 	ck_assert_str_eq(c->filter_keys[1], "region");
 	ck_assert_str_eq(c->filter_vals[1], "eu");
-	c = &ty->cc[0].coll[1];
+	c = &ru->cc[0].coll[1];
 	ck_assert_int_eq(c->of_claims, 1);
 	ck_assert_int_eq(c->offset, DO_LAST_28_DAYS);
 	/* Defaults: the 1000 most recent, of all time. */
@@ -1011,15 +1019,15 @@ START_TEST(test_load_expressions)
 	ck_assert_ptr_null(c->filter_subject);
 	ck_assert_uint_eq(c->nfilter, 0);
 
-	ck_assert_uint_eq(ty->cc[0].nprops, sizeof(want) / sizeof(want[0]));
-	for (i = 0; i < ty->cc[0].nprops; i++) {
-		p = &ty->cc[0].props[i];
+	ck_assert_uint_eq(ru->cc[0].nprops, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < ru->cc[0].nprops; i++) {
+		p = &ru->cc[0].props[i];
 		ck_assert_str_eq(p->name, want[i].name);
 		ck_assert_msg(p->expr == want[i].e, "%s: %s", p->name,
 		    computed_expr_name(p->expr));
 		ck_assert_uint_eq(p->collector, i < 11 ? 0 : 1);
 	}
-	p = ty->cc[0].props;
+	p = ru->cc[0].props;
 	ck_assert(p[5].p == 95);
 	ck_assert(p[6].p == 90);
 	ck_assert(p[7].p == 50.5);
@@ -1314,11 +1322,11 @@ START_TEST(test_load_claim_type_errors)
 	    "      - { evidence: BuildCompleted, set: { healthy: true } }\n"
 	    "      - { evidence: DeployStarted, set: { healthy: $ok } }\n")
 	    != NULL, "%s", err);
-	ck_assert_ptr_nonnull(cd = claims_find(ty, "Deploy"));
+	ck_assert_ptr_nonnull(cd = claims_find(ru, "Deploy"));
 	ck_assert_uint_eq(cd->nrevised, 2);
 	ck_assert_str_eq(cd->revised[1].set[0].from, "ok");
 	/* The built-in claim type is still there. */
-	ck_assert_ptr_nonnull(claims_find(ty, "BuildLifecycle"));
+	ck_assert_ptr_nonnull(claims_find(ru, "BuildLifecycle"));
 
 	/* created_by an unknown evidence type. */
 	cfg_fails(CL_HEAD
@@ -1421,8 +1429,8 @@ START_TEST(test_load_file_errors)
 
 		cf = config_load(cfgpath, err, sizeof(err));
 		ck_assert_msg(cf != NULL, "%s", err);
-		ck_assert_uint_eq(cf->types->ncc, 1);
-		ck_assert_int_eq(cf->types->cc[0].trigger_is_claim, 1);
+		ck_assert_uint_eq(cf->rules->ncc, 1);
+		ck_assert_int_eq(cf->rules->cc[0].trigger_is_claim, 1);
 		config_free(cf);
 	}
 

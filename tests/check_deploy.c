@@ -21,6 +21,7 @@
 static char		 dir[64], dbpath[128], url[160], err[MP_ERRLEN];
 static struct ledger	*l;
 static struct types	*ty;
+static struct rules	*ru;		/* claims, computed claims, deployments */
 static struct engine	*en;
 static int		 nextid;
 static int64_t		 txn;
@@ -49,6 +50,8 @@ dep_teardown(void)
 	en = NULL;
 	ledger_close(l);
 	l = NULL;
+	rules_free(ru);
+	ru = NULL;
 	types_free(ty);
 	ty = NULL;
 	snprintf(path, sizeof(path), "%s-wal", dbpath);
@@ -67,12 +70,13 @@ configure(const char *text)
 	tree = yaml_parse(text, strlen(text), CFGFILE, err, sizeof(err));
 	ck_assert_msg(tree != NULL, "%s", err);
 	ty = types_new();
-	ck_assert_msg(claims_load(ty, NULL, CFGFILE, err, sizeof(err)) == 0 &&
-	    computed_load(ty, NULL, CFGFILE, err, sizeof(err)) == 0 &&
-	    deploy_load(ty, json_object_object_get_ex(tree, "deployments",
+	ru = rules_new(ty);
+	ck_assert_msg(claims_load(ru, NULL, CFGFILE, err, sizeof(err)) == 0 &&
+	    computed_load(ru, NULL, CFGFILE, err, sizeof(err)) == 0 &&
+	    deploy_load(ru, json_object_object_get_ex(tree, "deployments",
 	    &v) ? v : NULL, CFGFILE, err, sizeof(err)) == 0, "%s", err);
 	json_object_put(tree);
-	en = engine_new(ty);
+	en = engine_new(ru);
 }
 
 /* Append one evidence from source in its own transaction and apply it. */
@@ -180,7 +184,7 @@ rebuild_equal(void)
 
 	ck_assert_ptr_nonnull(ro = ledger_open(url, LEDGER_RDONLY, err,
 	    sizeof(err)));
-	ck_assert_msg(derive_rebuild(ro, ty, NULL, &r) == 0, "rebuild: %s",
+	ck_assert_msg(derive_rebuild(ro, ru, NULL, &r) == 0, "rebuild: %s",
 	    r.diff);
 	ledger_close(ro);
 }
@@ -258,6 +262,7 @@ END_TEST
 START_TEST(test_config)
 {
 	struct types	*t;
+	struct rules	*r;
 	json_object	*tree, *v;
 	const char	*bad[][2] = {
 		{ "deployments: { verify_by: [smoke] }", "unknown check smoke" },
@@ -275,23 +280,25 @@ START_TEST(test_config)
 	    "  environments: { production: { timeout: 1h, verify_by: [test] }, "
 	    "staging: { timeout: 2s } }\n"
 	    "  overrides: { forbid_in: [production] }\n");
-	ck_assert(deploy_timeout(ty, "production") == 3600);
-	ck_assert(deploy_timeout(ty, "staging") == 2);
-	ck_assert(deploy_timeout(ty, "qa") == 600);
+	ck_assert(deploy_timeout(ru, "production") == 3600);
+	ck_assert(deploy_timeout(ru, "staging") == 2);
+	ck_assert(deploy_timeout(ru, "qa") == 600);
 	ck_assert(deploy_timeout(NULL, "qa") == 1800);
-	ck_assert(deploy_override_forbidden(ty, "production"));
-	ck_assert(!deploy_override_forbidden(ty, "staging"));
+	ck_assert(deploy_override_forbidden(ru, "production"));
+	ck_assert(!deploy_override_forbidden(ru, "staging"));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		tree = yaml_parse(bad[i][0], strlen(bad[i][0]), CFGFILE,
 		    err, sizeof(err));
 		ck_assert_ptr_nonnull(tree);
 		t = types_new();
+		r = rules_new(t);
 		json_object_object_get_ex(tree, "deployments", &v);
-		ck_assert_int_eq(deploy_load(t, v, CFGFILE, err, sizeof(err)),
+		ck_assert_int_eq(deploy_load(r, v, CFGFILE, err, sizeof(err)),
 		    -1);
 		ck_assert_msg(strstr(err, bad[i][1]) != NULL, "%s: %s",
 		    bad[i][0], err);
 		ck_assert_msg(strncmp(err, CFGFILE ":1:", 13) == 0, "%s", err);
+		rules_free(r);
 		types_free(t);
 		json_object_put(tree);
 	}

@@ -26,6 +26,7 @@ static char		 dbpath[128];
 static char		 url[160];
 static struct ledger	*l;
 static struct types	*ty;
+static struct rules	*ru;		/* claims, computed claims, deployments */
 static struct engine	*en;
 static char		 err[MP_ERRLEN];
 static int64_t		 txn;	/* the next batch's recorded_at */
@@ -126,6 +127,8 @@ engine_teardown(void)
 	en = NULL;
 	ledger_close(l);
 	l = NULL;
+	rules_free(ru);
+	ru = NULL;
 	types_free(ty);
 	ty = NULL;
 	if ((d = opendir(dir)) != NULL) {
@@ -158,13 +161,14 @@ configure(const char *text)
 	tree = yaml_parse(text, strlen(text), CFGFILE, err, sizeof(err));
 	ck_assert_msg(tree != NULL, "%s", err);
 	ty = types_new();
+	ru = rules_new(ty);
 	ck_assert_msg(types_load(ty, cfg_get(tree, "evidence_types"), CFGFILE,
-	    err, sizeof(err)) == 0 && claims_load(ty, cfg_get(tree,
+	    err, sizeof(err)) == 0 && claims_load(ru, cfg_get(tree,
 	    "claim_types"), CFGFILE, err, sizeof(err)) == 0 &&
-	    computed_load(ty, cfg_get(tree, "computed_claims"), CFGFILE, err,
+	    computed_load(ru, cfg_get(tree, "computed_claims"), CFGFILE, err,
 	    sizeof(err)) == 0, "%s", err);
 	json_object_put(tree);
-	en = engine_new(ty);
+	en = engine_new(ru);
 	ck_assert(engine_active(en));
 }
 
@@ -325,7 +329,7 @@ expect_rebuild(int want, const char *want_diff)
 
 	ro = ledger_open(url, LEDGER_RDONLY, err, sizeof(err));
 	ck_assert_msg(ro != NULL, "%s", err);
-	rc = derive_rebuild(ro, ty, NULL, &r);
+	rc = derive_rebuild(ro, ru, NULL, &r);
 	ledger_close(ro);
 	ck_assert_msg(rc == want, "rebuild returned %d, not %d: %s", rc, want,
 	    r.diff);
@@ -601,7 +605,7 @@ START_TEST(test_unchanged)
 
 	/* And from a cold engine, which must load what is stored. */
 	engine_free(en);
-	en = engine_new(ty);
+	en = engine_new(ru);
 	complete("b-1", "2025-07-05T10:08:22Z", "501s", NULL);
 	commit();
 	expect_claim("BuildCompletion", "July-2025", 1, JULY_COUNTS(1, 1, 0));
@@ -700,7 +704,7 @@ START_TEST(test_count_exact)
 
 	/* Several at once, from a cold engine: still the 3 most recent. */
 	engine_free(en);
-	en = engine_new(ty);
+	en = engine_new(ru);
 	complete("b-6", "2025-07-04T00:00:00Z", "10s", NULL);
 	complete("b-7", "2025-07-06T00:00:00Z", "20s", NULL);
 	complete("b-8", "2025-01-01T00:00:00Z", "5000s", NULL);
@@ -838,7 +842,7 @@ START_TEST(test_rebuild)
 
 	ro = ledger_open(url, LEDGER_RDONLY, err, sizeof(err));
 	ck_assert_msg(ro != NULL, "%s", err);
-	ck_assert_msg(derive_rebuild(ro, ty, NULL, &r) == 0, "%s", r.diff);
+	ck_assert_msg(derive_rebuild(ro, ru, NULL, &r) == 0, "%s", r.diff);
 	ck_assert_int_eq(r.evidence, 4);
 	/* b-1: 2, b-2: 1, BuildCompletion: 2, BuildLifeCycleSLA: 2. */
 	ck_assert_int_eq(r.revisions, 7);

@@ -310,6 +310,7 @@ static struct ledger	*l;
 static struct milestone_conf *mc;
 static struct milestones *ms;
 static struct types	*ty;
+static struct rules	*ru;		/* claims, computed claims, deployments */
 static int64_t		 txn = 1000000;
 static int		 nextseq;
 
@@ -326,6 +327,7 @@ setup(void)
 	mc = conf(conf_yaml, err);
 	ms = milestone_new(mc);
 	ty = types_new();
+	ru = rules_new(ty);
 }
 
 static void
@@ -335,6 +337,8 @@ teardown(void)
 
 	milestone_free(ms);
 	milestone_conf_free(mc);
+	rules_free(ru);
+	ru = NULL;
 	types_free(ty);
 	ledger_close(l);
 	snprintf(path, sizeof(path), "%s/l.db", dir);

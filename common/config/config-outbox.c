@@ -246,7 +246,7 @@ out:
 }
 
 static int
-config_outbox_type_known(const struct types *t, const char *name)
+config_outbox_type_known(const struct rules *t, const char *name)
 {
 	size_t	i;
 
@@ -294,7 +294,7 @@ config_outbox_sub(struct config *cf, struct subscription *s, size_t idx,
 			    &s->ntypes, err, errlen) == -1)
 				return (-1);
 			for (i = 0; i < s->ntypes; i++)
-				if (!config_outbox_type_known(cf->types,
+				if (!config_outbox_type_known(cf->rules,
 				    s->types[i]))
 					return (yaml_errf(err, errlen, file,
 					    val, key, "%s is not a claim type",

@@ -501,6 +501,7 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	cf->tree = tree;
 	cf->limits = config_default_limits;
 	cf->types = types_new();
+	cf->rules = rules_new(cf->types);
 	cf->rate.per_sec = CONFIG_RATE;
 	cf->rate.burst = CONFIG_BURST;
 	cf->redaction = redact_new();
@@ -536,7 +537,7 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			if (types_load(cf->types, val, file, err, errlen) == -1)
 				goto fail;
 		} else if (strcmp(key, "deployments") == 0) {
-			if (deploy_load(cf->types, val, file, err, errlen) ==
+			if (deploy_load(cf->rules, val, file, err, errlen) ==
 			    -1)
 				goto fail;
 		} else if (strcmp(key, "claim_types") == 0 ||
@@ -566,9 +567,9 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (claims_load(cf->types, json_object_object_get_ex(tree,
+	if (claims_load(cf->rules, json_object_object_get_ex(tree,
 	    "claim_types", &v) ? v : NULL, file, err, errlen) == -1 ||
-	    computed_load(cf->types, json_object_object_get_ex(tree,
+	    computed_load(cf->rules, json_object_object_get_ex(tree,
 	    "computed_claims", &v) ? v : NULL, file, err, errlen) == -1)
 		goto fail;
 	if (config_outbox_load(cf, json_object_object_get_ex(tree, "sinks",
@@ -659,6 +660,7 @@ config_free(struct config *cf)
 	free(cf->sources);
 	free(cf->tokens);
 	config_outbox_free(cf);
+	rules_free(cf->rules);
 	types_free(cf->types);
 	json_object_put(cf->tree);
 	free(cf);

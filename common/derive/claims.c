@@ -49,7 +49,7 @@ claims_def_clear(struct claimdef *d)
 }
 
 void
-claims_free_defs(struct types *t)
+claims_free_defs(struct rules *t)
 {
 	size_t	i;
 
@@ -61,7 +61,7 @@ claims_free_defs(struct types *t)
 }
 
 const struct claimdef *
-claims_find(const struct types *t, const char *name)
+claims_find(const struct rules *t, const char *name)
 {
 	size_t	i;
 
@@ -76,7 +76,7 @@ claims_find(const struct types *t, const char *name)
  * evidence type's name (new) with *setp and *nsetp filled, or NULL.
  */
 static char *
-claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
+claims_rule(const struct rules *t, struct claimdef *d, json_object *rule,
     const char *file, const char *path, struct setrule **setp, size_t *nsetp,
     char *err, size_t errlen)
 {
@@ -109,7 +109,7 @@ claims_rule(const struct types *t, struct claimdef *d, json_object *rule,
 		    "missing, or not an evidence type name");
 		return (NULL);
 	}
-	if ((et = types_find(t, json_object_get_string(ev))) == NULL) {
+	if ((et = types_find(t->types, json_object_get_string(ev))) == NULL) {
 		yaml_errf(err, errlen, file, ev, key, "unknown evidence type "
 		    "\"%.128s\"", json_object_get_string(ev));
 		return (NULL);
@@ -196,7 +196,7 @@ claims_check_required(struct claimdef *d, json_object *o, const char *file,
 }
 
 static int
-claims_load_one(struct types *t, struct claimdef *d, const char *name,
+claims_load_one(struct rules *t, struct claimdef *d, const char *name,
     json_object *decl, const char *file, char *err, size_t errlen)
 {
 	json_object	*props = NULL, *cb = NULL, *rb = NULL, *one;
@@ -209,7 +209,7 @@ claims_load_one(struct types *t, struct claimdef *d, const char *name,
 	if (!types_name_ok(name))
 		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "type names are letters, digits, '_', '-' or '.'"));
-	if (types_find(t, name) != NULL)
+	if (types_find(t->types, name) != NULL)
 		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "an evidence type has this name already"));
 	if (!json_object_is_type(decl, json_type_object))
@@ -282,7 +282,7 @@ static const char builtin_lifecycle[] =
  * evidence types must be loaded already.
  */
 int
-claims_load(struct types *t, json_object *decls, const char *file,
+claims_load(struct rules *t, json_object *decls, const char *file,
     char *err, size_t errlen)
 {
 	json_object	*builtin;
@@ -290,7 +290,6 @@ claims_load(struct types *t, json_object *decls, const char *file,
 	size_t		 i;
 	int		 replaced;
 
-	t->defs_free = derive_defs_free;
 	if (t->ncl == 0) {
 		builtin = yaml_parse(builtin_lifecycle,
 		    sizeof(builtin_lifecycle) - 1, "(built-in)", err, errlen);

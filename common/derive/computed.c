@@ -378,12 +378,12 @@ computed_eval(const struct cpropdef *cp, const struct citem **items,
 }
 
 static int
-cc_find_type(const struct types *t, const char *name, const struct evtype **et,
+cc_find_type(const struct rules *t, const char *name, const struct evtype **et,
     int *is_claim)
 {
 	const struct claimdef	*cd;
 
-	if ((*et = types_find(t, name)) != NULL) {
+	if ((*et = types_find(t->types, name)) != NULL) {
 		*is_claim = 0;
 		return (0);
 	}
@@ -396,7 +396,7 @@ cc_find_type(const struct types *t, const char *name, const struct evtype **et,
 }
 
 static int
-cc_load_collector(const struct types *t, struct collectordef *c,
+cc_load_collector(const struct rules *t, struct collectordef *c,
     const char *name, json_object *decl, const char *file, const char *path,
     char *err, size_t errlen)
 {
@@ -683,7 +683,7 @@ cc_def_clear(struct computeddef *cc)
 }
 
 void
-computed_free_defs(struct types *t)
+computed_free_defs(struct rules *t)
 {
 	size_t	i;
 
@@ -695,7 +695,7 @@ computed_free_defs(struct types *t)
 }
 
 static int
-cc_load_one(const struct types *t, struct computeddef *cc, const char *name,
+cc_load_one(const struct rules *t, struct computeddef *cc, const char *name,
     json_object *decl, const char *file, char *err, size_t errlen)
 {
 	const struct evtype	*et;
@@ -708,7 +708,7 @@ cc_load_one(const struct types *t, struct computeddef *cc, const char *name,
 	if (!types_name_ok(name))
 		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "names are letters, digits, '_', '-' or '.'"));
-	if (types_find(t, name) != NULL || claims_find(t, name) != NULL)
+	if (types_find(t->types, name) != NULL || claims_find(t, name) != NULL)
 		return (yaml_errf(err, errlen, file, decl, path, "%s",
 		    "an evidence or claim type has this name already"));
 	if (!json_object_is_type(decl, json_type_object))
@@ -790,12 +790,11 @@ cc_load_one(const struct types *t, struct computeddef *cc, const char *name,
 
 /* Load "computed_claims" (may be NULL); types and claims come first. */
 int
-computed_load(struct types *t, json_object *decls, const char *file,
+computed_load(struct rules *t, json_object *decls, const char *file,
     char *err, size_t errlen)
 {
 	struct computeddef	cc;
 
-	t->defs_free = derive_defs_free;
 	if (decls == NULL)
 		return (0);
 	if (!json_object_is_type(decls, json_type_object))

@@ -94,8 +94,7 @@ struct dep {
 struct drel {				/* a release changed in this txn */
 	char		*id;
 	int64_t		 time;
-	struct buf	 basis;
-	size_t		 nbasis;
+	struct basis	 basis;		/* at most DEPLOY_BASIS_MAX */
 	int64_t		 lastseq;
 };
 
@@ -144,7 +143,7 @@ deploy_transition_ok(enum dstate from, enum dstate to)
 }
 
 static const struct deployconf *
-deploy_conf(const struct types *t)
+deploy_conf(const struct rules *t)
 {
 	return (t != NULL && t->deploy != NULL ? t->deploy : &deploy_defaults);
 }
@@ -170,7 +169,7 @@ deploy_timeout_conf(const struct deployconf *cf, const char *env)
 
 /* The no-progress timeout of an environment, in seconds. */
 double
-deploy_timeout(const struct types *t, const char *env)
+deploy_timeout(const struct rules *t, const char *env)
 {
 	return (deploy_timeout_conf(deploy_conf(t), env));
 }
@@ -192,7 +191,7 @@ deploy_state_expects_progress(enum dstate s)
 }
 
 void
-deploy_free_conf(struct types *t)
+deploy_free_conf(struct rules *t)
 {
 	struct deployconf	*cf;
 	size_t			 i;
@@ -321,14 +320,13 @@ deploy_load_pipe(struct deploypipe *p, json_object *v, const char *file,
  * Returns 0, or -1 with err as "file:line: key: reason".
  */
 int
-deploy_load(struct types *t, json_object *v, const char *file, char *err,
+deploy_load(struct rules *t, json_object *v, const char *file, char *err,
     size_t errlen)
 {
 	struct deployconf	*cf;
 	json_object		*o;
 	size_t			 i, n;
 
-	t->defs_free = derive_defs_free;
 	if (v == NULL)
 		return (0);
 	if (!json_object_is_type(v, json_type_object))
@@ -414,7 +412,7 @@ deploy_load(struct types *t, json_object *v, const char *file, char *err,
 
 /* Are overrides forbidden in env? */
 int
-deploy_override_forbidden(const struct types *t, const char *env)
+deploy_override_forbidden(const struct rules *t, const char *env)
 {
 	const struct deployconf	*cf = deploy_conf(t);
 	size_t			 i;
@@ -475,21 +473,6 @@ deploy_canonical(json_object *o)
 	return (buf_steal(&b));
 }
 
-static void
-deploy_basis_add(struct buf *b, size_t *n, const char *id, int64_t seq)
-{
-	json_object	*s;
-
-	if (*n >= DEPLOY_BASIS_MAX)
-		return;
-	s = json_object_new_string(id);
-	buf_printf(b, "%s{\"id\":%s,\"seq\":%lld}", *n ? "," : "",
-	    json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE), (long long)seq);
-	json_object_put(s);
-	(*n)++;
-}
-
 /* The in-memory deployments: load, find, drop. */
 
 static void
@@ -513,7 +496,7 @@ deploy_drop(struct deploy *dp)
 	dp->loaded = 0;
 	for (i = 0; i < dp->nrels; i++) {
 		free(dp->rels[i].id);
-		buf_free(&dp->rels[i].basis);
+		basis_free(&dp->rels[i].basis);
 	}
 	free(dp->rels);
 	dp->rels = NULL;
@@ -689,8 +672,7 @@ struct cause {				/* why a transition is wanted */
 	json_object		*links;
 	const char		*actor;
 	char			 reason[MP_ERRLEN];
-	struct buf		 basis;	/* extra basis, before ev */
-	size_t			 nbasis;
+	struct basis		 basis;	/* extra basis, before ev */
 };
 
 static int	deploy_move(struct deploy *, struct ledger *, struct dep *,
@@ -715,12 +697,12 @@ deploy_release_touch(struct deploy *dp, const struct dep *d,
 		r = &dp->rels[dp->nrels++];
 		memset(r, 0, sizeof(*r));
 		r->id = xstrdup(rel);
-		buf_init(&r->basis);
+		basis_init(&r->basis, DEPLOY_BASIS_MAX);
 	}
 	if (ev->time > r->time)
 		r->time = ev->time;
 	if (r->lastseq != ev->seq) {
-		deploy_basis_add(&r->basis, &r->nbasis, ev->id, ev->seq);
+		basis_add_ev(&r->basis, ev->id, ev->seq);
 		r->lastseq = ev->seq;
 	}
 }
@@ -734,8 +716,7 @@ deploy_reject(struct ledger *l, struct dep *d, const char *from,
 	json_object	*p;
 	char		 id[MP_IDMAX * 2 + 32], t[MP_TIMELEN];
 	char		*props, *basis;
-	struct buf	 b;
-	size_t		 n = 0;
+	struct basis	 bs;
 	int		 rc;
 
 	log_debug("%s: %s: %s -> %s refused: %s", __func__, d ? d->id : "?",
@@ -753,11 +734,10 @@ deploy_reject(struct ledger *l, struct dep *d, const char *from,
 	deploy_set(p, "time", t);
 	props = deploy_canonical(p);
 	json_object_put(p);
-	buf_init(&b);
-	buf_addc(&b, '[');
-	deploy_basis_add(&b, &n, c->ev->id, c->ev->seq);
-	buf_addc(&b, ']');
-	basis = buf_steal(&b);
+	basis_init(&bs, DEPLOY_BASIS_MAX);
+	basis_add_ev(&bs, c->ev->id, c->ev->seq);
+	basis = basis_json(&bs, 0);
+	basis_free(&bs);
 	memset(&cl, 0, sizeof(cl));
 	cl.type = (char *)"DeploymentRejection";
 	cl.id = id;
@@ -914,17 +894,17 @@ deploy_unblock(struct deploy *dp, struct ledger *l, const struct dep *up,
 		c.props = uc->props;
 		c.links = uc->links;
 		c.actor = uc->actor;
-		buf_init(&c.basis);
+		basis_init(&c.basis, DEPLOY_BASIS_MAX);
 		if (json_object_object_get_ex(d->props, "pending_check", &pc) &&
 		    json_object_object_get_ex(pc, "seq", &v))
-			deploy_basis_add(&c.basis, &c.nbasis,
+			basis_add_ev(&c.basis,
 			    deploy_str(pc, "id") ? deploy_str(pc, "id") : "",
 			    json_object_get_int64(v));
 		snprintf(c.reason, sizeof(c.reason), "upstream %s (%s) is "
 		    "verified; its check had passed", deploy_pstr(up,
 		    "service"), up->id);
 		rc = deploy_move(dp, l, d, DS_VERIFIED, &c, NULL);
-		buf_free(&c.basis);
+		basis_free(&c.basis);
 		/* d moved: the array may have grown; indices stay valid. */
 	}
 	return (rc);
@@ -942,12 +922,11 @@ deploy_move(struct deploy *dp, struct ledger *l, struct dep *d,
 {
 	struct claim	 cl;
 	json_object	*np, *nl, *v;
-	struct buf	 b;
+	struct basis	 bs;
 	char		 t[MP_TIMELEN], reason[MP_ERRLEN], *props, *links;
 	char		*basis, *did;
 	enum dstate	 from = d->state;
 	struct dep	*p;
-	size_t		 n = 0;
 	int		 rc, override;
 
 	if (from == to)
@@ -991,15 +970,11 @@ deploy_move(struct deploy *dp, struct ledger *l, struct dep *d,
 	deploy_set(np, "reason", c->reason);
 	props = deploy_canonical(np);
 	links = deploy_canonical(nl);
-	buf_init(&b);
-	buf_addc(&b, '[');
-	if (c->nbasis > 0) {
-		buf_add(&b, c->basis.data, c->basis.len);
-		n = c->nbasis;
-	}
-	deploy_basis_add(&b, &n, c->ev->id, c->ev->seq);
-	buf_addc(&b, ']');
-	basis = buf_steal(&b);
+	basis_init(&bs, DEPLOY_BASIS_MAX);
+	basis_append(&bs, &c->basis);
+	basis_add_ev(&bs, c->ev->id, c->ev->seq);
+	basis = basis_json(&bs, 0);
+	basis_free(&bs);
 	memset(&cl, 0, sizeof(cl));
 	cl.type = (char *)"Deployment";
 	cl.id = d->id;
@@ -1296,7 +1271,7 @@ deploy_test(struct deploy *dp, struct ledger *l, struct cause *c, int pass,
 }
 
 static int
-deploy_override(struct deploy *dp, struct ledger *l, const struct types *t,
+deploy_override(struct deploy *dp, struct ledger *l, const struct rules *t,
     struct cause *c)
 {
 	struct dep	*d;
@@ -1374,7 +1349,7 @@ deploy_stalled(struct deploy *dp, struct ledger *l, struct cause *c)
  * other types costs a string compare or two.  Returns 0 or -1 (storage).
  */
 int
-deploy_apply(struct deploy *dp, struct ledger *l, const struct types *t,
+deploy_apply(struct deploy *dp, struct ledger *l, const struct rules *t,
     const struct evidence *ev)
 {
 	const struct deploypipe	*pipe = NULL;
@@ -1404,7 +1379,7 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct types *t,
 	memset(&c, 0, sizeof(c));
 	c.ev = ev;
 	c.actor = ev->source;
-	buf_init(&c.basis);
+	basis_init(&c.basis, DEPLOY_BASIS_MAX);
 	c.props = json_tokener_parse(ev->properties);
 	c.links = json_tokener_parse(ev->links);
 	if (strcmp(ty, "DeploymentStarted") == 0)
@@ -1464,7 +1439,7 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct types *t,
 	}
 	json_object_put(c.props);
 	json_object_put(c.links);
-	buf_free(&c.basis);
+	basis_free(&c.basis);
 	return (rc);
 }
 
@@ -1539,7 +1514,6 @@ deploy_release_put(struct deploy *dp, struct ledger *l, struct drel *r,
 	struct claim	  cur, cl;
 	json_object	 *p, *comps, *hold, *one;
 	char		 *props, *basis;
-	struct buf	  b;
 	size_t		  i, n = 0;
 	int		  rc, found;
 
@@ -1585,11 +1559,7 @@ deploy_release_put(struct deploy *dp, struct ledger *l, struct drel *r,
 		free(props);
 		return (0);
 	}
-	buf_init(&b);
-	buf_addc(&b, '[');
-	buf_add(&b, r->basis.data, r->basis.len);
-	buf_addc(&b, ']');
-	basis = buf_steal(&b);
+	basis = basis_json(&r->basis, 0);
 	memset(&cl, 0, sizeof(cl));
 	cl.type = (char *)"Release";
 	cl.id = r->id;
@@ -1622,7 +1592,7 @@ deploy_flush(struct deploy *dp, struct ledger *l, int64_t recorded_at)
 		rc = deploy_release_put(dp, l, &dp->rels[i], recorded_at);
 	for (i = 0; i < dp->nrels; i++) {
 		free(dp->rels[i].id);
-		buf_free(&dp->rels[i].basis);
+		basis_free(&dp->rels[i].basis);
 	}
 	free(dp->rels);
 	dp->rels = NULL;
@@ -1631,7 +1601,7 @@ deploy_flush(struct deploy *dp, struct ledger *l, int64_t recorded_at)
 }
 
 struct deploy *
-deploy_new(const struct types *t)
+deploy_new(const struct rules *t)
 {
 	struct deploy	*dp;
 

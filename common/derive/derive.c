@@ -21,17 +21,17 @@ struct derive {
 };
 
 /*
- * Derivation over types and mc (both borrowed; they must outlive it; mc
+ * Derivation over rules and mc (both borrowed; they must outlive it; mc
  * may be NULL).  The caches it keeps belong to one ledger handle's
  * thread.
  */
 struct derive *
-derive_new(const struct types *types, const struct milestone_conf *mc)
+derive_new(const struct rules *rules, const struct milestone_conf *mc)
 {
 	struct derive	*d;
 
 	d = xcalloc(1, sizeof(*d));
-	d->engine = engine_new(types);
+	d->engine = engine_new(rules);
 	d->milestones = mc != NULL && mc->nms > 0 ? milestone_new(mc) : NULL;
 	return (d);
 }
@@ -89,15 +89,6 @@ derive_active(const struct derive *d)
 	return (engine_active(d->engine) || d->milestones != NULL);
 }
 
-/* What types_free calls for the definitions derive/ hangs on types. */
-void
-derive_defs_free(struct types *t)
-{
-	claims_free_defs(t);
-	computed_free_defs(t);
-	deploy_free_conf(t);
-}
-
 struct rebuild_walk {
 	struct ledger		*l;
 	struct derive		*d;
@@ -142,7 +133,7 @@ derive_count_rev(const struct claim *c, void *arg)
  * read-only handle.
  */
 int
-derive_rebuild(struct ledger *l, const struct types *t,
+derive_rebuild(struct ledger *l, const struct rules *t,
     const struct milestone_conf *mc, struct claims_rebuild *r)
 {
 	struct rebuild_walk	w;

@@ -17,6 +17,26 @@
 
 #include "store/store.h"
 
+/*
+ * rules.c: what derivation is configured with: the claim types
+ * (claim_types:), the computed claims (computed_claims:) and the
+ * deployments: section, over the evidence types (borrowed).  The
+ * configuration owns one; each section's loader below fills its part.
+ */
+struct claimdef;
+struct computeddef;
+struct deployconf;
+struct rules {
+	const struct types *types;	/* borrowed: the evidence types */
+	struct claimdef	*cl;		/* claim types (claims.c) */
+	size_t		 ncl;
+	struct computeddef *cc;		/* computed claims (computed.c) */
+	size_t		 ncc;
+	struct deployconf *deploy;	/* deployments: (deploy.c), or NULL */
+};
+struct rules	*rules_new(const struct types *);
+void		 rules_free(struct rules *);
+
 /* claims.c: claim types and lifecycle claims */
 struct setrule {
 	char		*prop;
@@ -36,14 +56,14 @@ struct claimdef {
 	struct revisedef *revised;
 	size_t		 nrevised;
 };
-int		 claims_load(struct types *, json_object *, const char *,
+int		 claims_load(struct rules *, json_object *, const char *,
 		    char *, size_t);
-const struct claimdef *claims_find(const struct types *, const char *);
-void		 claims_free_defs(struct types *);
+const struct claimdef *claims_find(const struct rules *, const char *);
+void		 claims_free_defs(struct rules *);
 
 /* engine.c: applies evidence to claims inside the writer's transaction */
 struct engine;
-struct engine	*engine_new(const struct types *);
+struct engine	*engine_new(const struct rules *);
 void		 engine_free(struct engine *);
 int		 engine_apply(struct engine *, struct ledger *,
 		    const struct evidence *);
@@ -105,15 +125,15 @@ int		 deploy_state_parse(const char *, enum dstate *);
 int		 deploy_transition_ok(enum dstate, enum dstate);
 int		 deploy_state_expects_progress(enum dstate);
 const char	*deploy_release_state(const enum dstate *, size_t);
-int		 deploy_load(struct types *, json_object *, const char *,
+int		 deploy_load(struct rules *, json_object *, const char *,
 		    char *, size_t);
-void		 deploy_free_conf(struct types *);
-double		 deploy_timeout(const struct types *, const char *);
-int		 deploy_override_forbidden(const struct types *, const char *);
-struct deploy	*deploy_new(const struct types *);
+void		 deploy_free_conf(struct rules *);
+double		 deploy_timeout(const struct rules *, const char *);
+int		 deploy_override_forbidden(const struct rules *, const char *);
+struct deploy	*deploy_new(const struct rules *);
 void		 deploy_free(struct deploy *);
 int		 deploy_apply(struct deploy *, struct ledger *,
-		    const struct types *, const struct evidence *);
+		    const struct rules *, const struct evidence *);
 int		 deploy_flush(struct deploy *, struct ledger *, int64_t);
 void		 deploy_abort(struct deploy *);
 
@@ -174,9 +194,9 @@ struct computeddef {
 	struct cpropdef	*props;
 	size_t		 nprops;
 };
-int		 computed_load(struct types *, json_object *, const char *,
+int		 computed_load(struct rules *, json_object *, const char *,
 		    char *, size_t);
-void		 computed_free_defs(struct types *);
+void		 computed_free_defs(struct rules *);
 int		 computed_expand_id(const char *, int64_t, char *, size_t);
 int		 computed_template_ok(const char *, char *, size_t);
 void		 computed_period(enum date_offset, int64_t, int64_t *,
@@ -284,9 +304,8 @@ json_object	*milestone_initial(const struct milestone_def *);
 
 /* derive.c: the one entry point */
 struct derive;
-struct derive	*derive_new(const struct types *, const struct milestone_conf *);
+struct derive	*derive_new(const struct rules *, const struct milestone_conf *);
 void		 derive_free(struct derive *);
-void		 derive_defs_free(struct types *);
 int		 derive_apply(struct derive *, struct ledger *,
 		    const struct evidence *);
 int		 derive_flush(struct derive *, struct ledger *, int64_t);
@@ -297,7 +316,7 @@ struct claims_rebuild {
 	int64_t		 revisions;	/* claim revisions recomputed */
 	char		 diff[MP_ERRLEN];	/* first difference, or "" */
 };
-int		 derive_rebuild(struct ledger *, const struct types *,
+int		 derive_rebuild(struct ledger *, const struct rules *,
 		    const struct milestone_conf *, struct claims_rebuild *);
 
 #endif /* MP_DERIVE_H */

@@ -81,14 +81,12 @@ struct dirty {
 	int64_t			 anchor;
 	int64_t			 time;
 	char			*properties;	/* NULL: not computed (exact) */
-	struct buf		 basis;
-	size_t			 nbasis;
-	size_t			 dropped;
+	struct basis		 basis;		/* at most ENGINE_BASIS_MAX */
 	int			 pending;	/* triggered, not evaluated yet */
 };
 
 struct engine {
-	const struct types	*t;
+	const struct rules	*t;
 	struct bucket		*buckets[ENGINE_SLOTS];
 	size_t			 nbuckets;
 	uint64_t		 clock;
@@ -119,7 +117,7 @@ engine_hash(const char *s)
 }
 
 struct engine *
-engine_new(const struct types *t)
+engine_new(const struct rules *t)
 {
 	struct engine	*e;
 	size_t		 i, j;
@@ -175,31 +173,6 @@ engine_parse(struct engine *e, const char *s)
 		o = NULL;
 	}
 	return (o);
-}
-
-/*
- * Append s to b as a JSON string, as json-c prints it (plain, slashes not
- * escaped); printable ASCII without '"' and '\\' needs no json-c object.
- */
-static void
-engine_json_str(struct buf *b, const char *s)
-{
-	json_object		*v;
-	const unsigned char	*p;
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
-			break;
-	if (*p == '\0') {
-		buf_addc(b, '"');
-		buf_adds(b, s);
-		buf_addc(b, '"');
-		return;
-	}
-	v = json_object_new_string(s);
-	buf_adds(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(v);
 }
 
 /* Does anything here derive claims? */
@@ -271,7 +244,7 @@ engine_dirty_clear(struct engine *e)
 
 	for (i = 0; i < e->ndirty; i++) {
 		free(e->dirty[i].properties);
-		buf_free(&e->dirty[i].basis);
+		basis_free(&e->dirty[i].basis);
 	}
 	free(e->dirty);
 	e->dirty = NULL;
@@ -588,7 +561,7 @@ engine_dirty(struct engine *e, const struct computeddef *cc, const char *id)
 	memset(d, 0, sizeof(*d));
 	d->cc = cc;
 	strlcpy(d->id, id, sizeof(d->id));
-	buf_init(&d->basis);
+	basis_init(&d->basis, ENGINE_BASIS_MAX);
 	return (d);
 }
 
@@ -687,15 +660,9 @@ engine_compute(struct engine *e, const struct computeddef *cc, int64_t anchor,
 		return (0);
 	d = engine_dirty(e, cc, id);
 	d->anchor = anchor;
-	if (ev->time > d->time || d->nbasis == 0)
+	if (ev->time > d->time || d->basis.n == 0)
 		d->time = ev->time;
-	if (d->nbasis < ENGINE_BASIS_MAX) {
-		buf_adds(&d->basis, d->nbasis ? ",{\"id\":" : "{\"id\":");
-		engine_json_str(&d->basis, ev->id);
-		buf_printf(&d->basis, ",\"seq\":%lld}", (long long)ev->seq);
-		d->nbasis++;
-	} else
-		d->dropped++;
+	basis_add_ev(&d->basis, ev->id, ev->seq);
 	free(d->properties);
 	d->properties = NULL;
 	d->pending = 1;
@@ -776,17 +743,18 @@ engine_trigger(struct engine *e, struct ledger *l, const char *type,
 	return (0);
 }
 
-/* [{"id": ev's id, "seq": ev's seq}], as json-c prints it. */
+/* [{"id": ev's id, "seq": ev's seq}] (taken). */
 static char *
 engine_basis1(const struct evidence *ev)
 {
-	struct buf	b;
+	struct basis	bs;
+	char		*s;
 
-	buf_init(&b);
-	buf_adds(&b, "[{\"id\":");
-	engine_json_str(&b, ev->id);
-	buf_printf(&b, ",\"seq\":%lld}]", (long long)ev->seq);
-	return (buf_steal(&b));
+	basis_init(&bs, 1);
+	basis_add_ev(&bs, ev->id, ev->seq);
+	s = basis_json(&bs, 0);
+	basis_free(&bs);
+	return (s);
 }
 
 /*
@@ -1126,7 +1094,7 @@ engine_flush(struct engine *e, struct ledger *l, int64_t recorded_at)
 	struct dirty	*d;
 	struct cstate	*s;
 	struct claim	 c;
-	struct buf	 basis;
+	char		*basis;
 	size_t		 i;
 	int		 err, rc = 0;
 
@@ -1146,12 +1114,7 @@ engine_flush(struct engine *e, struct ledger *l, int64_t recorded_at)
 		if (s->properties != NULL &&
 		    strcmp(s->properties, d->properties) == 0)
 			continue;
-		buf_init(&basis);
-		buf_addc(&basis, '[');
-		buf_add(&basis, d->basis.data, d->basis.len);
-		if (d->dropped)
-			buf_printf(&basis, ",{\"more\":%zu}", d->dropped);
-		buf_addc(&basis, ']');
+		basis = basis_json(&d->basis, 1);
 		memset(&c, 0, sizeof(c));
 		c.type = d->cc->name;
 		c.id = d->id;
@@ -1161,10 +1124,10 @@ engine_flush(struct engine *e, struct ledger *l, int64_t recorded_at)
 		c.recorded_at = recorded_at;
 		c.properties = d->properties;
 		c.links = (char *)"{}";
-		c.basis = basis.data;
+		c.basis = basis;
 		c.about = d->cc->about;
 		rc = ledger_claim_put(l, &c);
-		buf_free(&basis);
+		free(basis);
 		if (rc == 0) {
 			s->revision = c.revision;
 			free(s->properties);

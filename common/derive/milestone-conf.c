@@ -552,7 +552,7 @@ milestone_weight(const struct milestone_conf *mc, const char *severity,
 
 /*
  * Progress and state from counts and times (all microseconds), filling
- * e's outputs.  The rules, documented in the README:
+ * e's outputs.  The rules, documented in docs/milestones.md:
  *  - progress = 100 * done / total + the active deltas (negative),
  *    clamped to 0..100, to one decimal;
  *  - delivered: every checkpoint verified (total > 0) and no active delta;

@@ -51,9 +51,7 @@ struct ms_state {
 	int64_t		 time;		/* event time last evaluated at */
 	int		 loaded;
 	int		 dirty;
-	struct buf	 basis;		/* JSON objects, comma separated */
-	size_t		 nbasis;
-	size_t		 dropped;
+	struct basis	 basis;		/* at most MS_BASIS_MAX */
 };
 
 struct milestones {
@@ -88,7 +86,7 @@ milestone_new(const struct milestone_conf *mc)
 	ms->st = xcalloc(mc->nms ? mc->nms : 1, sizeof(*ms->st));
 	ms->via = xcalloc(mc->nms ? mc->nms : 1, sizeof(*ms->via));
 	for (i = 0; i < mc->nms; i++)
-		buf_init(&ms->st[i].basis);
+		basis_init(&ms->st[i].basis, MS_BASIS_MAX);
 	return (ms);
 }
 
@@ -97,9 +95,9 @@ ms_state_drop(struct ms_state *s)
 {
 	json_object_put(s->props);
 	free(s->stored);
-	buf_free(&s->basis);
+	basis_free(&s->basis);
 	memset(s, 0, sizeof(*s));
-	buf_init(&s->basis);
+	basis_init(&s->basis, MS_BASIS_MAX);
 }
 
 void
@@ -272,46 +270,33 @@ static void
 ms_basis_add(struct ms_state *s, const char *json)
 {
 	s->dirty = 1;
-	if (s->nbasis >= MS_BASIS_MAX) {
-		s->dropped++;
-		return;
-	}
-	if (s->nbasis++ > 0)
-		buf_addc(&s->basis, ',');
-	buf_adds(&s->basis, json);
+	basis_add_json(&s->basis, json);
+}
+
+/* One basis entry's JSON object (taken), as the basis builder writes it. */
+static char *
+ms_basis_one(const struct evidence *ev, const struct claim *c)
+{
+	struct basis	bs;
+
+	basis_init(&bs, 1);
+	if (ev != NULL)
+		basis_add_ev(&bs, ev->id, ev->seq);
+	else
+		basis_add_claim(&bs, c->type, c->id, c->revision);
+	return (buf_steal(&bs.b));
 }
 
 static char *
 ms_basis_ev(const struct evidence *ev)
 {
-	json_object	*o;
-	char		*s;
-
-	o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(ev->id));
-	json_object_object_add(o, "seq", json_object_new_int64(ev->seq));
-	s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return (s);
+	return (ms_basis_one(ev, NULL));
 }
 
 static char *
 ms_basis_claim(const struct claim *c)
 {
-	json_object	*o;
-	char		*s, *name;
-
-	o = json_object_new_object();
-	xasprintf(&name, "%s/%s", c->type, c->id);
-	json_object_object_add(o, "claim", json_object_new_string(name));
-	free(name);
-	json_object_object_add(o, "revision",
-	    json_object_new_int64(c->revision));
-	s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return (s);
+	return (ms_basis_one(NULL, c));
 }
 
 static json_object *
@@ -1193,9 +1178,10 @@ ms_put(struct milestones *ms, struct ledger *l, size_t i, int64_t now)
 {
 	struct ms_state	*s = &ms->st[i];
 	struct claim	 c;
-	struct buf	 props, basis;
+	struct buf	 props;
+	struct basis	 one;
 	json_object	*links;
-	char		*b;
+	char		*basis;
 	int		 rc;
 
 	buf_init(&props);
@@ -1204,23 +1190,15 @@ ms_put(struct milestones *ms, struct ledger *l, size_t i, int64_t now)
 		buf_free(&props);
 		return (0);
 	}
-	buf_init(&basis);
-	buf_addc(&basis, '[');
-	if (s->nbasis == 0 && ms->last_id != NULL) {
+	if (s->basis.n == 0 && ms->last_id != NULL) {
 		/* Only time moved on: the evidence that moved it. */
-		struct evidence	 ev;
-
-		memset(&ev, 0, sizeof(ev));
-		ev.id = ms->last_id;
-		ev.seq = ms->last_seq;
-		b = ms_basis_ev(&ev);
-		buf_adds(&basis, b);
-		free(b);
+		basis_init(&one, 1);
+		basis_add_ev(&one, ms->last_id, ms->last_seq);
+		one.dropped = s->basis.dropped;
+		basis = basis_json(&one, 1);
+		basis_free(&one);
 	} else
-		buf_add(&basis, s->basis.data, s->basis.len);
-	if (s->dropped > 0)
-		buf_printf(&basis, ",{\"more\":%zu}", s->dropped);
-	buf_addc(&basis, ']');
+		basis = basis_json(&s->basis, 1);
 	links = json_object_new_object();
 	json_object_object_add(links, "tenant",
 	    json_object_new_string(ms->mc->ms[i].tenant));
@@ -1234,7 +1212,7 @@ ms_put(struct milestones *ms, struct ledger *l, size_t i, int64_t now)
 	c.properties = buf_cstr(&props);
 	c.links = (char *)json_object_to_json_string_ext(links,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	c.basis = buf_cstr(&basis);
+	c.basis = basis;
 	if ((rc = ledger_claim_put(l, &c)) == 0) {
 		free(s->stored);
 		s->stored = buf_steal(&props);
@@ -1244,7 +1222,7 @@ ms_put(struct milestones *ms, struct ledger *l, size_t i, int64_t now)
 	}
 	json_object_put(links);
 	buf_free(&props);
-	buf_free(&basis);
+	free(basis);
 	return (rc);
 }
 
@@ -1301,8 +1279,7 @@ out:
 	for (i = 0; i < ms->mc->nms; i++) {
 		s = &ms->st[i];
 		s->dirty = 0;
-		s->nbasis = s->dropped = 0;
-		buf_reset(&s->basis);
+		basis_reset(&s->basis);
 	}
 	for (i = 0; i < v.n; i++)
 		claim_clear(&v.c[i]);

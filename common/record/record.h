@@ -35,19 +35,9 @@ struct evtype {
 	size_t		 nprops;
 	int		 builtin;
 };
-struct claimdef;
-struct computeddef;
-struct deployconf;
 struct types {
 	struct evtype	*ev;
 	size_t		 nev;
-	struct claimdef	*cl;		/* claim types (claims.c) */
-	size_t		 ncl;
-	struct computeddef *cc;		/* computed claims (computed.c) */
-	size_t		 ncc;
-	struct deployconf *deploy;	/* deployments: (deploy.c), or NULL */
-	/* Set by derive/ when it hangs definitions here; types_free calls it. */
-	void		(*defs_free)(struct types *);
 };
 struct types	*types_new(void);
 void		 types_free(struct types *);
@@ -79,6 +69,28 @@ struct claim {
 };
 void		 claim_clear(struct claim *);
 json_object	*claim_to_json(const struct claim *);
+/*
+ * The one builder of a revision's basis: what it rests on, as JSON
+ * objects {"id": evidence id, "seq": N} or {"claim": "Type/id",
+ * "revision": N}, at most max of them (the rest are counted in dropped).
+ * basis_json returns the array (taken), with {"more": dropped} last when
+ * more is set and some were dropped.
+ */
+struct basis {
+	struct buf	 b;		/* the objects, comma separated */
+	size_t		 n;
+	size_t		 max;
+	size_t		 dropped;
+};
+void		 basis_init(struct basis *, size_t);
+void		 basis_free(struct basis *);
+void		 basis_reset(struct basis *);	/* empty, the same max */
+void		 basis_add_ev(struct basis *, const char *, int64_t);
+void		 basis_add_claim(struct basis *, const char *, const char *,
+		    int64_t);
+void		 basis_add_json(struct basis *, const char *);
+void		 basis_append(struct basis *, const struct basis *);
+char		*basis_json(const struct basis *, int);
 /* evidence.c: the evidence record, its JSON codec and canonical hash */
 struct evidence {
 	int64_t		 seq;

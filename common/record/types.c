@@ -33,7 +33,7 @@ static const char *ptype_names[] = {
 /*
  * The built-in types: the agent's build evidence, and what the inbound
  * sources (plugins/) normalize into, so that all of it works with no
- * declaration.  Links are not declared: see README, "Built-in types".
+ * declaration.  Links are not declared: see docs/sources.md, "Built-in types".
  */
 struct builtin_prop {
 	const char	*type, *name;
@@ -274,8 +274,6 @@ types_free(struct types *t)
 	for (i = 0; i < t->nev; i++)
 		types_evtype_clear(&t->ev[i]);
 	free(t->ev);
-	if (t->defs_free != NULL)
-		t->defs_free(t);
 	free(t);
 }
 
