@@ -1,5 +1,5 @@
 /*
- * feed.c: GET /v1/changes?after=CURSOR&limit=N, the differential change
+ * api-changes.c: GET /v1/changes?after=CURSOR&limit=N, the differential change
  * feed that clients poll instead of receiving webhooks.  Each entry is one
  * claim revision that changed something: {cursor, type, id, revision,
  * recorded_at, patch}, where patch is the RFC 7396 merge patch of

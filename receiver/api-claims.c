@@ -1,5 +1,5 @@
 /*
- * api.c: the read endpoints.  They run on the loop thread against the
+ * api-claims.c: the read endpoints.  They run on the loop thread against the
  * read-only ledger connection (WAL lets them read beside the writer); each
  * is bounded (at most 1000 entries) so that no read stalls ingest.  Each
  * starts with api_authorize, passes every object it returns through

@@ -1,15 +1,15 @@
 /*
- * deployments.c: the deployment endpoints and the stall timer.
+ * api-deployments.c: the deployment endpoints and the stall timer.
  *
  *   GET  /v1/deployments[?service=&environment=&state=&limit=]
  *   GET  /v1/deployments/{id}          state, history, refused attempts
  *   POST /v1/deployments/{id}/status   a manual override (admin, operator)
  *   GET  /v1/releases[/{id}]
  *
- * Reads run on the loop against the read-only ledger, like api.c.  An
+ * Reads run on the loop against the read-only ledger, like api-claims.c.  An
  * override is not a write of state: it is DeploymentOverride evidence
  * (source "api"), queued to the writer like any other, and the state
- * machine (common/deploy.c) decides; the reply, sent once the batch is
+ * machine (common/derive/deploy.c) decides; the reply, sent once the batch is
  * durable, says what it decided.  The stall timer likewise appends
  * DeploymentStalled evidence (source "milepostd") for every deployment
  * with no progress within its environment's timeout.

@@ -1,6 +1,6 @@
 /*
  * api-dora.c: GET /v1/metrics/dora, /v1/metrics/deployments and
- * /v1/metrics/incidents.  Computed on read by metrics-dora.c over the
+ * /v1/metrics/incidents.  Computed on read by access/dora.c over the
  * read-only ledger connection (bounded reads); ETag and 304 as for
  * claims.  Query: service, environment, from, to (RFC 3339; to defaults
  * to now, from to 30 days before to), and for dora period=week to add the

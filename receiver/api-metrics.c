@@ -1,5 +1,5 @@
 /*
- * metrics.c: Prometheus counters and histograms.  All fields are atomics,
+ * api-metrics.c: Prometheus counters and histograms.  All fields are atomics,
  * bumped by the loop (requests) and the writer (batches) without locks.
  */
 #include <stdio.h>

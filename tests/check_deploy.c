@@ -498,7 +498,7 @@ dmetric(json_object *o, const char *a, const char *b, const char *c)
 }
 
 /*
- * MTTSR (metrics-dora.c) walks the Deployment claim revisions that the
+ * MTTSR (access/dora.c) walks the Deployment claim revisions that the
  * state machine wrote: from entering failed or stalled to the first later
  * deployed, verified, reverted or recovered; progress in between (in
  * progress again, a second stall) does not end it, and a deployment never

@@ -1,6 +1,6 @@
 /*
  * check_ledger.c: the hash-chained ledger (ledger.c) on its SQLite backend
- * (ledger-sqlite.c).  Each test gets a fresh directory from the fixture;
+ * (store/sqlite.c).  Each test gets a fresh directory from the fixture;
  * tampering goes through a second, plain sqlite3 connection, as an
  * attacker with write access to the file would.
  */

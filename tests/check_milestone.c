@@ -1,6 +1,6 @@
 /*
  * check_milestone.c: milestones (milestone-conf.c, milestone.c) and the
- * DORA arithmetic (metrics-dora.c).  Mapping rules, cardinality and the
+ * DORA arithmetic (access/dora.c).  Mapping rules, cardinality and the
  * state prediction are pure functions; the claim path runs against a real
  * SQLite ledger the way the writer does (begin, append, apply, flush,
  * commit), with Deployment claims stored through ledger_claim_put.

@@ -1,5 +1,5 @@
 /*
- * metrics-dora.c: delivery metrics computed on read from the ledger (a
+ * dora.c: delivery metrics computed on read from the ledger (a
  * read-only handle): the DORA four keys with a weekly trend, deployment
  * state metrics (time in each state, MTTSR) from Deployment claim
  * revisions, and incident metrics (MTTR, MTTA, MTTD).  Every read is

@@ -351,14 +351,15 @@ def words_for(target):
     words = set(GENERIC)
     if target in ("evidence", "config"):
         c_literals([os.path.join(TOP, "common", f) for f in (
-            "evidence.c", "types.c", "claims.c", "computed.c", "config.c",
-            "timespan.c", "redact.c", "rate.c")], words)
+            "record/evidence.c", "record/types.c", "derive/claims.c",
+            "derive/computed.c", "config/config.c", "util/timespan.c",
+            "access/redact.c", "util/rate.c")], words)
         if target == "evidence":
             for e in EVIDENCE:
                 json_words(e, words)
         return words
     c_literals([os.path.join(TOP, "plugins", target, target + ".c"),
-                os.path.join(TOP, "common", "source.c")], words)
+                os.path.join(TOP, "plugins", "source.c")], words)
     for p in glob.glob(os.path.join(FX, target, "**", "*.json"),
                        recursive=True):
         try:
