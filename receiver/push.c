@@ -137,12 +137,12 @@ push_req_free(struct push_req *r)
 	curl_slist_free_all(r->hdrs);
 	sink_http_clear(&r->http);
 	buf_free(&r->resp);
-	outbox_row_clear(&r->row);
+	ledger_row_clear(&r->row);
 	json_object_put(r->want);
 	json_object_put(r->acked);
 	json_object_put(r->patch);
 	json_object_put(r->links);
-	outbox_ack_clear(&r->ack);
+	ledger_ack_clear(&r->ack);
 	free(r->key);
 	free(r);
 }
@@ -206,7 +206,7 @@ push_outcome(struct push_req *r, enum outbox_result res, const char *error)
 	int64_t			 delay;
 
 	push_reset_http(r);	/* the connection goes back to the cache */
-	outbox_ack_clear(a);
+	ledger_ack_clear(a);
 	a->result = res;
 	a->sink = xstrdup(r->ps->sc->name);
 	a->type = xstrdup(r->row.type);

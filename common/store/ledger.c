@@ -503,7 +503,7 @@ ledger_outbox_replay(struct ledger *l, const char *sink, int64_t since)
 }
 
 void
-outbox_row_clear(struct outbox_row *r)
+ledger_row_clear(struct outbox_row *r)
 {
 	free(r->sink);
 	free(r->type);
@@ -518,7 +518,7 @@ outbox_row_clear(struct outbox_row *r)
 }
 
 void
-outbox_ack_clear(struct outbox_ack *a)
+ledger_ack_clear(struct outbox_ack *a)
 {
 	free(a->sink);
 	free(a->type);

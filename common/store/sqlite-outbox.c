@@ -356,7 +356,7 @@ liteob_rows(sqlite3 *db, sqlite3_stmt *st,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		liteob_row_read(st, &r);
 		rc = cb(&r, arg);
-		outbox_row_clear(&r);
+		ledger_row_clear(&r);
 		if (rc != 0)
 			break;
 	}

@@ -164,8 +164,8 @@ struct outbox_ack {
 	int64_t		 now;
 };
 typedef int (*ledger_row_cb)(const struct outbox_row *, void *);
-void		 outbox_row_clear(struct outbox_row *);
-void		 outbox_ack_clear(struct outbox_ack *);
+void		 ledger_row_clear(struct outbox_row *);
+void		 ledger_ack_clear(struct outbox_ack *);
 /* A sink's feed cursor and subscription hash: 1 found, 0 none, -1. */
 int		 ledger_cursor_get(struct ledger *, const char *, int64_t *,
 		    char [MP_HASHLEN]);
