@@ -3,6 +3,7 @@
 # status, duration and git links; build ids from the CI's environment;
 # emit's typed properties, idempotency and refusals; a wrong secret.
 . "$(dirname "$0")/lib.sh"
+plan 47
 
 unset GITHUB_RUN_ATTEMPT MILEPOST_TIMEOUT
 # Never find a repository above $T, whatever /tmp sits in.

@@ -5,6 +5,7 @@
 # ?as_of=; ETags; milepost claim/claims beside curl; claims rebuild beside
 # the daemon, after it, after tampering, and after kill -9.
 . "$(dirname "$0")/lib.sh"
+plan 90
 
 # Document 002's configuration: the types of examples/build-lifecycle.yaml,
 # and one more computed claim whose collector filters (on b1, b10, b11).

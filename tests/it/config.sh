@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # milepostd -n: a good file passes; every error names file, line and key.
 . "$(dirname "$0")/lib.sh"
+plan 22
 
 nerr() {	# nerr FILE -> "<exit> <stderr>"
 	local out rc

@@ -3,6 +3,7 @@
 # with SIGKILL mid-stream and restarted.  Every id that got a 2xx must be
 # in the ledger, and the chain must verify.
 . "$(dirname "$0")/lib.sh"
+plan 7
 
 start_daemon
 WORKERS=8

@@ -6,6 +6,7 @@
 # expected CommitPushed.  With the receiver down a push is quick, its
 # evidence is spooled, and flush delivers it once.
 . "$(dirname "$0")/lib.sh"
+plan 101
 
 unset MILEPOST_TIMEOUT GIT_DIR GIT_WORK_TREE
 export GIT_CEILING_DIRECTORIES="$T" GIT_CONFIG_NOSYSTEM=1 \

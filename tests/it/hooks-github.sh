@@ -4,6 +4,7 @@
 # signs them: every normalized field against the fixture, redelivery,
 # ignored events, the signature checks, secret rotation, form bodies.
 . "$(dirname "$0")/lib.sh"
+plan 272
 
 FX="$top_srcdir/tests/fixtures/github"
 GH_SECRET="It's a Secret to Everybody"
@@ -246,22 +247,12 @@ if __name__ == "__main__":
             expected(event, p, delivery), stored)
 PY
 
-# tally: count the ok/not ok lines of the python comparison.
-tally() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "${line#ok - }" ;;
-		*) not_ok "${line#not ok - }" ;;
-		esac
-	done
-}
-
 # fields EVENT FIXTURE DELIVERY: compare what was stored field by field.
 fields() {
 	curl -s -o "$T/list" -H "Authorization: Bearer $READER_TOKEN" \
 	    "$URL/v1/evidence?after=0&limit=1000"
-	tally < <(python3 "$T/expect.py" "$1" "$FX/$2" "$3" "$T/list" "${2%.json}" 2>&1)
+	# The python comparison's ok/not ok lines; its crash is a failure.
+	oracle "${2%.json}" 1 python3 "$T/expect.py" "$1" "$FX/$2" "$3" "$T/list" "${2%.json}"
 }
 
 # The signer itself, against GitHub's published vector.

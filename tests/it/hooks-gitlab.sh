@@ -5,6 +5,7 @@
 # token (two, for rotation) and the Standard Webhooks signing token.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
+plan 217
 
 FIX="$top_srcdir/tests/fixtures/gitlab"
 TOKEN1="gl-old-$(head -c 12 /dev/urandom | xxd -p)"

@@ -6,6 +6,7 @@
 # ignored phases, two passwords (rotation) and a bearer token.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
+plan 120
 
 FIX="$top_srcdir/tests/fixtures/jenkins"
 PW1="jk-old-$(head -c 12 /dev/urandom | xxd -p)"

@@ -3,6 +3,7 @@
 # wait in the kernel's backlog) and resumes as connections close; held
 # connections are still served.  limits.timeout closes idle connections.
 . "$(dirname "$0")/lib.sh"
+plan 6
 
 write_config "limits: { max_connections: 2, timeout: 2s }"
 start_daemon

@@ -7,6 +7,7 @@
 # deploys; an incident's updates count once; a deploy without a revision
 # still counts.
 . "$(dirname "$0")/lib.sh"
+plan 23
 
 # Dated 2025: a timeout this long keeps the stall timer out of the way.
 write_config 'deployments: { timeout: 100000h }'

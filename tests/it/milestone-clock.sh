@@ -6,6 +6,7 @@
 # point twice; claims rebuild recomputes the same revisions; clock: false
 # appends nothing.
 . "$(dirname "$0")/lib.sh"
+plan 13
 
 at() { python3 -c 'import sys,datetime as D; t=D.datetime.now(D.timezone.utc)+D.timedelta(seconds=float(sys.argv[1])); print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"; }
 DUE=$(at 12)	# at_risk from DUE - 5 s, slipping after DUE

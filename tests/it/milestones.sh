@@ -9,6 +9,7 @@
 # than max_per_deployment milestones is rejected with its reason.  The
 # read API: list and one, tenant scoping for client tokens, ETag and 304.
 . "$(dirname "$0")/lib.sh"
+plan 41
 
 # The scripted events are dated 2025: a timeout that long keeps the stall
 # timer from stalling them while the test runs.

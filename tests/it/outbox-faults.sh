@@ -7,6 +7,7 @@
 # kill -9 between commit and acknowledgement resends the push after the
 # restart with the same webhook-id.
 . "$(dirname "$0")/outbox-lib.sh"
+plan 39
 
 start_sink flaky; FLAKY=$SINKPORT
 start_sink down; DOWN=$SINKPORT

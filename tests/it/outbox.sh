@@ -7,6 +7,7 @@
 # 412; GET /v1/changes is a cursor feed of the same changes; bad sink
 # settings are refused with file:line: key.
 . "$(dirname "$0")/outbox-lib.sh"
+plan 49
 
 start_sink hook; HOOK=$SINKPORT
 start_sink merge SINK_MERGE=1; MERGE=$SINKPORT

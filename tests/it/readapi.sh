@@ -6,6 +6,7 @@
 # with Retry-After, other tokens unaffected).  Claims get their tenant
 # link from the evidence that creates them, sent by the real agent.
 . "$(dirname "$0")/lib.sh"
+plan 73
 
 CLIENT_B_TOKEN="client-b-token-$(head -c 8 /dev/urandom | xxd -p)"
 OPERATOR_TOKEN="operator-token-$(head -c 8 /dev/urandom | xxd -p)"

@@ -2,6 +2,7 @@
 # Every reply of INTERFACE.md's table for POST /v1/evidence, nothing written
 # on a 4xx, duplicates, batches, the read API, limits and SIGTERM.
 . "$(dirname "$0")/lib.sh"
+plan 67
 
 write_config "limits: { max_body: 4096, queue_max: 1 }"
 start_daemon

@@ -4,6 +4,7 @@
 # original event times, redeliveries are duplicates, a 503 spools, and a
 # refused item moves to rejected/.
 . "$(dirname "$0")/lib.sh"
+plan 43
 
 unset GITHUB_RUN_ATTEMPT MILEPOST_TIMEOUT
 export GIT_CEILING_DIRECTORIES="$T"

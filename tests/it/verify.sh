@@ -2,6 +2,7 @@
 # milepost ledger verify: intact, then every kind of tampering with sqlite3
 # names the first bad sequence number; the daemon refuses a tampered tip.
 . "$(dirname "$0")/lib.sh"
+plan 19
 
 start_daemon
 for i in 1 2 3 4 5 6; do
