@@ -90,7 +90,7 @@ eq "a generated id is the same for both evidence of one run" "2 $gen" \
     "$(ev "count(*)" "seq > $n AND subject='$gen'") $(ev "json_extract(properties,'\$.buildId')" "seq > $n AND $started")"
 n=$(rows)
 "$MILEPOST" run -- true
-check "each run generates a new build id" test "$(ev subject "seq > $n AND $started")" != "$gen"
+differs "each run generates a new build id" "$gen" "$(ev subject "seq > $n AND $started")"
 
 # emit: typed properties, the event time, links and the idempotency id.
 n=$(rows)

@@ -171,7 +171,7 @@ get BuildCompletion/July-2025 >/dev/null
 eq "the late completion revises July" "completedCount=9 incompleteCount=1 totalCount=10" "$(props)"
 eq "with the next revision" "$((jc + 1))" "$(json 'd["revision"]')"
 eq "after the change: 200 with a new ETag" "200 yes" \
-    "$(get BuildCompletion/July-2025 -H "If-None-Match: $e1") $([ "$(etag)" != "$e1" ] && echo yes)"
+    "$(get BuildCompletion/July-2025 -H "If-None-Match: $e1") $([ -n "$e1" ] && [ -n "$(etag)" ] && [ "$(etag)" != "$e1" ] && echo yes)"
 get BuildLifeCycleSLA/July-2025 >/dev/null
 eq "metSLA changes to 2 of 9" "22.22" "$(json 'round(d["properties"]["metSLA"], 2)')"
 get "BuildCompletion/July-2025?as_of=$prev" >/dev/null

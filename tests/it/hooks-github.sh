@@ -312,7 +312,7 @@ r=$(gh push "$FX/push-branch-utf8.json" "${SEEN[push-branch-utf8.json]}")
 eq "a redelivered push (one evidence per commit) is 200, duplicates" "200 1" "$r $(json 'd.get("duplicates", 0)')"
 eq "redeliveries store nothing" "$n" "$(rows)"
 eq "redeliveries keep no second raw payload" "$nraw" "$(sqlite3 "$T/ledger.db" "SELECT count(*) FROM raw_payloads")"
-check "raw payloads cannot be deleted" sh -c "! sqlite3 '$T/ledger.db' 'DELETE FROM raw_payloads' 2>/dev/null"
+check "raw payloads cannot be deleted" refused "$T/ledger.db" 'DELETE FROM raw_payloads' "raw payloads are append-only"
 eq "raw payloads cannot be changed" "raw payloads are append-only" \
     "$(sqlite3 "$T/ledger.db" "UPDATE raw_payloads SET body = x'00'" 2>&1 | grep -o "raw payloads are append-only")"
 

@@ -42,6 +42,39 @@ check() {	# check DESCRIPTION COMMAND...
 eq() {		# eq DESCRIPTION EXPECTED ACTUAL
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected [$2], got [$3]"; fi
 }
+# Negative checks that prove their command ran.  "! cmd | grep -q X" and
+# "! grep -q X FILE" pass when cmd crashes or FILE is missing; these do not.
+# no_grep GREP-ARGS... FILE...: grep finds nothing (status 1; 2, an error
+# such as a missing file, fails).
+no_grep() {
+	local rc=0
+	grep -q "$@" || rc=$?
+	[ "$rc" -eq 1 ]
+}
+# cmd_lacks PATTERN COMMAND...: COMMAND exits 0 and its output has no line
+# matching PATTERN.
+cmd_lacks() {
+	local pat=$1 out rc=0; shift
+	out=$("$@") || rc=$?
+	if [ "$rc" -ne 0 ]; then echo "# cmd_lacks: $1 exited $rc"; return 1; fi
+	no_grep -e "$pat" <<<"$out"
+}
+# same DESCRIPTION A B: A and B are equal and not empty (two missing
+# fields are not "the same").
+same() {
+	if [ -n "$2" ] && [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: [$2] vs [$3]"; fi
+}
+# differs DESCRIPTION A B: A and B are both there and differ.
+differs() {
+	if [ -n "$2" ] && [ -n "$3" ] && [ "$2" != "$3" ]; then ok "$1"; else not_ok "$1: [$2] vs [$3]"; fi
+}
+# refused DB SQL MESSAGE: sqlite3 fails on SQL, with MESSAGE (a trigger's).
+refused() {
+	local out rc=0
+	out=$(sqlite3 "$1" "$2" 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] && grep -qF -- "$3" <<<"$out"
+}
+
 # plan N: the number of checks this script runs, printed as TAP's 1..N
 # before the first.  finish fails the script when the count differs, and
 # tests/harness/lib.sh counts every planned check that did not run as a

@@ -44,8 +44,8 @@ eq "emit spools a third evidence" 3 "$(spooled)"
 "$MILEPOST" flush 2>/dev/null; rc=$?
 eq "flush with the receiver down exits 1" 1 "$rc"
 eq "flush with the receiver down keeps all 3" 3 "$(spooled)"
-check "spooled files are not readable by others" \
-    test -z "$(find "$MILEPOST_SPOOL" -maxdepth 1 -name '[0-9]*.json' -perm /077)"
+eq "spooled files are not readable by others (all 3 private)" 3 \
+    "$(find "$MILEPOST_SPOOL" -maxdepth 1 -name '[0-9]*.json' ! -perm /077 | wc -l)"
 # Kept for the redelivery below.
 cp "$(find "$MILEPOST_SPOOL" -maxdepth 1 -name '[0-9]*.json' | sort | head -1)" "$T/aside/"
 
