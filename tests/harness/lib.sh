@@ -14,7 +14,8 @@
 # Failures: F, Errors: E".  An integration script must print its plan
 # (TAP "1..N", from plan in tests/it/lib.sh), one "ok - " or "not ok - "
 # line per check and the summary "P passed, F failed" that agrees with
-# them; every planned check that did not run is a failure, and so is a
+# them; every planned check that did not run is a failure, and so is an
+# "ok - # SKIP", a
 # missing plan or summary, a result other than PASS (SKIP included), a
 # test that left no result, a make check that exits non-zero, and a suite
 # with no checks at all.
@@ -42,7 +43,7 @@ harness_clean() {
 }
 
 harness_count() {	# harness_count TEST LOG TRS -> "P F CAUSE"
-	local test=$1 log=$2 trs=$3 res line plan oks noks sp sf p f cause=
+	local test=$1 log=$2 trs=$3 res line plan oks noks skips sp sf p f cause=
 	if [ ! -f "$trs" ] || [ ! -f "$log" ]; then
 		echo "0 1 no result: the test did not run"
 		return
@@ -58,8 +59,11 @@ harness_count() {	# harness_count TEST LOG TRS -> "P F CAUSE"
 		plan=$(sed -n -E 's/^1\.\.([0-9]+)$/\1/p' "$log" | tail -1)
 		oks=$(grep -c -E '^ok( |$)' "$log" || true)
 		noks=$(grep -c -E '^not ok( |$)' "$log" || true)
-		p=$oks; f=$noks
-		[ "$f" -eq 0 ] || cause="$f checks failed"
+		# A TAP "ok - # SKIP" (or TODO) is not a pass: nothing was checked.
+		skips=$(grep -c -i -E '^ok( .*)? # (skip|todo)' "$log" || true)
+		p=$((oks - skips)); f=$((noks + skips))
+		[ "$noks" -eq 0 ] || cause="$noks checks failed"
+		[ "$skips" -eq 0 ] || cause="$skips checks skipped${cause:+; $cause}"
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1 || true)
 		if [ -z "$line" ]; then
 			f=$((f + 1)); cause="no summary line (it died early?)${cause:+; $cause}"

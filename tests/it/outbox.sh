@@ -69,7 +69,7 @@ if command -v npm >/dev/null && command -v node >/dev/null; then
 		not_ok "npm install standardwebhooks failed"
 	fi
 else
-	echo "ok - # SKIP npm is not installed (script/setup installs it)"
+	not_ok "node and npm are not installed (script/setup installs them): the signatures are not checked"
 fi
 
 # Ids and tenants filter: x1 matches no ids pattern; tenant acme goes to

@@ -2,7 +2,7 @@
 # Every reply of INTERFACE.md's table for POST /v1/evidence, nothing written
 # on a 4xx, duplicates, batches, the read API, limits and SIGTERM.
 . "$(dirname "$0")/lib.sh"
-plan 68
+plan 72
 
 write_config "limits: { max_body: 4096, queue_max: 1 }"
 start_daemon
@@ -176,4 +176,15 @@ eq "SIGTERM: the daemon exits 0" 0 "$?"
 check "SIGTERM exits after committing" grep -q "all acknowledged evidence is committed" "$T/milepostd.log"
 eq "every acknowledged evidence is in the ledger after SIGTERM" "$((n + 2))" "$(rows)"
 check "the ledger verifies after shutdown" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"
+
+# SIGHUP is ignored (there is no reload: restart to apply a configuration);
+# SIGINT stops the daemon as SIGTERM does.
+start_daemon
+kill -HUP "$DPID"
+r=$(post h1 '{"type":"BuildStartedEvent","properties":{"buildId":"h1"}}')
+eq "after SIGHUP the daemon still serves and stores" 202 "${r%% *}"
+check "SIGHUP leaves it running" kill -0 "$DPID"
+stop_daemon INT
+eq "SIGINT: the daemon exits 0" 0 "$?"
+eq "SIGINT: what it acknowledged is committed" "$((n + 3))" "$(rows)"
 finish
