@@ -7,13 +7,15 @@
 # kill -9 between commit and acknowledgement resends the push after the
 # restart with the same webhook-id.
 . "$(dirname "$0")/outbox-lib.sh"
-plan 39
+plan 44
 
 start_sink flaky; FLAKY=$SINKPORT
 start_sink down; DOWN=$SINKPORT
 start_sink gone; GONE=$SINKPORT
 start_sink slow; SLOW=$SINKPORT
 start_sink crash; CRASH=$SINKPORT
+start_sink redir; REDIR=$SINKPORT
+start_sink busy; BUSY=$SINKPORT
 S="whsec_$(head -c 32 /dev/urandom | base64)"
 hook() { echo "  $1: { kind: webhook, url: \"http://127.0.0.1:$2/\", secret: \"$S\", retry_base: 0.2s, retry_max: 5s, timeout: ${4:-2s}${3:+, $3} }"; }
 write_config "$STATUS_TYPES
@@ -23,12 +25,16 @@ $(hook down "$DOWN" "max_attempts: 3")
 $(hook gone "$GONE")
 $(hook slow "$SLOW" "rate: 2, burst: 1")
 $(hook crash "$CRASH" "" 60s)
+$(hook redir "$REDIR")
+$(hook busy "$BUSY")
 subscriptions:
   - { sink: flaky, types: [Status], ids: [f1] }
   - { sink: down, types: [Status], ids: [d1] }
   - { sink: gone, types: [Status], ids: [g1, g2] }
   - { sink: slow, types: [Status], ids: [\"r*\"] }
-  - { sink: crash, types: [Status], ids: [c1] }"
+  - { sink: crash, types: [Status], ids: [c1] }
+  - { sink: redir, types: [Status], ids: [x1] }
+  - { sink: busy, types: [Status], ids: [b1] }"
 start_daemon || exit 1
 CONF="$T/milepost.yaml"
 
@@ -94,6 +100,21 @@ eq "nothing more is sent to it" 1 "$(received gone)"
 "$MILEPOST" outbox retry --sink gone -c "$CONF" >/dev/null
 check "outbox retry --sink enables it: both objects delivered" wait_received gone 3
 check "g2 done" wait_status gone Status g2 done
+
+# README's table: a 3xx is never followed and goes to the dead-letter
+# queue at once; a 429's Retry-After (2 s here, over the 0.1-0.2 s the
+# backoff would wait) is honoured.
+printf '302\n' > "$T/redir/plan"
+opened x1 planned
+check "a 302 dead-letters the push" wait_status redir Status x1 dead
+eq "after one attempt (not followed, not retried)" "1 1" \
+    "$(received redir) $(sqlite3 "$T/ledger.db" "SELECT attempts FROM outbox WHERE sink = 'redir' AND id = 'x1'")"
+printf '429 2\n' > "$T/busy/plan"
+opened b1 planned
+check "a 429 is retried, then delivered" wait_received busy 2
+check "and done" wait_status busy Status b1 done
+gap=$(python3 -c 'import json,sys; t=[json.loads(l)["t"] for l in open(sys.argv[1])]; print("%.3f" % (t[1]-t[0]))' "$T/busy/log")
+check "the retry waited Retry-After: 2 (>= 2 s; got $gap s)" python3 -c "import sys; sys.exit(not $gap >= 2.0)"
 
 # Rate limit: 2 per second, burst 1: four objects take about 1.5 s.
 for i in 1 2 3 4; do opened "r$i" planned; done

@@ -4,7 +4,7 @@
 # original event times, redeliveries are duplicates, a 503 spools, and a
 # refused item moves to rejected/.
 . "$(dirname "$0")/lib.sh"
-plan 43
+plan 50
 
 unset GITHUB_RUN_ATTEMPT MILEPOST_TIMEOUT
 export GIT_CEILING_DIRECTORIES="$T"
@@ -129,4 +129,26 @@ eq "rejected/ is not flushed again" "0 1" "$rc $(spooled "$MILEPOST_SPOOL/reject
 stop_daemon
 eq "SIGTERM: the last daemon exits 0" 0 "$?"
 check "the ledger verifies" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"
+
+# emit's exit statuses (README): a 401, 403 or 404 means the secret or URL
+# is wrong, so emit exits 2 and spools nothing; a 429 or 5xx spools and
+# exits 0.  The receiver is tests/it/sink.py, answering each status once.
+mkdir -p "$T/fake"
+python3 "$top_srcdir/tests/it/sink.py" "$T/fake" > "$T/fake/out" 2>&1 &
+fakepid=$!
+for i in $(seq 600); do [ -s "$T/fake/port" ] && break; sleep 0.05; done
+fake="http://127.0.0.1:$(cat "$T/fake/port")"
+rm -f "$MILEPOST_SPOOL"/[0-9]*.json
+for st in 401 403 404 429 500 503; do
+	echo "$st" > "$T/fake/plan"
+	before=$(spooled)
+	MILEPOST_URL=$fake "$MILEPOST" emit BuildStartedEvent --subject "x$st" buildId="x$st" 2>/dev/null; rc=$?
+	case $st in
+	4[0-9][0-9]) [ "$st" = 429 ] && want="0 1" || want="2 0" ;;
+	*) want="0 1" ;;
+	esac
+	eq "emit answered $st: exit and spooled files ($want)" "$want" "$rc $(( $(spooled) - before ))"
+done
+eq "the fake receiver got the six requests" 6 "$(wc -l < "$T/fake/log")"
+kill "$fakepid" 2>/dev/null; wait "$fakepid" 2>/dev/null
 finish
