@@ -2,7 +2,7 @@
 # Every reply of INTERFACE.md's table for POST /v1/evidence, nothing written
 # on a 4xx, duplicates, batches, the read API, limits and SIGTERM.
 . "$(dirname "$0")/lib.sh"
-plan 72
+plan 75
 
 write_config "limits: { max_body: 4096, queue_max: 1 }"
 start_daemon
@@ -169,6 +169,27 @@ eq "503 carries Retry-After" "Retry-After: 1" "$(tr -d '\r' < "$T/q3.h" | grep -
 touch "$T/release"
 wait $lockpid $q1pid $q2pid
 eq "queued requests are committed once the lock is gone" "202 202" "$(cut -d' ' -f1 "$T/q1") $(cut -d' ' -f1 "$T/q2")"
+
+# 503 when the ledger cannot commit: the lock is held past the writer's
+# busy timeout (5 s), so the commit fails; nothing is written, the
+# failure is counted, and the request is answered (no hang, no crash).
+rm -f "$T/locked" "$T/release"
+( sqlite3 "$T/ledger.db" <<SQL
+BEGIN EXCLUSIVE;
+SELECT count(*) FROM evidence;
+.shell sh $T/hold.sh $T
+COMMIT;
+SQL
+) >/dev/null 2>&1 &
+lockpid=$!
+for i in $(seq 600); do [ -e "$T/locked" ] && break; sleep 0.05; done
+cf0=$(curl -s "$URL/metrics" | sed -n 's/^milepost_commit_failures_total //p')
+r=$(post cf1 '{"type":"BuildStartedEvent","properties":{"buildId":"cf1"}}' --max-time 60)
+touch "$T/release"; wait $lockpid
+eq "503 when the commit fails (the ledger is locked past the busy timeout)" 503 "${r%% *}"
+eq "the failed commit is counted" "$(( ${cf0:-0} + 1 ))" \
+    "$(curl -s "$URL/metrics" | sed -n 's/^milepost_commit_failures_total //p')"
+eq "and nothing is written" "$((n + 2))" "$(rows)"
 
 # SIGTERM: everything acknowledged is committed, and the daemon exits 0.
 stop_daemon TERM

@@ -4,7 +4,7 @@
 # original event times, redeliveries are duplicates, a 503 spools, and a
 # refused item moves to rejected/.
 . "$(dirname "$0")/lib.sh"
-plan 50
+plan 54
 
 unset GITHUB_RUN_ATTEMPT MILEPOST_TIMEOUT
 export GIT_CEILING_DIRECTORIES="$T"
@@ -125,6 +125,21 @@ check "flush reports the refusal on stderr" grep -q 'rejected/' "$T/err"
 eq "a refused item writes nothing" 4 "$(rows)"
 "$MILEPOST" flush 2>/dev/null; rc=$?
 eq "rejected/ is not flushed again" "0 1" "$rc $(spooled "$MILEPOST_SPOOL/rejected")"
+
+# README: two concurrent flushes never send the same file.  30 evidence
+# spooled (the URL refuses connections), two flushes at once: each
+# evidence is stored once and the receiver saw no duplicate delivery.
+for i in $(seq 30); do
+	MILEPOST_URL=http://127.0.0.1:1 "$MILEPOST" emit BuildStartedEvent --subject "cf$i" buildId="cf$i" 2>/dev/null
+done
+eq "30 evidence spooled for the concurrent flushes" 30 "$(spooled)"
+n=$(rows); dup0=$(metric milepost_evidence_duplicates_total)
+"$MILEPOST" flush 2>"$T/f1.err" & f1=$!
+"$MILEPOST" flush 2>"$T/f2.err" & f2=$!
+wait "$f1"; r1=$?; wait "$f2"; r2=$?
+eq "both flushes exit 0 and the spool is empty" "0 0 0" "$r1 $r2 $(spooled)"
+eq "each of the 30 is stored once" "$((n + 30)) 30" "$(rows) $(rows "subject LIKE 'cf%'")"
+eq "no file was sent twice (duplicates metric unchanged)" "${dup0:-x}" "$(metric milepost_evidence_duplicates_total)"
 
 stop_daemon
 eq "SIGTERM: the last daemon exits 0" 0 "$?"
