@@ -3,8 +3,9 @@
 . "$(dirname "$0")/lib.sh"
 SINKPIDS=
 outbox_cleanup() {
-	local p
+	local rc=$? p
 	for p in $SINKPIDS; do kill "$p" 2>/dev/null; done
+	(exit $rc)	# cleanup reports the script's status, not kill's
 	cleanup
 }
 trap outbox_cleanup EXIT
