@@ -81,12 +81,12 @@ for sig in TERM INT HUP QUIT; do
 	# CMD says when its trap is set (event-driven), and gives up by
 	# itself after 60 s (exit 9), so a signal that is not passed on
 	# fails the check instead of hanging the test.
-	# A background job starts with SIGINT and SIGQUIT ignored (and an
-	# ignored signal cannot be trapped): python restores the defaults, then
-	# becomes milepost (exec: the same pid).
+	# A background job starts with SIGINT and SIGQUIT ignored, nohup
+	# ignores SIGHUP, and an ignored signal cannot be trapped: python
+	# restores the defaults, then becomes milepost (exec: the same pid).
 	rm -f "$T/ready"
 	python3 -c 'import os, signal, sys
-for s in (signal.SIGINT, signal.SIGQUIT):
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
     signal.signal(s, signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])' "$MILEPOST" run --id "b-sig-$sig" -- sh -c "trap 'exit 5' $sig; touch '$T/ready'; i=0; while [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; exit 9" 2>/dev/null &
 	rp=$!
