@@ -3,6 +3,7 @@
 # with SIGKILL mid-stream and restarted.  Every id that got a 2xx must be
 # in the ledger, and the chain must verify.
 . "$(dirname "$0")/lib.sh"
+plan 8
 
 start_daemon
 WORKERS=8
@@ -49,6 +50,6 @@ check "the chain verifies after the crash" "$MILEPOST" ledger verify --ledger "s
 start_daemon
 r=$(post after-crash '{"type":"BuildStartedEvent","properties":{"buildId":"x"}}')
 eq "ingest continues after the crash" 202 "${r%% *}"
-stop_daemon TERM
+check "the daemon exits 0 on SIGTERM" stop_daemon TERM
 check "the chain still verifies" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"
 finish

@@ -7,6 +7,7 @@
 # regions; then the ledger still verifies and the claims rebuild equal.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
+plan 113
 
 FIX="$top_srcdir/tests/fixtures"
 ARGO_TOK="argo-$(head -c 12 /dev/urandom | xxd -p)"

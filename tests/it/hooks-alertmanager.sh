@@ -7,6 +7,7 @@
 # fingerprints, ignored and refused payloads, and the credentials.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
+plan 113
 
 FIX="$top_srcdir/tests/fixtures/alertmanager"
 BEAR1="am-old-$(head -c 12 /dev/urandom | xxd -p)"

@@ -7,6 +7,7 @@
 # triggers, and the bearer, Basic and Standard Webhooks credentials.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
+plan 188
 
 FIX="$top_srcdir/tests/fixtures/argocd"
 TOK1="argo-old-$(head -c 12 /dev/urandom | xxd -p)"

@@ -5,6 +5,7 @@
 # redelivery across modes, ignored types and versions, bearer and Standard
 # Webhooks authentication with rotation, malformed requests.
 . "$(dirname "$0")/lib.sh"
+plan 1308
 
 FX="$top_srcdir/tests/fixtures/cdevents"
 BEARER="cde-bearer-$(head -c 16 /dev/urandom | xxd -p)"
@@ -197,16 +198,6 @@ if __name__ == "__main__":
 PY
 cde() { python3 "$T/cde.py" "$@"; }
 
-tally() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "${line#ok - }" ;;
-		*) not_ok "${line#not ok - }" ;;
-		esac
-	done
-}
-
 # binary FILE [CURL-ARGS...]: the CDEvent as the body, context in ce-*.
 binary() {
 	local file=$1 h=() line ct=application/json; shift
@@ -249,7 +240,7 @@ for spec in v0.3 v0.4 v0.5; do
 				    "$(cde did $mode "$file")" "$(json 'd["evidence"][0]["id"]')"
 				curl -s -o "$T/list" -H "Authorization: Bearer $READER_TOKEN" \
 				    "$URL/v1/evidence?after=0&limit=1000"
-				tally < <(cde compare $mode "$file" "$T/list" "$name ($mode)" 2>&1)
+				oracle "$name ($mode)" 1 cde compare $mode "$file" "$T/list" "$name ($mode)"
 			else
 				eq "$name ($mode): 200 ignored" "200 True" "$r $(json '"ignored" in d')"
 				ignored=$((ignored + 1))

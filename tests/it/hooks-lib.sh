@@ -12,20 +12,18 @@ fetch() {
 # l.<link>; a value that is not a string is compared as JSON (418,
 # ["M-42"], true).  The properties and links named must be all there are.
 expect() {
-	local src=$1 id=$2 line
+	local src=$1 id=$2
 	shift 2
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) ok "${line#ok }" ;;
-		*) not_ok "${line#not ok }" ;;
-		esac
-	done < <(python3 - "$T/all.json" "$src" "$id" "$@" <<'PY'
+	# One check per FIELD=VALUE and two for "no other": $# + 2, whatever
+	# the oracle does (see oracle in lib.sh).
+	oracle "$src $id" $(($# + 2)) python3 - "$T/all.json" "$src" "$id" "$@" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 src, eid, want = sys.argv[2], sys.argv[3], sys.argv[4:]
 m = [e for e in d["evidence"] if e["source"] == src and e["id"] == eid]
 if len(m) != 1:
-    print("not ok %s %s: stored %d times" % (src, eid, len(m)))
+    for kv in want + ["no other properties", "no other links"]:
+        print("not ok - %s %s: %s: stored %d times" % (src, eid, kv.split("=", 1)[0], len(m)))
     sys.exit(0)
 e = m[0]
 named = {"p": set(), "l": set()}
@@ -40,15 +38,14 @@ for kv in want:
         got = json.dumps(got)
     tag = "%s %s %s: %s" % (src, e["type"], eid, k)
     if got == v:
-        print("ok " + tag)
+        print("ok - " + tag)
     else:
-        print("not ok %s: expected [%s], got [%s]" % (tag, v, got))
+        print("not ok - %s: expected [%s], got [%s]" % (tag, v, got))
 for f, name in (("p", "properties"), ("l", "links")):
     extra = sorted(set(e[name]) - named[f])
     tag = "%s %s %s: no other %s" % (src, e["type"], eid, name)
-    print(("ok " + tag) if not extra else ("not ok %s: %s" % (tag, extra)))
+    print(("ok - " + tag) if not extra else ("not ok - %s: %s" % (tag, extra)))
 PY
-)
 }
 
 # seconds_ago SOURCE ID: how long before now the evidence's event time is.

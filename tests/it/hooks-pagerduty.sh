@@ -7,6 +7,7 @@
 # a secret rotation.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
+plan 80
 
 FIX="$top_srcdir/tests/fixtures/pagerduty"
 SEC1="pd-old-$(head -c 12 /dev/urandom | xxd -p)"

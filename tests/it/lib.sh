@@ -10,6 +10,8 @@ T=$(mktemp -d /tmp/mp-it.XXXXXX)
 DPID=
 fails=0
 passes=0
+PLANNED=
+FINISHED=
 SECRET="whsec_$(head -c 32 /dev/urandom | base64)"
 READER_TOKEN="reader-token-$(head -c 8 /dev/urandom | xxd -p)"
 ADMIN_TOKEN="admin-token-$(head -c 8 /dev/urandom | xxd -p)"
@@ -18,9 +20,16 @@ export MILEPOST_SECRET="$SECRET" MILEPOST_SPOOL="$T/spool"
 unset MILEPOST_URL MILEPOST_TOKEN GITHUB_RUN_ID BUILD_TAG CI_JOB_ID
 
 cleanup() {
+	local rc=$?
 	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$T"
+	# An exit before finish (a crash, set -e, an early exit 0) is a failure,
+	# whatever the status: the harness finds no summary line and fails it.
+	if [ -z "$FINISHED" ]; then
+		echo "# lib.sh: exited (status $rc) before finish, after $((passes + fails)) of ${PLANNED:-?} planned checks"
+		exit 1
+	fi
 }
 trap cleanup EXIT
 
@@ -33,10 +42,83 @@ check() {	# check DESCRIPTION COMMAND...
 eq() {		# eq DESCRIPTION EXPECTED ACTUAL
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected [$2], got [$3]"; fi
 }
+# Negative checks that prove their command ran.  "! cmd | grep -q X" and
+# "! grep -q X FILE" pass when cmd crashes or FILE is missing; these do not.
+# no_grep GREP-ARGS... FILE...: grep finds nothing (status 1; 2, an error
+# such as a missing file, fails).
+no_grep() {
+	local rc=0
+	grep -q "$@" || rc=$?
+	[ "$rc" -eq 1 ]
+}
+# cmd_lacks PATTERN COMMAND...: COMMAND exits 0 and its output has no line
+# matching PATTERN.
+cmd_lacks() {
+	local pat=$1 out rc=0; shift
+	out=$("$@") || rc=$?
+	if [ "$rc" -ne 0 ]; then echo "# cmd_lacks: $1 exited $rc"; return 1; fi
+	no_grep -e "$pat" <<<"$out"
+}
+# same DESCRIPTION A B: A and B are equal and not empty (two missing
+# fields are not "the same").
+same() {
+	if [ -n "$2" ] && [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: [$2] vs [$3]"; fi
+}
+# differs DESCRIPTION A B: A and B are both there and differ.
+differs() {
+	if [ -n "$2" ] && [ -n "$3" ] && [ "$2" != "$3" ]; then ok "$1"; else not_ok "$1: [$2] vs [$3]"; fi
+}
+# refused DB SQL MESSAGE: sqlite3 fails on SQL, with MESSAGE (a trigger's).
+refused() {
+	local out rc=0
+	out=$(sqlite3 "$1" "$2" 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] && grep -qF -- "$3" <<<"$out"
+}
+
+# plan N: the number of checks this script runs, printed as TAP's 1..N
+# before the first.  finish fails the script when the count differs, and
+# tests/harness/lib.sh counts every planned check that did not run as a
+# failure.  Change N with the checks, never to make a run pass.
+plan() {
+	PLANNED=$1
+	echo "1..$1"
+}
 finish() {
+	if [ -z "$PLANNED" ]; then
+		not_ok "the script declares no plan"
+	elif [ $((passes + fails)) -ne "$PLANNED" ]; then
+		not_ok "plan: $PLANNED checks planned, $((passes + fails)) run"
+	fi
 	echo "$passes passed, $fails failed"
+	FINISHED=1
 	[ "$fails" -eq 0 ]
 	exit $?
+}
+
+# oracle DESCRIPTION N COMMAND...: COMMAND (a python or node helper) prints
+# "ok - ..." and "not ok - ..." lines, each a check, N of them when it works.
+# When it exits non-zero, prints nothing or prints anything else, that is a
+# failed check with its stderr shown, and any of the N checks it did not
+# print are failed too, so the count stays the plan's.
+oracle() {
+	local d=$1 n=$2 rc=0 line got=0 bad=0; shift 2
+	"$@" > "$T/oracle.out" 2> "$T/oracle.err" || rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "${line#ok - }"; got=$((got + 1)) ;;
+		"not ok - "*) not_ok "${line#not ok - }"; got=$((got + 1)) ;;
+		*) bad=$((bad + 1)); echo "# $d: oracle printed: $line" ;;
+		esac
+	done < "$T/oracle.out"
+	if [ "$rc" -ne 0 ] || [ "$got" -eq 0 ] || [ "$bad" -ne 0 ] || [ "$got" -lt "$n" ]; then
+		sed "s/^/# $d: oracle stderr: /" "$T/oracle.err"
+		not_ok "$d: the oracle failed (exit $rc, $got of $n checks, $bad other lines)"
+		got=$((got + 1))
+		while [ "$got" -lt "$n" ]; do
+			not_ok "$d: a check the oracle did not make"
+			got=$((got + 1))
+		done
+	fi
 }
 
 # write_config [EXTRA-YAML]: the configuration every test starts from.
@@ -59,11 +141,24 @@ start_daemon() {
 	: > "$T/milepostd.log"
 	"$MILEPOSTD" -c "$T/milepost.yaml" 2>>"$T/milepostd.log" &
 	DPID=$!
-	local i
-	for i in $(seq 100); do
+	# A generous deadline (30 s: a loaded machine, under ASan), then the
+	# script fails loudly: every later check would be about nothing.
+	local deadline=$(( $(date +%s) + ${START_DEADLINE:-30} ))
+	while :; do
 		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/milepostd.log" | tail -1)
-		[ -n "$PORT" ] && curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
-		if ! kill -0 "$DPID" 2>/dev/null; then cat "$T/milepostd.log"; return 1; fi
+		[ -n "$PORT" ] && curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/healthz" && break
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			wait "$DPID"
+			not_ok "start_daemon: milepostd exited ($?) before serving; its log:"
+			sed 's/^/# /' "$T/milepostd.log"
+			DPID=
+			finish
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			not_ok "start_daemon: milepostd not serving after ${START_DEADLINE:-30} s; its log:"
+			sed 's/^/# /' "$T/milepostd.log"
+			finish
+		fi
 		sleep 0.05
 	done
 	URL="http://127.0.0.1:$PORT"

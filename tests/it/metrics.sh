@@ -7,6 +7,7 @@
 # deploys; an incident's updates count once; a deploy without a revision
 # still counts.
 . "$(dirname "$0")/lib.sh"
+plan 24
 
 # Dated 2025: a timeout this long keeps the stall timer out of the way.
 write_config 'deployments: { timeout: 100000h }'
@@ -155,5 +156,5 @@ eq "unknown metrics: 404" 404 "$(get '/v1/metrics/velocity')"
 eq "no token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/metrics/dora")"
 "$MILEPOST" metrics velocity 2>/dev/null; rc=$?
 eq "milepost metrics velocity: usage error (exit 2)" 2 "$rc"
-stop_daemon
+check "the daemon exits 0 on SIGTERM" stop_daemon
 finish

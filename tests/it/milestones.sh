@@ -9,6 +9,7 @@
 # than max_per_deployment milestones is rejected with its reason.  The
 # read API: list and one, tenant scoping for client tokens, ETag and 304.
 . "$(dirname "$0")/lib.sh"
+plan 42
 
 # The scripted events are dated 2025: a timeout that long keeps the stall
 # timer from stalling them while the test runs.
@@ -210,5 +211,5 @@ check "the error names the rule and the milestone" grep -q "branches: entry 1: m
 eq "claims rebuild beside the daemon recomputes the same Milestone revisions" 0 "$rc"
 [ "$rc" = 0 ] || cat "$T/rb"
 eq "the agent delivered everything" 0 "$emit_fail"
-stop_daemon
+check "the daemon exits 0 on SIGTERM" stop_daemon
 finish

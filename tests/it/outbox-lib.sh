@@ -3,8 +3,9 @@
 . "$(dirname "$0")/lib.sh"
 SINKPIDS=
 outbox_cleanup() {
-	local p
+	local rc=$? p
 	for p in $SINKPIDS; do kill "$p" 2>/dev/null; done
+	(exit $rc)	# cleanup reports the script's status, not kill's
 	cleanup
 }
 trap outbox_cleanup EXIT
@@ -16,7 +17,7 @@ start_sink() {
 	env "$@" python3 "$top_srcdir/tests/it/sink.py" "$T/$name" \
 	    > "$T/$name/out" 2>&1 &
 	SINKPIDS="$SINKPIDS $!"
-	for i in $(seq 100); do
+	for i in $(seq 600); do	# 30 s
 		[ -f "$T/$name/port" ] && break
 		sleep 0.05
 	done
@@ -26,9 +27,10 @@ start_sink() {
 # received NAME: how many requests the sink has recorded.
 received() { [ -f "$T/$1/log" ] && wc -l < "$T/$1/log" || echo 0; }
 
-# wait_received NAME N [SECONDS]: until the sink has N requests.
+# wait_received NAME N [SECONDS]: until the sink has N requests (default
+# 30 s: a generous deadline costs nothing when the test passes).
 wait_received() {
-	local i n=$(( ${3:-10} * 20 ))
+	local i n=$(( ${3:-30} * 20 ))
 	for i in $(seq $n); do
 		[ "$(received "$1")" -ge "$2" ] && return 0
 		sleep 0.05
@@ -80,9 +82,9 @@ set_status() {	# set_status SUBJECT STATE PROGRESS NOTE [emit args]
 outbox_status() {	# outbox_status SINK TYPE ID
 	sqlite3 "$T/ledger.db" "SELECT status FROM outbox WHERE sink = '$1' AND type = '$2' AND id = '$3';" 2>/dev/null
 }
-wait_status() {		# wait_status SINK TYPE ID STATUS [SECONDS]
+wait_status() {		# wait_status SINK TYPE ID STATUS [SECONDS, default 30]
 	local i
-	for i in $(seq $(( ${5:-10} * 20 ))); do
+	for i in $(seq $(( ${5:-30} * 20 ))); do
 		[ "$(outbox_status "$1" "$2" "$3")" = "$4" ] && return 0
 		sleep 0.05
 	done

@@ -2,6 +2,7 @@
 # Every reply of INTERFACE.md's table for POST /v1/evidence, nothing written
 # on a 4xx, duplicates, batches, the read API, limits and SIGTERM.
 . "$(dirname "$0")/lib.sh"
+plan 75
 
 write_config "limits: { max_body: 4096, queue_max: 1 }"
 start_daemon
@@ -39,10 +40,13 @@ old=$(( $(date +%s) - 301 ))
 r=$(curl -s -o /dev/null -w '%{http_code}' -H "webhook-id: x2" -H "webhook-timestamp: $old" \
     -H "webhook-signature: v1,$(sign x2 "$old" "$good")" --data-binary "$good" "$URL/v1/evidence")
 eq "401 for a timestamp 301 s old" 401 "$r"
-fut=$(( $(date +%s) + 301 ))
+# Ahead by a clear margin: the daemon compares whole seconds, read after
+# ours, so now+301 becomes 300 s ahead (accepted) when a second boundary
+# falls in between.  (301 s old is safe: a later reading only adds age.)
+fut=$(( $(date +%s) + 400 ))
 r=$(curl -s -o /dev/null -w '%{http_code}' -H "webhook-id: x3" -H "webhook-timestamp: $fut" \
     -H "webhook-signature: v1,$(sign x3 "$fut" "$good")" --data-binary "$good" "$URL/v1/evidence")
-eq "401 for a timestamp 301 s ahead" 401 "$r"
+eq "401 for a timestamp 400 s ahead (beyond the 300 s tolerance)" 401 "$r"
 r=$(curl -s -o /dev/null -w '%{http_code}' -H "webhook-id: x4" -H "webhook-timestamp: $ts" \
     -H "webhook-signature: v1,bm90IGl0 v1,$(sign x4 "$ts" "$good")" --data-binary "$good" "$URL/v1/evidence")
 eq "202 when one of several signatures matches" 202 "$r"
@@ -128,18 +132,31 @@ check "metrics have a batch size histogram" grep -q '^milepost_batch_size_bucket
 check "metrics have a commit latency histogram" grep -q '^milepost_commit_seconds_count [1-9]' <<<"$m"
 
 # 503: hold the database lock so the writer blocks; the queue (max 1) fills.
+# Event-driven: the lock is held from when $T/locked appears until the
+# test creates $T/release (or 60 s pass), not for a fixed time.  The
+# writer's busy timeout (5 s) is the one bound left: from q1 to the
+# release below is well under it, even under ASan.
+cat > "$T/hold.sh" <<'SH'
+touch "$1/locked"
+i=0
+while [ ! -e "$1/release" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+SH
 ( sqlite3 "$T/ledger.db" <<SQL
 BEGIN EXCLUSIVE;
 SELECT count(*) FROM evidence;
-.shell sleep 3
+.shell sh $T/hold.sh $T
 COMMIT;
 SQL
 ) >/dev/null 2>&1 &
 lockpid=$!
-sleep 0.3
+for i in $(seq 600); do [ -e "$T/locked" ] && break; sleep 0.05; done
+check "the test holds the ledger's lock" test -e "$T/locked"
 post q1 '{"type":"BuildStartedEvent","properties":{"buildId":"q1"}}' > "$T/q1" &
 q1pid=$!
-sleep 0.3
+# q1 must be with the writer (out of the queue) before q2 comes, or q2 is
+# refused; nothing outside shows that moment, so a margin: the writer is
+# signalled at once, and 1 s covers curl's start on a loaded machine.
+sleep 1
 post q2 '{"type":"BuildStartedEvent","properties":{"buildId":"q2"}}' > "$T/q2" &
 q2pid=$!
 depth() { curl -s "$URL/metrics" | sed -n 's/^milepost_queue_depth //p'; }
@@ -149,8 +166,30 @@ r=$(post q3 '{"type":"BuildStartedEvent","properties":{"buildId":"q3"}}' -D "$T/
 eq "503 when the ingest queue is full" 503 "${r%% *}"
 # The same reply's headers: a second request could arrive after the lock.
 eq "503 carries Retry-After" "Retry-After: 1" "$(tr -d '\r' < "$T/q3.h" | grep -i '^retry-after:')"
+touch "$T/release"
 wait $lockpid $q1pid $q2pid
 eq "queued requests are committed once the lock is gone" "202 202" "$(cut -d' ' -f1 "$T/q1") $(cut -d' ' -f1 "$T/q2")"
+
+# 503 when the ledger cannot commit: the lock is held past the writer's
+# busy timeout (5 s), so the commit fails; nothing is written, the
+# failure is counted, and the request is answered (no hang, no crash).
+rm -f "$T/locked" "$T/release"
+( sqlite3 "$T/ledger.db" <<SQL
+BEGIN EXCLUSIVE;
+SELECT count(*) FROM evidence;
+.shell sh $T/hold.sh $T
+COMMIT;
+SQL
+) >/dev/null 2>&1 &
+lockpid=$!
+for i in $(seq 600); do [ -e "$T/locked" ] && break; sleep 0.05; done
+cf0=$(curl -s "$URL/metrics" | sed -n 's/^milepost_commit_failures_total //p')
+r=$(post cf1 '{"type":"BuildStartedEvent","properties":{"buildId":"cf1"}}' --max-time 60)
+touch "$T/release"; wait $lockpid
+eq "503 when the commit fails (the ledger is locked past the busy timeout)" 503 "${r%% *}"
+eq "the failed commit is counted" "$(( ${cf0:-0} + 1 ))" \
+    "$(curl -s "$URL/metrics" | sed -n 's/^milepost_commit_failures_total //p')"
+eq "and nothing is written" "$((n + 2))" "$(rows)"
 
 # SIGTERM: everything acknowledged is committed, and the daemon exits 0.
 stop_daemon TERM
@@ -158,4 +197,15 @@ eq "SIGTERM: the daemon exits 0" 0 "$?"
 check "SIGTERM exits after committing" grep -q "all acknowledged evidence is committed" "$T/milepostd.log"
 eq "every acknowledged evidence is in the ledger after SIGTERM" "$((n + 2))" "$(rows)"
 check "the ledger verifies after shutdown" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"
+
+# SIGHUP is ignored (there is no reload: restart to apply a configuration);
+# SIGINT stops the daemon as SIGTERM does.
+start_daemon
+kill -HUP "$DPID"
+r=$(post h1 '{"type":"BuildStartedEvent","properties":{"buildId":"h1"}}')
+eq "after SIGHUP the daemon still serves and stores" 202 "${r%% *}"
+check "SIGHUP leaves it running" kill -0 "$DPID"
+stop_daemon INT
+eq "SIGINT: the daemon exits 0" 0 "$?"
+eq "SIGINT: what it acknowledged is committed" "$((n + 3))" "$(rows)"
 finish

@@ -4,6 +4,7 @@
 # original event times, redeliveries are duplicates, a 503 spools, and a
 # refused item moves to rejected/.
 . "$(dirname "$0")/lib.sh"
+plan 54
 
 unset GITHUB_RUN_ATTEMPT MILEPOST_TIMEOUT
 export GIT_CEILING_DIRECTORIES="$T"
@@ -43,8 +44,8 @@ eq "emit spools a third evidence" 3 "$(spooled)"
 "$MILEPOST" flush 2>/dev/null; rc=$?
 eq "flush with the receiver down exits 1" 1 "$rc"
 eq "flush with the receiver down keeps all 3" 3 "$(spooled)"
-check "spooled files are not readable by others" \
-    test -z "$(find "$MILEPOST_SPOOL" -maxdepth 1 -name '[0-9]*.json' -perm /077)"
+eq "spooled files are not readable by others (all 3 private)" 3 \
+    "$(find "$MILEPOST_SPOOL" -maxdepth 1 -name '[0-9]*.json' ! -perm /077 | wc -l)"
 # Kept for the redelivery below.
 cp "$(find "$MILEPOST_SPOOL" -maxdepth 1 -name '[0-9]*.json' | sort | head -1)" "$T/aside/"
 
@@ -125,7 +126,44 @@ eq "a refused item writes nothing" 4 "$(rows)"
 "$MILEPOST" flush 2>/dev/null; rc=$?
 eq "rejected/ is not flushed again" "0 1" "$rc $(spooled "$MILEPOST_SPOOL/rejected")"
 
+# README: two concurrent flushes never send the same file.  30 evidence
+# spooled (the URL refuses connections), two flushes at once: each
+# evidence is stored once and the receiver saw no duplicate delivery.
+for i in $(seq 30); do
+	MILEPOST_URL=http://127.0.0.1:1 "$MILEPOST" emit BuildStartedEvent --subject "cf$i" buildId="cf$i" 2>/dev/null
+done
+eq "30 evidence spooled for the concurrent flushes" 30 "$(spooled)"
+n=$(rows); dup0=$(metric milepost_evidence_duplicates_total)
+"$MILEPOST" flush 2>"$T/f1.err" & f1=$!
+"$MILEPOST" flush 2>"$T/f2.err" & f2=$!
+wait "$f1"; r1=$?; wait "$f2"; r2=$?
+eq "both flushes exit 0 and the spool is empty" "0 0 0" "$r1 $r2 $(spooled)"
+eq "each of the 30 is stored once" "$((n + 30)) 30" "$(rows) $(rows "subject LIKE 'cf%'")"
+eq "no file was sent twice (duplicates metric unchanged)" "${dup0:-x}" "$(metric milepost_evidence_duplicates_total)"
+
 stop_daemon
 eq "SIGTERM: the last daemon exits 0" 0 "$?"
 check "the ledger verifies" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"
+
+# emit's exit statuses (README): a 401, 403 or 404 means the secret or URL
+# is wrong, so emit exits 2 and spools nothing; a 429 or 5xx spools and
+# exits 0.  The receiver is tests/it/sink.py, answering each status once.
+mkdir -p "$T/fake"
+python3 "$top_srcdir/tests/it/sink.py" "$T/fake" > "$T/fake/out" 2>&1 &
+fakepid=$!
+for i in $(seq 600); do [ -s "$T/fake/port" ] && break; sleep 0.05; done
+fake="http://127.0.0.1:$(cat "$T/fake/port")"
+rm -f "$MILEPOST_SPOOL"/[0-9]*.json
+for st in 401 403 404 429 500 503; do
+	echo "$st" > "$T/fake/plan"
+	before=$(spooled)
+	MILEPOST_URL=$fake "$MILEPOST" emit BuildStartedEvent --subject "x$st" buildId="x$st" 2>/dev/null; rc=$?
+	case $st in
+	4[0-9][0-9]) [ "$st" = 429 ] && want="0 1" || want="2 0" ;;
+	*) want="0 1" ;;
+	esac
+	eq "emit answered $st: exit and spooled files ($want)" "$want" "$rc $(( $(spooled) - before ))"
+done
+eq "the fake receiver got the six requests" 6 "$(wc -l < "$T/fake/log")"
+kill "$fakepid" 2>/dev/null; wait "$fakepid" 2>/dev/null
 finish

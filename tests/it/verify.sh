@@ -2,6 +2,7 @@
 # milepost ledger verify: intact, then every kind of tampering with sqlite3
 # names the first bad sequence number; the daemon refuses a tampered tip.
 . "$(dirname "$0")/lib.sh"
+plan 20
 
 start_daemon
 for i in 1 2 3 4 5 6; do
@@ -13,14 +14,14 @@ eq "an intact ledger verifies (exit 0)" 0 "$rc"
 check "verify says how many entries it checked" grep -q "6 entries" <<<"$out"
 out=$("$MILEPOST" ledger verify -c "$T/milepost.yaml"); rc=$?
 eq "verify takes -c FILE for the configured ledger" 0 "$rc"
-stop_daemon
+check "the daemon exits 0 on SIGTERM" stop_daemon
 
 db="$T/ledger.db"
 cp "$db" "$T/pristine.db"
 check "the ledger refuses UPDATE by itself" \
-    bash -c "! sqlite3 '$db' \"UPDATE evidence SET subject='x' WHERE seq=2;\" 2>/dev/null"
+    refused "$db" "UPDATE evidence SET subject='x' WHERE seq=2;" "the ledger is append-only"
 check "the ledger refuses DELETE by itself" \
-    bash -c "! sqlite3 '$db' 'DELETE FROM evidence WHERE seq=2;' 2>/dev/null"
+    refused "$db" 'DELETE FROM evidence WHERE seq=2;' "the ledger is append-only"
 eq "and nothing changed" 6 "$(sqlite3 "$db" "SELECT count(*) FROM evidence WHERE subject != 'x'")"
 
 # An edited row: its hash no longer matches.
