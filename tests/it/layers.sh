@@ -6,6 +6,7 @@
 # only their contract header; and no object calls a function defined in a
 # folder above it (nm on the objects of the build).
 . "$(dirname "$0")/lib.sh"
+plan 25
 src="$top_srcdir"
 bld="$top_builddir"
 folders="util record store derive outbox access config"

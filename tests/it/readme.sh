@@ -11,6 +11,7 @@
 # $top_builddir; the only change made to it is the port: 127.0.0.1:8780
 # becomes a free one, so the test never meets a running demo.
 . "$(dirname "$0")/lib.sh"
+plan 18
 top_builddir=$(cd "$top_builddir" && pwd)
 readme="$top_srcdir/README.md"
 
