@@ -530,6 +530,34 @@ START_TEST(test_yaml_alias_bomb)
 }
 END_TEST
 
+START_TEST(test_suggest)
+{
+	const char	*envs[] = { "staging", "production" };
+	const char	*tenants[] = { "acme", "globex" };
+	const char	*fields[] = { "state", "progress", "due" };
+	char		*m;
+
+	ck_assert_uint_eq(suggest_distance("production", "production"), 0);
+	ck_assert_uint_eq(suggest_distance("prodution", "production"), 1);
+	ck_assert_uint_eq(suggest_distance("prodcution", "production"), 1);
+	ck_assert_uint_eq(suggest_distance("", "abc"), 3);
+	ck_assert_str_eq(suggest_nearest("prodution", envs, 2), "production");
+	ck_assert_str_eq(suggest_nearest("Staging", envs, 2), "staging");
+	ck_assert_str_eq(suggest_nearest("acmee", tenants, 2), "acme");
+	ck_assert_str_eq(suggest_nearest("progres", fields, 3), "progress");
+	ck_assert_ptr_null(suggest_nearest("qa", envs, 2));
+	ck_assert_ptr_null(suggest_nearest("initech", tenants, 2));
+	m = suggest_unknown("environment", "prodution", envs, 2);
+	ck_assert_str_eq(m, "unknown environment prodution (did you mean "
+	    "production?; valid: staging or production)");
+	free(m);
+	m = suggest_unknown("field", "colour", fields, 3);
+	ck_assert_str_eq(m, "unknown field colour (valid: state, progress or "
+	    "due)");
+	free(m);
+}
+END_TEST
+
 Suite *
 make_config_suite(void)
 {
@@ -567,6 +595,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_bad_evidence_types);
 	tcase_add_test(tc, test_yaml_syntax);
 	tcase_add_test(tc, test_duplicate_key);
+	tcase_add_test(tc, test_suggest);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -85,6 +85,16 @@ int	 buf_write_fd(int, const void *, size_t);	/* all of it, or -1 */
 int	 ident_valid(const char *);
 int	 ident_sha_eq(const char *, const char *);
 
+/*
+ * suggest.c: the nearest valid name to a typo, and the valid names in
+ * words, for errors that say "did you mean production?".
+ */
+size_t		 suggest_distance(const char *, const char *);
+const char	*suggest_nearest(const char *, const char *const *, size_t);
+void		 suggest_list(struct buf *, const char *const *, size_t);
+char		*suggest_unknown(const char *, const char *,
+		    const char *const *, size_t);
+
 /* payload.c: raw payloads as stored (encoding "lz4": one LZ4 frame) */
 #define PAYLOAD_ENCODING	"lz4"
 int	 payload_compress(const void *, size_t, struct buf *);
