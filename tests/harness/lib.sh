@@ -24,9 +24,12 @@ H_FAILED=${H_FAILED:-0}
 HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # harness_tests DIR: the TESTS of DIR's Makefile, one a line.
+# Only lines that can be a test's path: if make first remakes an outdated
+# Makefile (config.status), what that prints is not a test.
 harness_tests() {
 	make -s --no-print-directory -C "$1" -f Makefile \
-	    -f "$HARNESS_DIR/print-tests.mk" harness-print-tests
+	    -f "$HARNESS_DIR/print-tests.mk" harness-print-tests |
+	    { grep -E '^[A-Za-z0-9_./+-]+$' || true; }
 }
 
 # harness_clean DIR: no result of an earlier run is left to be counted.
