@@ -484,7 +484,7 @@ dora_compute(struct ledger *l, const struct dora_query *q)
 		    deploys.v[i].revision[0] == '\0')
 			continue;
 		if (ledger_subject_find(l, "CommitPushed",
-		    deploys.v[i].revision, 1, dora_commit_one,
+		    deploys.v[i].revision, 0, 1, dora_commit_one,
 		    &deploys.v[i].commit_time) == -1)
 			goto out;
 	}

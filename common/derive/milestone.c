@@ -810,7 +810,8 @@ ms_ancestors(struct ledger *l, struct ms_rev *r, int64_t floor)
 		while (cur == NULL && head < r->nanc) {
 			memset(&w, 0, sizeof(w));
 			if (ledger_subject_find(l, "CommitPushed",
-			    r->anc[head++], 1, ms_walk_one, &w) == -1) {
+			    r->anc[head++], l->pending_seq, 1, ms_walk_one,
+			    &w) == -1) {
 				rc = -1;
 				break;
 			}
@@ -1007,8 +1008,8 @@ ms_deployment(struct milestones *ms, struct ledger *l, const struct claim *c)
 	/* Verified: which milestones does it map to? */
 	if (rev != NULL && *rev != '\0') {
 		strlcpy(r.sha, rev, sizeof(r.sha));
-		if (ledger_subject_find(l, "CommitPushed", rev, 1, ms_rev_one,
-		    &r) == -1)
+		if (ledger_subject_find(l, "CommitPushed", rev, l->pending_seq,
+		    1, ms_rev_one, &r) == -1)
 			goto out;
 	}
 	if (r.parents != NULL) {

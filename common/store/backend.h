@@ -36,7 +36,7 @@ struct ledger_backend {
 		    void *);
 	int	(*get)(struct ledger *, int64_t, struct evidence **);
 	int	(*subject_find)(struct ledger *, const char *, const char *,
-		    size_t, ledger_scan_cb, void *);
+		    int64_t, size_t, ledger_scan_cb, void *);
 	int	(*raw_put)(struct ledger *, const char *, const char *,
 		    int64_t, const char *, const void *, size_t, int);
 	int	(*raw_get)(struct ledger *, const char *, const char *,

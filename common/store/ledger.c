@@ -376,9 +376,9 @@ ledger_collect(struct ledger *l, const char *type, int claims, int64_t from,
 
 int
 ledger_subject_find(struct ledger *l, const char *type, const char *s,
-    size_t limit, ledger_scan_cb cb, void *arg)
+    int64_t max_seq, size_t limit, ledger_scan_cb cb, void *arg)
 {
-	return (l->be->subject_find(l, type, s, limit, cb, arg));
+	return (l->be->subject_find(l, type, s, max_seq, limit, cb, arg));
 }
 
 int

@@ -685,7 +685,7 @@ lite_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
  */
 static int
 lite_subject_find(struct ledger *l, const char *type, const char *s,
-    size_t limit, ledger_scan_cb cb, void *arg)
+    int64_t max_seq, size_t limit, ledger_scan_cb cb, void *arg)
 {
 	sqlite3_stmt	*st;
 	char		*pat = NULL;
@@ -695,10 +695,11 @@ lite_subject_find(struct ledger *l, const char *type, const char *s,
 	if (sqlite3_prepare_v2(SQ(l)->db, prefix ?
 	    "SELECT seq, id, source, type, subject, time, recorded_at, "
 	    "properties, links, hash FROM evidence WHERE type = ?1 AND "
-	    "subject GLOB ?2 ORDER BY seq DESC LIMIT ?3" :
+	    "subject GLOB ?2 AND seq <= ?4 ORDER BY seq DESC LIMIT ?3" :
 	    "SELECT seq, id, source, type, subject, time, recorded_at, "
 	    "properties, links, hash FROM evidence WHERE type = ?1 AND "
-	    "subject = ?2 ORDER BY seq DESC LIMIT ?3", -1, &st, NULL) !=
+	    "subject = ?2 AND seq <= ?4 ORDER BY seq DESC LIMIT ?3", -1, &st,
+	    NULL) !=
 	    SQLITE_OK)
 		return (-1);
 	if (prefix)
@@ -706,6 +707,7 @@ lite_subject_find(struct ledger *l, const char *type, const char *s,
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, prefix ? pat : s, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
+	sqlite3_bind_int64(st, 4, max_seq > 0 ? max_seq : INT64_MAX);
 	n = lite_evidence_each(st, cb, arg, 1);
 	sqlite3_finalize(st);
 	free(pat);

@@ -89,11 +89,13 @@ int		 ledger_collect(struct ledger *, const char *, int, int64_t,
 		    const char *, const char *, const char *, void *), void *);
 /*
  * Evidence of a type whose subject is s, or starts with s when s has 7 or
- * more characters (an abbreviated SHA); newest first, at most limit.
- * Returns the count, or -1.
+ * more characters (an abbreviated SHA), stored at or before max_seq (0:
+ * any); newest first, at most limit.  Derivation passes the entry it is
+ * at, so that `claims rebuild`, which replays a ledger that already holds
+ * later evidence, sees what the writer saw.  Returns the count, or -1.
  */
 int		 ledger_subject_find(struct ledger *, const char *,
-		    const char *, size_t, ledger_scan_cb, void *);
+		    const char *, int64_t, size_t, ledger_scan_cb, void *);
 /* Raw payloads; raw_put's last argument: only if (source, delivery) is new. */
 int		 ledger_raw_put(struct ledger *, const char *, const char *,
 		    int64_t, const char *, const void *, size_t, int);

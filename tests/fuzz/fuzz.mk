@@ -31,7 +31,8 @@ LIBSRC = $(wildcard $(TOP)/common/*/*.c) $(wildcard $(TOP)/plugins/*.c) \
 	    $(wildcard $(TOP)/receiver/*.c))
 LIBOBJ = $(patsubst $(TOP)/%.c,$(O)/obj/%.o,$(LIBSRC))
 SOURCES = $(notdir $(patsubst %/,%,$(dir $(wildcard $(TOP)/plugins/*/*.c))))
-TARGETS = $(SOURCES:%=$(O)/fuzz-%) $(O)/fuzz-evidence $(O)/fuzz-config
+TARGETS = $(SOURCES:%=$(O)/fuzz-%) $(O)/fuzz-evidence $(O)/fuzz-config \
+	$(O)/fuzz-derive
 LIB = $(O)/libmilepost-fuzz.a
 FUZZLIB = $(O)/obj/tests/fuzz/fuzz_lib.o
 
@@ -68,6 +69,9 @@ $(O)/fuzz-evidence: $(O)/obj/tests/fuzz/fuzz_evidence.o $(FUZZLIB) $(LIB)
 $(O)/fuzz-config: $(O)/obj/tests/fuzz/fuzz_config.o $(FUZZLIB) $(LIB)
 	$(FUZZ_CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(O)/fuzz-derive: $(O)/obj/tests/fuzz/fuzz_derive.o $(FUZZLIB) $(LIB)
+	$(FUZZ_CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 clean:
 	rm -rf $(O)/obj $(LIB) $(TARGETS)
 
@@ -76,4 +80,5 @@ clean:
 
 -include $(LIBOBJ:.o=.d) $(FUZZLIB:.o=.d) \
 	$(SOURCES:%=$(O)/obj/tests/fuzz/fuzz_source-%.d) \
-	$(O)/obj/tests/fuzz/fuzz_evidence.d $(O)/obj/tests/fuzz/fuzz_config.d
+	$(O)/obj/tests/fuzz/fuzz_evidence.d $(O)/obj/tests/fuzz/fuzz_config.d \
+	$(O)/obj/tests/fuzz/fuzz_derive.d

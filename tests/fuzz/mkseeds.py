@@ -349,6 +349,8 @@ GENERIC = {"\\u0000", "\\ud800", "\\\"", "1e999", "-0", "1e-400",
 
 def words_for(target):
     words = set(GENERIC)
+    if target == "derive":
+        return words
     if target in ("evidence", "config"):
         c_literals([os.path.join(TOP, "common", f) for f in (
             "record/evidence.c", "record/types.c", "derive/claims.c",
@@ -369,11 +371,51 @@ def words_for(target):
     return words
 
 
+
+def seeds_derive():
+    """Programs for fuzz_derive.c: byte pairs (op, operand); an op byte with
+    its high bit set ends the transaction.  op % 14 picks the evidence (0
+    DeploymentStarted, 1 Succeeded, 2 Failed, 3 Health, 4 TestRun, 5
+    Override, 6 IncidentOpened, 7 IncidentResolved, 8-9 CommitPushed, 10
+    BuildStartedEvent, 11 BuildCompleted, 12 DeploymentStalled, 13
+    MilestoneClock); the operand's bits pick the service, environment,
+    revision and tenant (see fdr_evidence)."""
+    def op(code, flags=0, end=False):
+        lo, hi = (128, 256) if end else (0, 128)
+        for a in range(lo, hi):
+            if a % 14 == code and (a & 0x70) == (flags & 0x70):
+                return a
+        for a in range(lo, hi):
+            if a % 14 == code:
+                return a
+        raise ValueError(code)
+    shop_prod = 0x00            # service shop, production, revision 0
+    shop_stg = 0x04             # shop, staging
+    cart_prod = 0x01
+    stories = {
+        "deploy-verify": [(op(8, 0x20), shop_prod), (op(0), shop_prod),
+                          (op(1), shop_prod), (op(4), shop_prod),
+                          (op(3, 0x00, True), shop_prod)],
+        "incident-rollback": [(op(0), shop_prod), (op(1, 0, True), shop_prod),
+                              (op(6, 0x10), shop_prod), (op(0), 0x08),
+                              (op(1), 0x08), (op(7, 0, True), shop_prod)],
+        "dependency-blocked": [(op(0), cart_prod), (op(1), cart_prod),
+                               (op(4, 0, True), cart_prod), (op(0), shop_prod),
+                               (op(1), shop_prod), (op(4, 0, True), shop_prod)],
+        "override-stall": [(op(0), shop_stg), (op(12, 0, True), shop_stg),
+                           (op(5, 0x30), shop_stg), (op(5, 0x40, True), shop_prod)],
+        "builds": [(op(10), 0x01), (op(11, 0x30), 0x01), (op(10), 0x02),
+                   (op(11, 0x10, True), 0x02), (op(13, 0x10, True), 0)],
+    }
+    for name, prog in stories.items():
+        yield name, bytes(b for pair in prog for b in pair)
+
 GENERATORS = {
     "github": seeds_github, "gitlab": seeds_gitlab, "jenkins": seeds_jenkins,
     "pagerduty": seeds_pagerduty, "alertmanager": seeds_alertmanager,
     "argocd": seeds_argocd, "cdevents": seeds_cdevents,
     "evidence": seeds_evidence, "config": seeds_config,
+    "derive": seeds_derive,
 }
 
 
