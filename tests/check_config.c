@@ -530,6 +530,32 @@ START_TEST(test_yaml_alias_bomb)
 }
 END_TEST
 
+START_TEST(test_strict)
+{
+	struct json_tokener	*tok = strict_new(16);
+	const char		*bad[] = { "{\"a\": NaN}", "{\"a\": Infinity}",
+	    "[1, -Infinity]", "{\"a\": [1e999]}", "{} x", "{", "" };
+	json_object		*o;
+	char			 why[MP_ERRLEN];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		o = strict_parse(tok, bad[i], strlen(bad[i]), why, sizeof(why));
+		ck_assert_msg(o == NULL, "accepted %s", bad[i]);
+		ck_assert_msg(strncmp(why, "malformed JSON", 14) == 0, "%s: %s",
+		    bad[i], why);
+	}
+	o = strict_parse(tok, "{\"a\": 1.5e3, \"b\": [-0.0]} \n", 25, why,
+	    sizeof(why));
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_get_double(json_object_object_get(o, "a")) ==
+	    1500);
+	json_object_put(o);
+	json_tokener_free(tok);
+}
+END_TEST
+
 START_TEST(test_suggest)
 {
 	const char	*envs[] = { "staging", "production" };
@@ -596,6 +622,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_yaml_syntax);
 	tcase_add_test(tc, test_duplicate_key);
 	tcase_add_test(tc, test_suggest);
+	tcase_add_test(tc, test_strict);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -31,8 +31,9 @@ LIBSRC = $(wildcard $(TOP)/common/*/*.c) $(wildcard $(TOP)/plugins/*.c) \
 	    $(wildcard $(TOP)/receiver/*.c))
 LIBOBJ = $(patsubst $(TOP)/%.c,$(O)/obj/%.o,$(LIBSRC))
 SOURCES = $(notdir $(patsubst %/,%,$(dir $(wildcard $(TOP)/plugins/*/*.c))))
-TARGETS = $(SOURCES:%=$(O)/fuzz-%) $(O)/fuzz-evidence $(O)/fuzz-config \
-	$(O)/fuzz-derive
+# Targets with a file of their own (fuzz_<name>.c), beside the sources'.
+OWN = evidence config derive mergepatch retry query
+TARGETS = $(SOURCES:%=$(O)/fuzz-%) $(OWN:%=$(O)/fuzz-%)
 LIB = $(O)/libmilepost-fuzz.a
 FUZZLIB = $(O)/obj/tests/fuzz/fuzz_lib.o
 
@@ -63,13 +64,7 @@ $(SOURCES:%=$(O)/fuzz-%): $(O)/fuzz-%: $(O)/obj/tests/fuzz/fuzz_source-%.o \
     $(FUZZLIB) $(LIB)
 	$(FUZZ_CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(O)/fuzz-evidence: $(O)/obj/tests/fuzz/fuzz_evidence.o $(FUZZLIB) $(LIB)
-	$(FUZZ_CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-
-$(O)/fuzz-config: $(O)/obj/tests/fuzz/fuzz_config.o $(FUZZLIB) $(LIB)
-	$(FUZZ_CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-
-$(O)/fuzz-derive: $(O)/obj/tests/fuzz/fuzz_derive.o $(FUZZLIB) $(LIB)
+$(OWN:%=$(O)/fuzz-%): $(O)/fuzz-%: $(O)/obj/tests/fuzz/fuzz_%.o $(FUZZLIB) $(LIB)
 	$(FUZZ_CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 clean:
@@ -80,5 +75,4 @@ clean:
 
 -include $(LIBOBJ:.o=.d) $(FUZZLIB:.o=.d) \
 	$(SOURCES:%=$(O)/obj/tests/fuzz/fuzz_source-%.d) \
-	$(O)/obj/tests/fuzz/fuzz_evidence.d $(O)/obj/tests/fuzz/fuzz_config.d \
-	$(O)/obj/tests/fuzz/fuzz_derive.d
+	$(OWN:%=$(O)/obj/tests/fuzz/fuzz_%.d)

@@ -349,7 +349,7 @@ GENERIC = {"\\u0000", "\\ud800", "\\\"", "1e999", "-0", "1e-400",
 
 def words_for(target):
     words = set(GENERIC)
-    if target == "derive":
+    if target in ("derive", "mergepatch", "retry", "query"):
         return words
     if target in ("evidence", "config"):
         c_literals([os.path.join(TOP, "common", f) for f in (
@@ -410,12 +410,44 @@ def seeds_derive():
     for name, prog in stories.items():
         yield name, bytes(b for pair in prog for b in pair)
 
+
+def seeds_mergepatch():
+    """Pairs of JSON documents a NUL b, as fuzz_mergepatch.c reads them."""
+    pairs = [
+        ({"state": "deployed", "progress": 10}, {"state": "verified", "progress": 10}),
+        ({"a": {"b": 1, "c": [1, 2]}}, {"a": {"c": [2]}, "d": "x"}),
+        ({}, {"title": "Checkout v2", "due": "2025-08-31"}),
+        ({"x": 1}, {}),
+        ([1, 2], {"y": True}),
+        ({"n": None}, {"n": 1}),
+    ]
+    for i, (a, b) in enumerate(pairs):
+        yield f"pair-{i}", (json.dumps(a) + "\0" + json.dumps(b)).encode()
+
+
+def seeds_retry():
+    for i, v in enumerate(["120", "0", " 5", "99999", "-1", "soon",
+                           "Wed, 21 Oct 2015 07:28:00 GMT",
+                           "Sunday, 06-Nov-94 08:49:37 GMT",
+                           "Sun Nov  6 08:49:37 1994", "3600\r", ""]):
+        yield f"value-{i}", v.encode()
+
+
+def seeds_query():
+    for i, q in enumerate(["limit=10", "limit=0&after=5", "after=abc",
+                           "as_of=2025-08-01T00:00:00Z&limit=1000",
+                           "from=2025-07-01T00:00:00.123456Z&to=2025-08-01",
+                           "service=shop&environment=production&state=failed",
+                           "limit=99999999999999999999", "%zz=1", "a&&b=&=c"]):
+        yield f"query-{i}", q.encode()
+
 GENERATORS = {
     "github": seeds_github, "gitlab": seeds_gitlab, "jenkins": seeds_jenkins,
     "pagerduty": seeds_pagerduty, "alertmanager": seeds_alertmanager,
     "argocd": seeds_argocd, "cdevents": seeds_cdevents,
     "evidence": seeds_evidence, "config": seeds_config,
-    "derive": seeds_derive,
+    "derive": seeds_derive, "mergepatch": seeds_mergepatch,
+    "retry": seeds_retry, "query": seeds_query,
 }
 
 
