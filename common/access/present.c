@@ -39,7 +39,9 @@ static const char *present_links[] = {
 
 /* The top-level fields of every client view. */
 static const char *present_top[] = {
-	"type", "id", "about", "revision", "time", "recorded_at", NULL
+	"type", "id", "about", "revision", "time", "recorded_at",
+	"tenant", "start",		/* GET /v1/milestones adds these */
+	NULL
 };
 
 /* A milestone's own properties a client sees as they are. */
