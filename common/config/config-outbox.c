@@ -128,7 +128,7 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
     const char *file, char *err, size_t errlen)
 {
 	json_object	*v;
-	char		 key[192], **secrets = NULL;
+	char		 key[192], **secrets = NULL, why[MP_ERRLEN], *enc;
 	size_t		 nsecrets = 0, i;
 	double		 d;
 	int		 rc = -1;
@@ -157,6 +157,20 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 			    strncmp(sc->url, "https://", 8) != 0) {
 				yaml_errf(err, errlen, file, val, key, "must "
 				    "be an http:// or https:// URL");
+				goto out;
+			}
+			/* Closed: values only in the path and query. */
+			if (sink_template_check(sc->url, why,
+			    sizeof(why)) == -1) {
+				yaml_errf(err, errlen, file, val, key, "%s",
+				    why);
+				goto out;
+			}
+			if (!(sc->impl->need & SINK_NEED_URL) &&
+			    strchr(sc->url, '{') != NULL) {
+				yaml_errf(err, errlen, file, val, key, "a %s "
+				    "sink's url is a base URL, without "
+				    "placeholders", sc->impl->name);
 				goto out;
 			}
 		} else if (strcmp(k, "secret") == 0) {
@@ -192,11 +206,12 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 			if (config_outbox_str(val, file, key, &sc->repo, err,
 			    errlen) == -1)
 				goto out;
-			if (strchr(sc->repo, '/') == NULL) {
+			if ((enc = github_path(sc->repo, "1")) == NULL) {
 				yaml_errf(err, errlen, file, val, key, "must "
 				    "be owner/name");
 				goto out;
 			}
+			free(enc);
 		} else if (strcmp(k, "rate") == 0) {
 			if (config_outbox_num(val, file, key, 0.001, 1e6,
 			    &sc->rate.per_sec, err, errlen) == -1)
