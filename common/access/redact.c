@@ -32,6 +32,7 @@ struct redact_rule {
 	char		*text;
 	char		**seg;
 	size_t		 nseg;
+	int		 builtin;	/* one of redact_builtin_client */
 };
 
 struct redaction {
@@ -184,8 +185,10 @@ redact_new(void)
 	size_t			 i;
 
 	rd = xcalloc(1, sizeof(*rd));
-	for (i = 0; redact_builtin_client[i] != NULL; i++)
+	for (i = 0; redact_builtin_client[i] != NULL; i++) {
 		redact_add(rd, ROLE_CLIENT, redact_builtin_client[i]);
+		rd->rules[ROLE_CLIENT][i].builtin = 1;
+	}
 	return (rd);
 }
 
@@ -352,7 +355,9 @@ redact_match(const struct redact_rule *r, size_t i, const char **path,
 /*
  * Is the field at path (n keys from the root) kept for role: named by
  * one of its allow patterns, or by one of keep (exact dotted paths, a
- * NULL-terminated list; NULL for none)?
+ * NULL-terminated list; NULL for none)?  keep is what the presentation
+ * vouches for: it holds against the built-in patterns only, so a
+ * configured remove still removes it (redact_walk passes NULL then).
  */
 int
 redact_allowed(const struct redaction *rd, enum role role, const char **keep,
@@ -432,8 +437,8 @@ redact_walk(struct redact_ctx *cx, json_object *o, const struct redact_rule *r,
 		cx->depth++;
 		if (i + 1 == r->nseg) {
 			kept = cx->depth <= REDACT_DEPTH_MAX &&
-			    redact_allowed(cx->rd, cx->role, cx->keep,
-			    cx->path, cx->depth);
+			    redact_allowed(cx->rd, cx->role, r->builtin ?
+			    cx->keep : NULL, cx->path, cx->depth);
 			if (!kept) {
 				del = xreallocarray(del, ndel + 1,
 				    sizeof(*del));
