@@ -5,8 +5,9 @@
  *			rate (429 with Retry-After), the permission table
  *			(403); every endpoint calls it first
  *	api_present	what they may see: a client token sees only its
- *			tenant's objects (the caller answers 404 otherwise)
- *			and every token gets its role's redaction
+ *			tenant's objects (the caller answers 404 otherwise),
+ *			as built by the one presentation (access/present.c);
+ *			every other token gets its role's redaction
  *	api_reply_etag	how a read is answered: a strong ETag over the
  *			exact bytes sent, 304 when If-None-Match names it
  *
@@ -144,13 +145,16 @@ api_auth(struct server *srv, struct evhttp_request *req, enum role need)
 }
 
 /*
- * Prepare o (a claim-shaped object: a claim, deployment, release,
- * milestone or a change's object; borrowed, changed in place) for tok.
- * Returns -1 when tok may not see it at all (a client token and another
- * tenant's object, or one without a tenant link): the caller answers 404
- * for a single object, as for one that does not exist, and skips it in a
- * list.  Otherwise removes what tok's role's redaction names and returns
- * 0.  The tenant is read before redaction, so a policy may hide the link.
+ * Prepare o (a claim-shaped object: a claim, a deployment's revision, a
+ * release, a milestone or a change's object; borrowed, replaced in place
+ * by what tok may see) for tok.  Returns -1 when tok may not see it at
+ * all (a client token and another tenant's object, one without a tenant
+ * link, or a type no client sees): the caller answers 404 for a single
+ * object, as for one that does not exist, and skips it in a list.
+ * Otherwise o becomes present_view's view for tok's role: for a client,
+ * the client view with the client redaction on it; for any other role,
+ * o with its role's redaction.  The tenant is read before, so a policy
+ * may hide the link.
  */
 int
 api_present(struct server *srv, const struct token *tok, json_object *o)
@@ -160,8 +164,74 @@ api_present(struct server *srv, const struct token *tok, json_object *o)
 	json_object_object_get_ex(o, "links", &links);
 	if (!access_tenant_visible(tok, links))
 		return (-1);
-	redact_claim(srv->cf->redaction, tok, o);
+	if (tok == NULL)
+		return (0);
+	return (present_inplace(srv->cf->redaction, tok->role, o));
+}
+
+struct api_find {
+	const char	*want;		/* the public id */
+	size_t		 plen;		/* its prefix up to the last '/' */
+	char		*found;
+	char		 last[MP_IDMAX * 2];
+	size_t		 seen;
+	int		 done;
+};
+
+static int
+api_find_one(const struct claim *c, void *arg)
+{
+	struct api_find	*f = arg;
+	char		 pub[MP_IDMAX * 2];
+
+	f->seen++;
+	snprintf(f->last, sizeof(f->last), "%s", c->id);
+	if (strncmp(c->id, f->want, f->plen) != 0) {
+		f->done = 1;	/* past the prefix: ids are in order */
+		return (-1);
+	}
+	present_public_id(c->type, c->id, pub, sizeof(pub));
+	if (strcmp(pub, f->want) == 0) {
+		f->found = xstrdup(c->id);
+		return (-1);
+	}
 	return (0);
+}
+
+/*
+ * The stored id of claim (type, id) as tok names it (taken): a client
+ * names a Deployment by its public id (present_public_id), found among
+ * the Deployments of the same service and environment; everyone else by
+ * its id.  Returns NULL when there is no such claim (the caller answers
+ * 404), with *err set on a storage error.
+ */
+char *
+api_claim_id(struct server *srv, const struct token *tok, const char *type,
+    const char *id, int *err)
+{
+	struct api_find	 f;
+	const char	*slash;
+
+	*err = 0;
+	if (tok == NULL || tok->role != ROLE_CLIENT ||
+	    strcmp(type, "Deployment") != 0)
+		return (xstrdup(id));
+	if (!present_is_public_id(id) || (slash = strrchr(id, '/')) == NULL)
+		return (NULL);	/* a client never names the SHA */
+	memset(&f, 0, sizeof(f));
+	f.want = id;
+	f.plen = (size_t)(slash - id + 1);
+	snprintf(f.last, sizeof(f.last), "%.*s", (int)f.plen, id);
+	do {
+		f.seen = 0;
+		if (ledger_claim_list(srv->reader, type, f.last, 1000,
+		    INT64_MAX, api_find_one, &f) == -1 && f.found == NULL &&
+		    !f.done) {
+			*err = 1;
+			return (NULL);
+		}
+	} while (f.found == NULL && !f.done && f.seen == 1000);
+	return (f.found);
 }
 
 /* Does the If-None-Match list inm name etag (weak or strong), or "*"? */

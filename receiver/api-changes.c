@@ -6,8 +6,10 @@
  * {properties, links} against the claim's previous revision (the whole
  * document for a new claim).  Cursors increase and are never reused;
  * "next" is the cursor to ask after.  A client token sees only the
- * changes of claims whose tenant link is its tenant, redacted by its
- * role's policy like the claims themselves.
+ * changes of claims whose tenant link is its tenant, and each patch is
+ * computed between the presented revisions (access/present.c), so that
+ * it holds only what the client view holds (a field the view leaves out
+ * is neither sent nor shown as deleted) and names the public id.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,99 @@
 
 #define FEED_LIMIT_DEFAULT	100
 #define FEED_LIMIT_MAX		1000
+
+/* {properties, links} of the client view of revision rev (prev: the one before). */
+static json_object *
+feed_doc(struct server *srv, const struct token *tok, const char *type,
+    const char *id, int64_t rev, int prev, int *err)
+{
+	struct claim	 c;
+	json_object	*o, *d, *v;
+	int		 rc;
+
+	memset(&c, 0, sizeof(c));
+	if ((rc = ledger_claim_rev(srv->reader, type, id, rev, prev, &c)) !=
+	    1) {
+		*err = rc == -1;
+		claim_clear(&c);
+		return (NULL);
+	}
+	o = claim_to_json(&c);
+	claim_clear(&c);
+	if (api_present(srv, tok, o) == -1) {
+		json_object_put(o);
+		return (NULL);
+	}
+	d = json_object_new_object();
+	if (json_object_object_get_ex(o, "properties", &v))
+		json_object_object_add(d, "properties", json_object_get(v));
+	if (json_object_object_get_ex(o, "links", &v))
+		json_object_object_add(d, "links", json_object_get(v));
+	json_object_put(o);
+	return (d);
+}
+
+/*
+ * The client's feed: each entry's patch between the presented revisions,
+ * its public id; entries the client view does not change (or a type it
+ * never sees) are left out, though the cursor moves past them.  Returns
+ * a new array, or NULL on a storage error.
+ */
+static json_object *
+feed_present(struct server *srv, const struct token *tok, json_object *arr)
+{
+	json_object	*out, *e, *v, *cur, *old, *patch;
+	const char	*type, *id;
+	char		 pub[MP_IDMAX * 2];
+	int64_t		 rev;
+	size_t		 i;
+	int		 err = 0;
+
+	out = json_object_new_array();
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		e = json_object_array_get_idx(arr, i);
+		type = json_object_get_string(json_object_object_get(e,
+		    "type"));
+		id = json_object_get_string(json_object_object_get(e, "id"));
+		rev = json_object_get_int64(json_object_object_get(e,
+		    "revision"));
+		if (type == NULL || id == NULL)
+			continue;
+		if ((cur = feed_doc(srv, tok, type, id, rev, 0, &err)) ==
+		    NULL) {
+			if (err)
+				goto fail;
+			continue;
+		}
+		old = feed_doc(srv, tok, type, id, rev, 1, &err);
+		if (err) {
+			json_object_put(cur);
+			goto fail;
+		}
+		patch = mergepatch_diff(old, cur);
+		json_object_put(cur);
+		if (old != NULL && mergepatch_empty(patch)) {
+			json_object_put(old);
+			json_object_put(patch);
+			continue;	/* nothing the client sees changed */
+		}
+		json_object_put(old);
+		v = json_object_new_object();
+		json_object_object_foreach(e, k, val) {
+			if (strcmp(k, "patch") != 0 && strcmp(k, "id") != 0)
+				json_object_object_add(v, k,
+				    json_object_get(val));
+		}
+		present_public_id(type, id, pub, sizeof(pub));
+		json_object_object_add(v, "id", json_object_new_string(pub));
+		json_object_object_add(v, "patch", patch);
+		json_object_array_add(out, v);
+	}
+	return (out);
+fail:
+	json_object_put(out);
+	return (NULL);
+}
 
 void
 feed_changes(struct server *srv, struct evhttp_request *req)
@@ -58,15 +153,25 @@ feed_changes(struct server *srv, struct evhttp_request *req)
 		api_unreadable(srv, req);
 		goto out;
 	}
-	/*
-	 * A patch has the shape of the claim ({properties, links}), so the
-	 * token's redaction policy applies to it as to the claim: a removed
-	 * field is neither sent nor shown as deleted.
-	 */
-	for (i = 0; i < json_object_array_length(arr); i++)
-		if (json_object_object_get_ex(json_object_array_get_idx(arr, i),
-		    "patch", &patch))
-			redact_claim(srv->cf->redaction, tok, patch);
+	if (tok->role == ROLE_CLIENT) {
+		json_object *pres = feed_present(srv, tok, arr);
+
+		json_object_put(arr);
+		if ((arr = pres) == NULL) {
+			api_unreadable(srv, req);
+			goto out;
+		}
+	} else {
+		/*
+		 * A patch has the shape of the claim ({properties, links}),
+		 * so the token's redaction policy applies to it as to the
+		 * claim: a removed field is neither sent nor shown as deleted.
+		 */
+		for (i = 0; i < json_object_array_length(arr); i++)
+			if (json_object_object_get_ex(
+			    json_object_array_get_idx(arr, i), "patch", &patch))
+				redact_claim(srv->cf->redaction, tok, patch);
+	}
 	o = json_object_new_object();
 	json_object_object_add(o, "changes", arr);
 	json_object_object_add(o, "next", json_object_new_int64(next));

@@ -203,9 +203,17 @@ api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 		goto out;
 	}
 	if (id != NULL) {
+		char	*sid;
+		int	 err;
+
 		memset(&c, 0, sizeof(c));
-		rc = ledger_claim_get(srv->reader, type, id, as_of,
-		    &c);
+		/* A client names a deployment by its public id. */
+		if ((sid = api_claim_id(srv, tok, type, id, &err)) == NULL)
+			rc = err ? -1 : 0;
+		else
+			rc = ledger_claim_get(srv->reader, type, sid, as_of,
+			    &c);
+		free(sid);
 		if (rc == -1)
 			api_unreadable(srv, req);
 		else {

@@ -137,15 +137,36 @@ out:
 	evhttp_clear_headers(&q);
 }
 
+struct deployments_hist {
+	struct server		*srv;
+	const struct token	*tok;
+	json_object		*arr;
+};
+
+/*
+ * One revision of the history.  A client gets each revision as the
+ * presentation builds it (a claim-shaped client view: never copied field
+ * by field here, so nothing the view leaves out, such as an actor or a
+ * reason, reaches it); other tokens get the transition with its basis.
+ */
 static int
 deployments_history_one(const struct claim *c, void *arg)
 {
-	json_object	*p, *h, *b;
-	const char	*keys[] = { "state", "previous_state", "since", "actor",
-			    "reason" };
-	char		 t[MP_TIMELEN];
-	size_t		 i;
+	struct deployments_hist	*dh = arg;
+	json_object		*p, *h, *b;
+	const char		*keys[] = { "state", "previous_state", "since",
+				    "actor", "reason" };
+	char			 t[MP_TIMELEN];
+	size_t			 i;
 
+	if (dh->tok != NULL && dh->tok->role == ROLE_CLIENT) {
+		h = claim_to_json(c);
+		if (api_present(dh->srv, dh->tok, h) == -1)
+			json_object_put(h);
+		else
+			json_object_array_add(dh->arr, h);
+		return (0);
+	}
 	if ((p = json_tokener_parse(c->properties)) == NULL)
 		return (0);
 	h = json_object_new_object();
@@ -161,7 +182,7 @@ deployments_history_one(const struct claim *c, void *arg)
 		json_object_object_add(h, "basis", b);
 	tf_format(c->recorded_at, t);
 	json_object_object_add(h, "recorded_at", json_object_new_string(t));
-	json_object_array_add(arg, h);
+	json_object_array_add(dh->arr, h);
 	json_object_put(p);
 	return (0);
 }
@@ -190,21 +211,26 @@ deployments_rej_one(const struct claim *c, void *arg)
 }
 
 /*
- * The view of one deployment: its latest revision as a claim, the state
- * and since at the top, every transition with its basis, and every
- * refused attempt.  Returns a new object, NULL when there is no such
- * deployment, or sets *err on a storage error.
+ * The view of one deployment (id: its stored id): its latest revision as
+ * a claim, the state and since at the top, every transition with its
+ * basis, and every refused attempt.  A client token gets the presented
+ * claim, its state and since, and each revision presented (no refused
+ * attempts: their reasons and actors are internal).  Returns a new
+ * object, NULL when there is no such deployment, or sets *err on a
+ * storage error.
  */
 static json_object *
 deployments_view(struct server *srv, const struct token *tok, const char *id,
     int *err)
 {
 	struct deployments_rej	 r;
+	struct deployments_hist	 dh;
 	struct claim		 c;
 	json_object		*o, *hist, *p, *v;
-	int			 rc;
+	int			 rc, client;
 
 	*err = 0;
+	client = tok != NULL && tok->role == ROLE_CLIENT;
 	memset(&c, 0, sizeof(c));
 	if ((rc = ledger_claim_get(srv->reader, "Deployment", id,
 	    INT64_MAX, &c)) != 1) {
@@ -220,26 +246,31 @@ deployments_view(struct server *srv, const struct token *tok, const char *id,
 		return (NULL);
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(id));
+	/* The state and since at the top: the presented claim's. */
+	if (json_object_object_get_ex(v, "id", &p))
+		json_object_object_add(o, "id", json_object_get(p));
 	json_object_object_add(o, "deployment", v);
-	if ((p = json_tokener_parse(c.properties)) != NULL) {
+	if (json_object_object_get_ex(v, "properties", &p)) {
 		if (json_object_object_get_ex(p, "state", &v))
 			json_object_object_add(o, "state", json_object_get(v));
 		if (json_object_object_get_ex(p, "since", &v))
 			json_object_object_add(o, "since", json_object_get(v));
-		json_object_put(p);
 	}
 	claim_clear(&c);
 	hist = json_object_new_array();
+	memset(&dh, 0, sizeof(dh));
+	dh.srv = srv;
+	dh.tok = tok;
+	dh.arr = hist;
 	memset(&r, 0, sizeof(r));
 	r.arr = json_object_new_array();
 	snprintf(r.prefix, sizeof(r.prefix), "%s#", id);
 	r.plen = strlen(r.prefix);
 	if (ledger_claim_history(srv->reader, "Deployment", id,
-	    INT64_MAX, deployments_history_one, hist) == -1 ||
-	    ledger_claim_list(srv->reader, "DeploymentRejection",
+	    INT64_MAX, deployments_history_one, &dh) == -1 ||
+	    (!client && ledger_claim_list(srv->reader, "DeploymentRejection",
 	    r.prefix, DEPLOYMENTS_PAGE, INT64_MAX, deployments_rej_one,
-	    &r) == -1) {
+	    &r) == -1)) {
 		*err = 1;
 		json_object_put(hist);
 		json_object_put(r.arr);
@@ -247,6 +278,10 @@ deployments_view(struct server *srv, const struct token *tok, const char *id,
 		return (NULL);
 	}
 	json_object_object_add(o, "history", hist);
+	if (client) {
+		json_object_put(r.arr);
+		return (o);
+	}
 	json_object_object_add(o, "rejected", r.arr);
 	/* The transitions carry actors and reasons too: redact them all. */
 	redact_claim(srv->cf->redaction, tok, o);
@@ -461,7 +496,7 @@ deployments_route(struct server *srv, struct evhttp_request *req,
 	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
 	const struct token	*tok;
 	json_object		*o;
-	char			*raw = NULL, *id = NULL;
+	char			*raw = NULL, *id = NULL, *sid = NULL;
 	size_t			 n;
 	int			 err, status = 0;
 
@@ -496,7 +531,10 @@ deployments_route(struct server *srv, struct evhttp_request *req,
 		deployments_list(srv, req, tok, "Deployment", "deployments");
 		goto out;
 	}
-	if ((o = deployments_view(srv, tok, id, &err)) == NULL) {
+	/* A client names a deployment by its public id. */
+	sid = api_claim_id(srv, tok, "Deployment", id, &err);
+	if (sid == NULL || (o = deployments_view(srv, tok, sid, &err)) ==
+	    NULL) {
 		if (err)
 			api_unreadable(srv, req);
 		else
@@ -509,6 +547,7 @@ deployments_route(struct server *srv, struct evhttp_request *req,
 out:
 	free(raw);
 	free(id);
+	free(sid);
 }
 
 /* /v1/releases and /v1/releases/{id}. */

@@ -3,9 +3,11 @@
  * loop thread against the read-only ledger connection.  A milestone is
  * its latest Milestone claim revision (or, before any evidence, its
  * declared scope, revision 0).  A client token sees only its tenant's
- * milestones (api_present: the tenant link, then the redaction policy),
- * without basis (evidence ids and deployments stay internal); another
- * tenant's milestone is a 404, as if it did not exist.
+ * milestones, as the presentation builds them (api_present: the tenant
+ * link, then access/present.c's client view: title, description, due,
+ * state, progress, predicted finish, last change and what delivered it;
+ * no basis, checkpoints, rejections or delta reasons); another tenant's
+ * milestone is a 404, as if it did not exist.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,23 +18,6 @@
 #include <event2/keyvalq_struct.h>
 
 #include "milepostd.h"
-
-static void
-api_milestones_redact(json_object *o)
-{
-	json_object	*p, *arr;
-	size_t		 i;
-
-	json_object_object_del(o, "basis");
-	if (!json_object_object_get_ex(o, "properties", &p))
-		return;
-	json_object_object_del(p, "rejections");
-	json_object_object_del(p, "deployments");
-	if (json_object_object_get_ex(p, "deltas", &arr))
-		for (i = 0; i < json_object_array_length(arr); i++)
-			json_object_object_del(json_object_array_get_idx(arr,
-			    i), "basis");
-}
 
 /*
  * The milestone d as the API shows it: its claim at as_of, or its
@@ -141,8 +126,6 @@ api_milestones(struct server *srv, struct evhttp_request *req,
 			    "milestone", NULL);
 			goto out;
 		}
-		if (tenant != NULL)
-			api_milestones_redact(o);
 		api_reply_etag(req, o);
 		json_object_put(o);
 		goto out;
@@ -160,8 +143,6 @@ api_milestones(struct server *srv, struct evhttp_request *req,
 			json_object_put(o);
 			continue;
 		}
-		if (tenant != NULL)
-			api_milestones_redact(o);
 		json_object_array_add(arr, o);
 	}
 	o = json_object_new_object();

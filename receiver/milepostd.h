@@ -172,6 +172,8 @@ int64_t	clock_point(const struct milestone_conf *, int64_t, const char **,
 int	api_authorize(struct server *, struct evhttp_request *, enum access,
 	    const struct token **);
 int	api_present(struct server *, const struct token *, json_object *);
+char	*api_claim_id(struct server *, const struct token *, const char *,
+	    const char *, int *);
 void	api_reply_etag(struct evhttp_request *, json_object *);
 void	api_unreadable(struct server *, struct evhttp_request *);
 void	api_reply_etag_bytes(struct evhttp_request *, const char *,

@@ -455,7 +455,11 @@ push_finished(struct push_req *r, CURLcode cc)
 		    r->conflicts++ < PUSH_CONFLICTS_MAX) {
 			push_reset_http(r);
 			push_msg(r, &m);
-			r->ps->sc->impl->refetch(&m, &r->http);
+			if (r->ps->sc->impl->refetch(&m, &r->http) == -1) {
+				push_outcome(r, OUTBOX_DEAD, "412, and the "
+				    "object's URL cannot be built");
+				break;
+			}
 			r->refetching = 1;
 			if (push_start(r) == -1)
 				push_outcome(r, OUTBOX_RETRY, "cannot start "

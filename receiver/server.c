@@ -23,6 +23,19 @@
 static void	server_ingest_done(struct ingest_req *, void *);
 
 /*
+ * What a client-audience sink receives of a claim (the outbox's
+ * presentation, injected here: outbox/ and access/ do not call each
+ * other): the client view, as the read API builds it for a client token.
+ */
+static json_object *
+server_present(json_object *claim, void *arg)
+{
+	const struct config	*cf = arg;
+
+	return (present_view(cf->redaction, ROLE_CLIENT, claim));
+}
+
+/*
  * Connection accounting.  libevent 2.1 has no connection cap for evhttp,
  * so: every accepted connection passes through the bufferevent callback
  * (count it), and a deferred fix-up registers a close callback on the
@@ -306,7 +319,8 @@ server_new(struct config *cf, char *err, size_t errlen)
 		goto fail;
 	/* The outbox and the change feed, in every claim's transaction. */
 	if ((srv->outbox = outbox_new(cf->sinks, cf->nsinks, cf->subs,
-	    cf->nsubs, writer, err, errlen)) == NULL) {
+	    cf->nsubs, writer, server_present, (void *)cf, err, errlen)) ==
+	    NULL) {
 		ledger_close(writer);
 		goto fail;
 	}

@@ -70,13 +70,14 @@ cortex_build(const struct sink_msg *m, struct sink_http *h, char *err,
 	sink_body_json(h, o);
 	json_object_put(o);
 	h->method = "POST";
-	if ((tag = curl_easy_escape(NULL, sink_prop(m, "service"), 0)) == NULL) {
-		snprintf(err, errlen, "cannot encode the service");
+	if ((tag = sink_encode(sink_prop(m, "service"))) == NULL) {
+		snprintf(err, errlen, "the service would not stay in its path "
+		    "segment");
 		return (-1);
 	}
 	xasprintf(&h->url, "%s/api/v1/catalog/%s/deploys", m->sc->url != NULL ?
 	    m->sc->url : "https://api.getcortex.io", tag);
-	curl_free(tag);
+	free(tag);
 	sink_http_header(h, "Content-Type: application/json");
 	if (m->sc->token != NULL)
 		sink_http_header(h, "Authorization: Bearer %s", m->sc->token);

@@ -55,6 +55,34 @@ github_deployment(const struct sink_msg *m)
 	return (*p == '\0' && *m->id != '\0' ? m->id : NULL);
 }
 
+/*
+ * "/repos/OWNER/NAME/deployments/ID/statuses" (taken) with each part
+ * encoded for its own segment, so a repo link such as "../../orgs/x"
+ * stays inside the repository's segments; NULL when repo is not
+ * owner/name or a part would not stay in its segment.
+ */
+char *
+github_path(const char *repo, const char *dep)
+{
+	const char	*slash;
+	char		*owner, *o = NULL, *n = NULL, *d = NULL, *path = NULL;
+
+	if ((slash = strchr(repo, '/')) == NULL || slash == repo ||
+	    slash[1] == '\0' || strchr(slash + 1, '/') != NULL)
+		return (NULL);
+	owner = xstrndup(repo, (size_t)(slash - repo));
+	if ((o = sink_encode(owner)) != NULL &&
+	    (n = sink_encode(slash + 1)) != NULL &&
+	    (d = sink_encode(dep)) != NULL)
+		xasprintf(&path, "/repos/%s/%s/deployments/%s/statuses", o, n,
+		    d);
+	free(owner);
+	free(o);
+	free(n);
+	free(d);
+	return (path);
+}
+
 static int
 github_wants(const struct sink_msg *m)
 {
@@ -69,7 +97,7 @@ github_build(const struct sink_msg *m, struct sink_http *h, char *err,
 {
 	const char	*repo, *dep, *state, *v, *reason;
 	json_object	*o;
-	char		 desc[140];
+	char		 desc[140], *path;
 
 	repo = m->sc->repo != NULL ? m->sc->repo : sink_link(m, "repo");
 	dep = github_deployment(m);
@@ -77,6 +105,12 @@ github_build(const struct sink_msg *m, struct sink_http *h, char *err,
 	if (repo == NULL || dep == NULL) {
 		snprintf(err, errlen, "no %s for %s/%s", repo == NULL ?
 		    "repository" : "GitHub deployment id", m->ctype, m->id);
+		return (-1);
+	}
+	if ((path = github_path(repo, dep)) == NULL) {
+		snprintf(err, errlen, "the repository %s or deployment %s of "
+		    "%s/%s would not stay in its path segments", repo, dep,
+		    m->ctype, m->id);
 		return (-1);
 	}
 	o = json_object_new_object();
@@ -98,9 +132,9 @@ github_build(const struct sink_msg *m, struct sink_http *h, char *err,
 	sink_body_json(h, o);
 	json_object_put(o);
 	h->method = "POST";
-	xasprintf(&h->url, "%s/repos/%s/deployments/%s/statuses",
-	    m->sc->url != NULL ? m->sc->url : "https://api.github.com", repo,
-	    dep);
+	xasprintf(&h->url, "%s%s", m->sc->url != NULL ? m->sc->url :
+	    "https://api.github.com", path);
+	free(path);
 	sink_http_header(h, "Content-Type: application/json");
 	sink_http_header(h, "Accept: application/vnd.github+json");
 	sink_http_header(h, "X-GitHub-Api-Version: 2022-11-28");

@@ -17,7 +17,11 @@ mergepatch_sink_build(const struct sink_msg *m, struct sink_http *h,
 {
 	sink_body_json(h, m->acked == NULL ? m->want : m->patch);
 	h->method = "PATCH";
-	h->url = sink_expand(m->sc->url, m);
+	if ((h->url = sink_expand(m->sc->url, m)) == NULL) {
+		snprintf(err, errlen, "a value for the URL of %s/%s would "
+		    "not stay in its path segment", m->ctype, m->id);
+		return (-1);
+	}
 	sink_http_header(h, "Content-Type: application/merge-patch+json");
 	sink_http_header(h, "Idempotency-Key: %s", m->msgid);
 	if (m->etag != NULL && m->acked != NULL)
@@ -31,7 +35,8 @@ static int
 mergepatch_sink_refetch(const struct sink_msg *m, struct sink_http *h)
 {
 	h->method = "GET";
-	h->url = sink_expand(m->sc->url, m);
+	if ((h->url = sink_expand(m->sc->url, m)) == NULL)
+		return (-1);
 	sink_http_header(h, "Accept: application/json");
 	if (m->sc->token != NULL)
 		sink_http_header(h, "Authorization: Bearer %s", m->sc->token);

@@ -70,7 +70,11 @@ opslevel_build(const struct sink_msg *m, struct sink_http *h, char *err,
 	sink_body_json(h, o);
 	json_object_put(o);
 	h->method = "POST";
-	h->url = sink_expand(m->sc->url, m);
+	if ((h->url = sink_expand(m->sc->url, m)) == NULL) {
+		snprintf(err, errlen, "a value for the URL of %s/%s would "
+		    "not stay in its path segment", m->ctype, m->id);
+		return (-1);
+	}
 	sink_http_header(h, "Content-Type: application/json");
 	return (0);
 }

@@ -123,9 +123,109 @@ sink_link(const struct sink_msg *m, const char *key)
 }
 
 /*
+ * v percent-encoded for one path segment or query value (taken; free
+ * with free): every byte but RFC 3986's unreserved ones is encoded, '/'
+ * included, so a value never leaves its segment.  NULL when v is "." or
+ * "..", which would stay a dot segment however encoded (servers decode
+ * %2E), when v is NULL, or when encoding fails.
+ */
+char *
+sink_encode(const char *v)
+{
+	char	*enc, *out;
+
+	if (v == NULL || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+		return (NULL);
+	if ((enc = curl_easy_escape(NULL, v, 0)) == NULL)
+		return (NULL);
+	out = xstrdup(enc);
+	curl_free(enc);
+	return (out);
+}
+
+/*
+ * Where a URL's path starts: just after "scheme://host[:port]" (the first
+ * '/', '?' or '#' after "://"), or the whole of it when it has no "://".
+ */
+static size_t
+sink_path_start(const char *url)
+{
+	const char	*p;
+
+	if ((p = strstr(url, "://")) == NULL)
+		return (strlen(url));
+	p += 3;
+	return ((size_t)(p - url) + strcspn(p, "/?#"));
+}
+
+/* The value of template key key for m (borrowed), or NULL; -1: not a key. */
+static int
+sink_key(const char *key, const struct sink_msg *m, const char **v)
+{
+	*v = NULL;
+	if (strcmp(key, "type") == 0)
+		*v = m != NULL ? m->ctype : NULL;
+	else if (strcmp(key, "id") == 0)
+		*v = m != NULL ? m->id : NULL;
+	else if (strncmp(key, "link:", 5) == 0 && key[5] != '\0')
+		*v = m != NULL ? sink_link(m, key + 5) : NULL;
+	else if (strncmp(key, "prop:", 5) == 0 && key[5] != '\0')
+		*v = m != NULL ? sink_prop(m, key + 5) : NULL;
+	else
+		return (-1);
+	return (0);
+}
+
+/*
+ * Is tmpl a closed URL template?  Its placeholders ({type}, {id},
+ * {link:NAME}, {prop:NAME}) may stand only in the path and the query,
+ * never in the scheme or the host, and no other {...} is allowed.
+ * Returns 0, or -1 with why in err.
+ */
+int
+sink_template_check(const char *tmpl, char *err, size_t errlen)
+{
+	const char	*p, *end, *v;
+	char		 key[128];
+	size_t		 start = sink_path_start(tmpl), n, q;
+
+	q = strcspn(tmpl, "#");
+	for (p = tmpl; (p = strchr(p, '{')) != NULL; p++) {
+		if ((size_t)(p - tmpl) < start) {
+			snprintf(err, errlen, "a placeholder may stand only in "
+			    "the path or the query, never in the scheme or "
+			    "the host");
+			return (-1);
+		}
+		if ((size_t)(p - tmpl) > q) {
+			snprintf(err, errlen, "a placeholder may stand only in "
+			    "the path or the query, not in the fragment");
+			return (-1);
+		}
+		if ((end = strchr(p, '}')) == NULL ||
+		    (n = (size_t)(end - p - 1)) >= sizeof(key)) {
+			snprintf(err, errlen, "an unclosed { (placeholders "
+			    "are {type}, {id}, {link:NAME}, {prop:NAME})");
+			return (-1);
+		}
+		memcpy(key, p + 1, n);
+		key[n] = '\0';
+		if (sink_key(key, NULL, &v) == -1) {
+			snprintf(err, errlen, "unknown placeholder {%s} "
+			    "({type}, {id}, {link:NAME}, {prop:NAME})", key);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
  * Expand a URL template (taken result): {type} and {id} are the claim's,
- * {link:NAME} and {prop:NAME} its links and properties, all
- * percent-encoded; a missing value expands to nothing.
+ * {link:NAME} and {prop:NAME} its links and properties, each encoded for
+ * one segment (sink_encode); a missing value expands to nothing.  Only
+ * the path and the query are expanded: a brace in the scheme or the host
+ * is copied as it is (and refused when the configuration loads).  NULL
+ * when a value cannot stay in its segment ("." or "..").
  */
 char *
 sink_expand(const char *tmpl, const struct sink_msg *m)
@@ -133,32 +233,29 @@ sink_expand(const char *tmpl, const struct sink_msg *m)
 	struct buf	 b;
 	const char	*p, *end, *v;
 	char		 key[128], *enc;
-	size_t		 n;
+	size_t		 n, start = sink_path_start(tmpl);
 
 	buf_init(&b);
 	for (p = tmpl; *p != '\0'; p++) {
-		if (*p != '{' || (end = strchr(p, '}')) == NULL ||
+		if (*p != '{' || (size_t)(p - tmpl) < start ||
+		    (end = strchr(p, '}')) == NULL ||
 		    (n = (size_t)(end - p - 1)) >= sizeof(key)) {
 			buf_addc(&b, *p);
 			continue;
 		}
 		memcpy(key, p + 1, n);
 		key[n] = '\0';
-		if (strcmp(key, "type") == 0)
-			v = m->ctype;
-		else if (strcmp(key, "id") == 0)
-			v = m->id;
-		else if (strncmp(key, "link:", 5) == 0)
-			v = sink_link(m, key + 5);
-		else if (strncmp(key, "prop:", 5) == 0)
-			v = sink_prop(m, key + 5);
-		else {
+		if (sink_key(key, m, &v) == -1) {
 			buf_addc(&b, *p);
 			continue;
 		}
-		if (v != NULL && (enc = curl_easy_escape(NULL, v, 0)) != NULL) {
+		if (v != NULL) {
+			if ((enc = sink_encode(v)) == NULL) {
+				buf_free(&b);
+				return (NULL);
+			}
 			buf_adds(&b, enc);
-			curl_free(enc);
+			free(enc);
 		}
 		p = end;
 	}

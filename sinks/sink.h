@@ -20,7 +20,8 @@ struct sink;
 struct sinkconf {
 	char		*name;
 	const struct sink *impl;
-	char		*url;		/* may hold {type} and {id} */
+	char		*url;		/* may hold {type}, {id}, {link:X},
+					   {prop:X} in its path and query */
 	struct stdwh_key *keys;		/* whsec_: v1 signatures */
 	size_t		 nkeys;
 	unsigned char	 ed25519[32];	/* whsk_: the v1a private key seed */
@@ -90,12 +91,15 @@ void		 sink_body_json(struct sink_http *, json_object *);
 const char	*sink_prop(const struct sink_msg *, const char *);
 const char	*sink_link(const struct sink_msg *, const char *);
 char		*sink_expand(const char *, const struct sink_msg *);
+char		*sink_encode(const char *);
+int		 sink_template_check(const char *, char *, size_t);
 int		 sink_state_changed(const struct sink_msg *);
 int		 sink_ed25519_sign(const unsigned char *, const char *,
 		    int64_t, const void *, size_t, char *, size_t);
 extern const struct sink sink_webhook;
 extern const struct sink sink_mergepatch;
 extern const struct sink sink_github;
+char		*github_path(const char *, const char *);
 extern const struct sink sink_opslevel;
 extern const struct sink sink_cortex;
 

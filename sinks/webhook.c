@@ -59,7 +59,12 @@ webhook_build(const struct sink_msg *m, struct sink_http *h, char *err,
 		buf_printf(&sigs, "%s%s", sigs.len ? " " : "", ed);
 	}
 	h->method = "POST";
-	h->url = sink_expand(sc->url, m);
+	if ((h->url = sink_expand(sc->url, m)) == NULL) {
+		snprintf(err, errlen, "a value for the URL of %s/%s would "
+		    "not stay in its path segment", m->ctype, m->id);
+		buf_free(&sigs);
+		return (-1);
+	}
 	sink_http_header(h, "Content-Type: application/json");
 	sink_http_header(h, "webhook-id: %s", m->msgid);
 	sink_http_header(h, "webhook-timestamp: %lld", (long long)secs);

@@ -294,6 +294,87 @@ START_TEST(test_sinks_build)
 }
 END_TEST
 
+/*
+ * Closed URLs: a value stays in its segment (a repo link "../../orgs/x"
+ * is one encoded segment; "." and ".." are refused), placeholders expand
+ * only in the path and query, and a template that places one in the
+ * scheme or host is refused when it is checked.
+ */
+START_TEST(test_sink_urls_closed)
+{
+	struct sinkconf	 sc;
+	struct sink_msg	 m;
+	struct sink_http h;
+	json_object	*want, *links;
+	char		 err[MP_ERRLEN], *u, *p;
+
+	memset(&sc, 0, sizeof(sc));
+	want = J("{\"state\":\"deployed\",\"service\":\"..\"}");
+	links = J("{\"repo\":\"../../orgs/x\",\"github_deployment\":\"42\","
+	    "\"host\":\"evil.example\"}");
+	memset(&m, 0, sizeof(m));
+	m.sc = &sc;
+	m.ctype = "Deployment";
+	m.id = "a/b";
+	m.msgid = "msg_x";
+	m.want = want;
+	m.links = links;
+
+	u = sink_expand("https://h.example/r/{link:repo}/s?q={link:repo}", &m);
+	ck_assert_str_eq(u, "https://h.example/r/..%2F..%2Forgs%2Fx/s?"
+	    "q=..%2F..%2Forgs%2Fx");
+	free(u);
+	/* In the host, nothing expands (and the check refuses it). */
+	u = sink_expand("https://{link:host}/x/{id}", &m);
+	ck_assert_str_eq(u, "https://{link:host}/x/a%2Fb");
+	free(u);
+	ck_assert_int_eq(sink_template_check("https://{link:host}/x", err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "never in the scheme or the host"));
+	ck_assert_int_eq(sink_template_check("{prop:s}://h/x", err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(sink_template_check("https://h:{prop:p}/x", err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(sink_template_check("https://h/x#{id}", err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(sink_template_check("https://h/{nope}", err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "unknown placeholder {nope}"));
+	ck_assert_int_eq(sink_template_check("https://h/{type}/{id}?r="
+	    "{link:repo}&s={prop:state}", err, sizeof(err)), 0);
+
+	/* A dot segment cannot be made to stay: the push is refused. */
+	ck_assert_ptr_null(sink_expand("https://h/{prop:service}/x", &m));
+	ck_assert_ptr_null(sink_encode(".."));
+	ck_assert_ptr_null(sink_encode("."));
+	p = sink_encode("a/b c");
+	ck_assert_str_eq(p, "a%2Fb%20c");
+	free(p);
+	sc.url = "https://h/{prop:service}";
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(sink_webhook.build(&m, &h, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "would not stay"));
+	sink_http_clear(&h);
+
+	/* GitHub: the repo link is owner/name or nothing is sent. */
+	sc.url = NULL;
+	sc.token = "tok";
+	ck_assert_int_eq(sink_github.build(&m, &h, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "would not stay"));
+	sink_http_clear(&h);
+	ck_assert_ptr_null(github_path("../x", "1"));
+	ck_assert_ptr_null(github_path("acme/..", "1"));
+	ck_assert_ptr_null(github_path("acme", "1"));
+	ck_assert_ptr_null(github_path("/x", "1"));
+	ck_assert_ptr_null(github_path("acme/shop", ".."));
+	p = github_path("ac me/shop", "4/2");
+	ck_assert_str_eq(p, "/repos/ac%20me/shop/deployments/4%2F2/statuses");
+	free(p);
+	json_object_put(want);
+	json_object_put(links);
+}
+END_TEST
+
 Suite *
 make_outbox_suite(void)
 {
@@ -310,6 +391,7 @@ make_outbox_suite(void)
 	tcase_add_test(tc, test_msgid);
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_sinks_build);
+	tcase_add_test(tc, test_sink_urls_closed);
 	suite_add_tcase(s, tc);
 	return (s);
 }

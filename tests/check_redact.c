@@ -171,7 +171,7 @@ START_TEST(test_redact_config_errors)
 		{ "redaction:\n  guest: { remove: [x] }\n",
 		    "t.yaml:2: redaction.guest: unknown role" },
 		{ "redaction:\n  client: { drop: [x] }\n",
-		    "redaction.client.drop: unknown key (remove, builtin)" },
+		    "redaction.client.drop: unknown key (remove, allow, builtin)" },
 		{ "redaction:\n  client: { remove: x }\n",
 		    "redaction.client.remove: must be a list" },
 		{ "redaction:\n  client:\n    remove:\n      - a.b\n      - 7\n",
@@ -270,6 +270,186 @@ START_TEST(test_redact_config_rates)
 }
 END_TEST
 
+/* A milestone claim as milestone.c stores it, with everything internal. */
+static const char *milestone_text =
+    "{\"type\":\"Milestone\",\"id\":\"M-1\",\"revision\":4,"
+    "\"time\":\"2025-08-05T08:00:00Z\","
+    "\"recorded_at\":\"2025-08-05T08:00:01Z\","
+    "\"properties\":{\"title\":\"Checkout v2\","
+    "\"description\":\"The new checkout\",\"state\":\"at_risk\","
+    "\"progress\":80.0,\"done\":1,\"total\":1,"
+    "\"due\":\"2025-08-31T23:59:59Z\",\"environment\":\"production\","
+    "\"predicted\":\"2025-08-20\",\"cadence\":0.5,"
+    "\"checkpoints\":[{\"key\":\"commit:9fceb02aa\",\"sha\":\"9fceb02aa\","
+    "\"repo\":\"acme/shop\",\"branch\":\"main\",\"seq\":2}],"
+    "\"deltas\":[{\"key\":\"incident:PD-9\",\"kind\":\"incident\","
+    "\"reason\":\"incident PD-9 (critical) opened on shop: Secret title\","
+    "\"weight\":-20.0,\"active\":true,\"time\":\"2025-08-05T08:00:00Z\","
+    "\"basis\":[{\"id\":\"pd9.open\",\"seq\":6}]}],"
+    "\"rejections\":[{\"reason\":\"commit 1111 maps to 2 milestones "
+    "(M-1, GLOBEX-1)\",\"basis\":[{\"id\":\"c1\",\"seq\":1}]}],"
+    "\"deployments\":[{\"id\":\"shop/production/9fceb02aa\","
+    "\"service\":\"shop\",\"environment\":\"production\","
+    "\"release\":\"v2.1\",\"revision\":\"9fceb02aa\",\"repo\":\"acme/shop\","
+    "\"branch\":\"main\",\"seq\":2,"
+    "\"verified_at\":\"2025-08-04T10:20:00Z\"}]},"
+    "\"links\":{\"tenant\":\"acme\"},"
+    "\"basis\":[{\"id\":\"pd9.open\",\"seq\":6}]}";
+
+/* Is any of the words anywhere in o's serialisation? */
+static const char *
+present_leak(json_object *o, const char **words)
+{
+	const char	*s = str(o);
+	size_t		 i;
+
+	for (i = 0; words[i] != NULL; i++)
+		if (strstr(s, words[i]) != NULL)
+			return (words[i]);
+	return (NULL);
+}
+
+START_TEST(test_present_milestone)
+{
+	struct redaction	*rd = redact_new();
+	const char		*words[] = { "9fceb02", "acme/shop", "main",
+				    "\"seq\"", "basis", "Secret title", "PD-9",
+				    "GLOBEX", "rejections", "checkpoints",
+				    "reason", "cadence", NULL };
+	json_object		*o = json_tokener_parse(milestone_text), *v;
+	json_object		*p, *d;
+	const char		*leak;
+
+	ck_assert_ptr_nonnull(o);
+	v = present_view(rd, ROLE_CLIENT, o);
+	ck_assert_ptr_nonnull(v);
+	leak = present_leak(v, words);
+	ck_assert_msg(leak == NULL, "%s leaks in %s", leak, str(v));
+	ck_assert(json_object_object_get_ex(v, "properties", &p));
+	/* Kept through **.title and **.description: the configured text. */
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(p,
+	    "title")), "Checkout v2");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(p,
+	    "description")), "The new checkout");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(p,
+	    "last_change")), "2025-08-05T08:00:00Z");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(p,
+	    "predicted")), "2025-08-20");
+	d = json_object_array_get_idx(json_object_object_get(p,
+	    "delivered_by"), 0);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(d,
+	    "service")), "shop");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(d,
+	    "release")), "v2.1");
+	ck_assert(present_is_public_id(json_object_get_string(
+	    json_object_object_get(d, "deployment"))));
+	ck_assert_str_eq(str(json_object_object_get(p, "releases")),
+	    "[\"v2.1\"]");
+	ck_assert_str_eq(str(json_object_object_get(p, "deltas")),
+	    "[{\"kind\":\"incident\",\"weight\":-20.0,\"active\":true,"
+	    "\"time\":\"2025-08-05T08:00:00Z\"}]");
+	/* The source is untouched; a reader gets all of it. */
+	ck_assert_ptr_nonnull(strstr(str(o), "Secret title"));
+	json_object_put(v);
+	v = present_view(rd, ROLE_READER, o);
+	ck_assert_str_eq(str(v), str(o));
+	json_object_put(v);
+	json_object_put(o);
+	redact_free(rd);
+}
+END_TEST
+
+START_TEST(test_present_deployment)
+{
+	struct redaction	*rd = redact_new();
+	const char		*words[] = { "9fceb02", "alice", "green",
+				    "ci.internal", "\"seq\"", "basis",
+				    "deltas", NULL };
+	json_object		*o = json_tokener_parse(claim_text), *v, *w;
+	char			 pub[128];
+	const char		*leak;
+
+	v = present_view(rd, ROLE_CLIENT, o);
+	leak = present_leak(v, words);
+	ck_assert_msg(leak == NULL, "%s leaks in %s", leak, str(v));
+	present_public_id("Deployment", "shop/prod/9fceb02", pub, sizeof(pub));
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(v,
+	    "id")), pub);
+	ck_assert_int_eq(strncmp(pub, "shop/prod/x", 11), 0);
+	ck_assert_uint_eq(strlen(pub), 11 + 16);
+	ck_assert(present_is_public_id(pub));
+	ck_assert(!present_is_public_id("shop/prod/9fceb02"));
+	ck_assert_str_eq(str(json_object_object_get(v, "properties")),
+	    "{\"service\":\"shop\",\"state\":\"deployed\"}");
+	ck_assert_str_eq(str(json_object_object_get(v, "links")),
+	    "{\"tenant\":\"acme\"}");
+	json_object_put(v);
+	/* In place, for callers that hold the object. */
+	w = json_tokener_parse(claim_text);
+	ck_assert_int_eq(present_inplace(rd, ROLE_CLIENT, w), 0);
+	v = present_view(rd, ROLE_CLIENT, o);
+	ck_assert_str_eq(str(w), str(v));
+	json_object_put(v);
+	json_object_put(w);
+	/* A refused attempt is never shown to a client. */
+	w = json_tokener_parse("{\"type\":\"DeploymentRejection\","
+	    "\"id\":\"a#1\",\"properties\":{},\"links\":{\"tenant\":"
+	    "\"acme\"}}");
+	ck_assert_ptr_null(present_view(rd, ROLE_CLIENT, w));
+	ck_assert_int_eq(present_inplace(rd, ROLE_CLIENT, w), -1);
+	ck_assert_int_eq(json_object_object_length(w), 0);
+	json_object_put(w);
+	json_object_put(o);
+	redact_free(rd);
+}
+END_TEST
+
+/*
+ * Configuration: allow brings a field into the view and keeps it through
+ * redaction; remove patterns are anchored at the final object's root.
+ */
+START_TEST(test_present_configured)
+{
+	struct redaction	*rd;
+	json_object		*o, *v;
+	char			 err[MP_ERRLEN];
+
+	rd = policy("redaction:\n"
+	    "  client:\n"
+	    "    allow: [properties.actor, \"links.comm*\"]\n"
+	    "    remove: [properties.delivered_by.release, properties.title]\n",
+	    err, sizeof(err));
+	ck_assert_msg(rd != NULL, "%s", err);
+	ck_assert_uint_eq(redact_allow_count(rd, ROLE_CLIENT), 2);
+	o = json_tokener_parse(claim_text);
+	v = present_view(rd, ROLE_CLIENT, o);
+	/* actor: allowed, so kept although **.actor is a built-in. */
+	ck_assert_str_eq(str(json_object_object_get(v, "properties")),
+	    "{\"service\":\"shop\",\"state\":\"deployed\","
+	    "\"actor\":\"alice\"}");
+	ck_assert_str_eq(str(json_object_object_get(v, "links")),
+	    "{\"tenant\":\"acme\",\"commit\":\"9fceb02\"}");
+	json_object_put(v);
+	json_object_put(o);
+	o = json_tokener_parse(milestone_text);
+	v = present_view(rd, ROLE_CLIENT, o);
+	ck_assert_ptr_null(strstr(str(v), "v2.1\"}"));
+	ck_assert_ptr_nonnull(strstr(str(v), "\"releases\":[\"v2.1\"]"));
+	/* The configured text is kept unless configuration removes it. */
+	ck_assert(!json_object_object_get_ex(json_object_object_get(v,
+	    "properties"), "title", NULL));
+	ck_assert(json_object_object_get_ex(json_object_object_get(v,
+	    "properties"), "description", NULL));
+	json_object_put(v);
+	json_object_put(o);
+	redact_free(rd);
+	ck_assert_ptr_null(policy("redaction:\n  client: { allow: [\"a..b\"] }\n",
+	    err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "redaction.client.allow[0]"));
+}
+END_TEST
+
 Suite *
 make_redact_suite(void)
 {
@@ -282,6 +462,9 @@ make_redact_suite(void)
 	tcase_add_test(tc, test_redact_configured);
 	tcase_add_test(tc, test_redact_config_errors);
 	tcase_add_test(tc, test_redact_config_rates);
+	tcase_add_test(tc, test_present_milestone);
+	tcase_add_test(tc, test_present_deployment);
+	tcase_add_test(tc, test_present_configured);
 	suite_add_tcase(s, tc);
 	return (s);
 }

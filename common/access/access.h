@@ -58,7 +58,20 @@ size_t		 redact_apply(const struct redaction *, enum role,
 		    json_object *);
 size_t		 redact_claim(const struct redaction *, const struct token *,
 		    json_object *);
+size_t		 redact_apply_keep(const struct redaction *, enum role,
+		    json_object *, const char **);
+int		 redact_allowed(const struct redaction *, enum role,
+		    const char **, const char **, size_t);
 size_t		 redact_count(const struct redaction *, enum role);
+size_t		 redact_allow_count(const struct redaction *, enum role);
+
+/* present.c: the one builder of what a client audience sees */
+json_object	*present_view(const struct redaction *, enum role,
+		    json_object *);
+int		 present_inplace(const struct redaction *, enum role,
+		    json_object *);
+void		 present_public_id(const char *, const char *, char *, size_t);
+int		 present_is_public_id(const char *);
 
 /* dora.c: delivery metrics, computed on read (read-only ledger) */
 struct dora_query {

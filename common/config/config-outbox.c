@@ -24,6 +24,28 @@ static const char *outbox_builtin_types[] = {
 	"Deployment", "Release", "Milestone", NULL
 };
 
+/*
+ * Their properties, as stored (deploy.c, milestone.c) and as a client
+ * view holds them (access/present.c): what a subscription's fields may
+ * name.  Keep in step with those files.
+ */
+static const char *outbox_builtin_fields[] = {
+	"Deployment:service", "Deployment:environment", "Deployment:region",
+	"Deployment:revision", "Deployment:release",
+	"Deployment:tool_deployment", "Deployment:state",
+	"Deployment:previous_state", "Deployment:since", "Deployment:started",
+	"Deployment:actor", "Deployment:reason", "Deployment:waiting_for",
+	"Deployment:pending_check", "Deployment:rollback_of",
+	"Release:state", "Release:components", "Release:holding",
+	"Milestone:title", "Milestone:description", "Milestone:state",
+	"Milestone:progress", "Milestone:done", "Milestone:total",
+	"Milestone:due", "Milestone:environment", "Milestone:checkpoints",
+	"Milestone:deltas", "Milestone:rejections", "Milestone:deployments",
+	"Milestone:cadence", "Milestone:predicted", "Milestone:last_change",
+	"Milestone:delivered_by", "Milestone:releases",
+	NULL
+};
+
 static const struct sinkconf config_sink_defaults = {
 	.rate = { .per_sec = 0, .burst = 10 },
 	.max_in_flight = 8,
@@ -106,7 +128,7 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
     const char *file, char *err, size_t errlen)
 {
 	json_object	*v;
-	char		 key[192], **secrets = NULL;
+	char		 key[192], **secrets = NULL, why[MP_ERRLEN], *enc;
 	size_t		 nsecrets = 0, i;
 	double		 d;
 	int		 rc = -1;
@@ -135,6 +157,20 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 			    strncmp(sc->url, "https://", 8) != 0) {
 				yaml_errf(err, errlen, file, val, key, "must "
 				    "be an http:// or https:// URL");
+				goto out;
+			}
+			/* Closed: values only in the path and query. */
+			if (sink_template_check(sc->url, why,
+			    sizeof(why)) == -1) {
+				yaml_errf(err, errlen, file, val, key, "%s",
+				    why);
+				goto out;
+			}
+			if (!(sc->impl->need & SINK_NEED_URL) &&
+			    strchr(sc->url, '{') != NULL) {
+				yaml_errf(err, errlen, file, val, key, "a %s "
+				    "sink's url is a base URL, without "
+				    "placeholders", sc->impl->name);
 				goto out;
 			}
 		} else if (strcmp(k, "secret") == 0) {
@@ -170,11 +206,12 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 			if (config_outbox_str(val, file, key, &sc->repo, err,
 			    errlen) == -1)
 				goto out;
-			if (strchr(sc->repo, '/') == NULL) {
+			if ((enc = github_path(sc->repo, "1")) == NULL) {
 				yaml_errf(err, errlen, file, val, key, "must "
 				    "be owner/name");
 				goto out;
 			}
+			free(enc);
 		} else if (strcmp(k, "rate") == 0) {
 			if (config_outbox_num(val, file, key, 0.001, 1e6,
 			    &sc->rate.per_sec, err, errlen) == -1)
@@ -261,10 +298,76 @@ config_outbox_type_known(const struct rules *t, const char *name)
 	return (0);
 }
 
+/* Add name to the list names, n, unless it is there. */
+static void
+config_outbox_name(const char ***names, size_t *n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*names)[i], name) == 0)
+			return;
+	*names = xreallocarray(*names, *n + 1, sizeof(**names));
+	(*names)[(*n)++] = name;
+}
+
+/*
+ * Every field of s (v: the fields list, borrowed, for its line) must be a
+ * property of one of its types; an unknown one is "file:line: key:
+ * unknown field progres (did you mean progress?; ...)".  Returns 0, or -1
+ * with err.
+ */
+static int
+config_outbox_fields(const struct config *cf, const struct subscription *s,
+    json_object *v, const char *file, const char *key, char *err,
+    size_t errlen)
+{
+	const struct claimdef	*cd;
+	const char		**names = NULL, *e;
+	char			*why;
+	size_t			 n = 0, i, j, tl;
+	int			 rc = 0;
+
+	for (i = 0; i < s->ntypes; i++) {
+		tl = strlen(s->types[i]);
+		for (j = 0; (e = outbox_builtin_fields[j]) != NULL; j++)
+			if (strncmp(e, s->types[i], tl) == 0 && e[tl] == ':')
+				config_outbox_name(&names, &n, e + tl + 1);
+		if ((cd = claims_find(cf->rules, s->types[i])) != NULL)
+			for (j = 0; j < cd->t.nprops; j++)
+				config_outbox_name(&names, &n,
+				    cd->t.props[j].name);
+		for (j = 0; j < cf->rules->ncc; j++)
+			if (strcmp(cf->rules->cc[j].name, s->types[i]) == 0) {
+				size_t	k;
+
+				for (k = 0; k < cf->rules->cc[j].nprops; k++)
+					config_outbox_name(&names, &n,
+					    cf->rules->cc[j].props[k].name);
+			}
+	}
+	for (i = 0; i < s->nfields && rc == 0; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(names[j], s->fields[i]) == 0)
+				break;
+		if (j < n)
+			continue;
+		why = suggest_unknown("field", s->fields[i],
+		    (const char *const *)names, n);
+		rc = yaml_errf(err, errlen, file, json_object_is_type(v,
+		    json_type_array) ? json_object_array_get_idx(v, i) : v,
+		    key, "%s", why);
+		free(why);
+	}
+	free(names);
+	return (rc);
+}
+
 static int
 config_outbox_sub(struct config *cf, struct subscription *s, size_t idx,
     json_object *decl, const char *file, char *err, size_t errlen)
 {
+	json_object	*fields = NULL, *audience = NULL;
 	char		 key[96];
 	size_t		 i;
 	int		 found = 0;
@@ -307,6 +410,17 @@ config_outbox_sub(struct config *cf, struct subscription *s, size_t idx,
 			if (yaml_strlist(val, file, key, 1, YAML_NONEMPTY, &s->fields,
 			    &s->nfields, err, errlen) == -1)
 				return (-1);
+			fields = val;
+		} else if (strcmp(k, "audience") == 0) {
+			if (!json_object_is_type(val, json_type_string) ||
+			    (strcmp(json_object_get_string(val), "client") !=
+			    0 && strcmp(json_object_get_string(val),
+			    "internal") != 0))
+				return (yaml_errf(err, errlen, file, val ? val :
+				    decl, key, "must be client or internal"));
+			s->client = strcmp(json_object_get_string(val),
+			    "client") == 0;
+			audience = val;
 		} else if (strcmp(k, "tenant") == 0) {
 			if (config_outbox_str(val, file, key, &s->tenant, err,
 			    errlen) == -1)
@@ -314,7 +428,7 @@ config_outbox_sub(struct config *cf, struct subscription *s, size_t idx,
 		} else
 			return (yaml_errf(err, errlen, file, val ? val : decl,
 			    key, "unknown key (sink, types, ids, tenant, "
-			    "fields)"));
+			    "fields, audience)"));
 	}
 	snprintf(key, sizeof(key), "subscriptions[%zu]", idx);
 	if (!found)
@@ -323,6 +437,23 @@ config_outbox_sub(struct config *cf, struct subscription *s, size_t idx,
 	if (s->ntypes == 0)
 		return (yaml_errf(err, errlen, file, decl, key, "a "
 		    "subscription needs types"));
+	/* A tenant's sink is a client's: it gets client views only. */
+	if (s->tenant != NULL) {
+		if (audience != NULL && !s->client) {
+			snprintf(key, sizeof(key), "subscriptions[%zu].audience",
+			    idx);
+			return (yaml_errf(err, errlen, file, audience, key,
+			    "a subscription for a tenant is always for a "
+			    "client (audience: client)"));
+		}
+		s->client = 1;
+	}
+	if (fields != NULL) {
+		snprintf(key, sizeof(key), "subscriptions[%zu].fields", idx);
+		if (config_outbox_fields(cf, s, fields, file, key, err,
+		    errlen) == -1)
+			return (-1);
+	}
 	return (0);
 }
 

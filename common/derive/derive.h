@@ -226,6 +226,8 @@ int		 computed_eval(const struct cpropdef *, const struct citem **,
 #define MS_VIA_CONTAINS	0x80	/* the revision contains a checkpoint */
 struct milestone_def {
 	char		*id;
+	char		*title;		/* for status pages; NULL: none */
+	char		*description;
 	char		*tenant;
 	int64_t		 due;		/* microseconds */
 	int64_t		 start;		/* 0: the first checkpoint's time */

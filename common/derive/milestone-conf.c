@@ -44,6 +44,8 @@ milestone_conf_free(struct milestone_conf *mc)
 
 		free(d->id);
 		free(d->tenant);
+		free(d->title);
+		free(d->description);
 		free(d->environment);
 		strv_free(d->services, d->nservices);
 		strv_free(d->issues, d->nissues);
@@ -120,15 +122,29 @@ msc_one(const char *file, json_object *o, struct milestone_def *d,
 		    strcmp(key, "client") != 0 && strcmp(key, "due") != 0 &&
 		    strcmp(key, "start") != 0 &&
 		    strcmp(key, "environment") != 0 &&
-		    strcmp(key, "scope") != 0 && strcmp(key, "title") != 0)
+		    strcmp(key, "scope") != 0 && strcmp(key, "title") != 0 &&
+		    strcmp(key, "description") != 0)
 			return (yaml_errf(err, errlen, file, val ? val : o,
-			    key, "unknown milestone setting (id, title, tenant "
-			    "or client, due, start, environment, scope)"));
+			    key, "unknown milestone setting (id, title, "
+			    "description, tenant or client, due, start, "
+			    "environment, scope)"));
 	}
 	if ((s = msc_str(o, "id")) == NULL || !milestone_id_ok(s))
 		return (yaml_errf(err, errlen, file, o, "id", "is required: "
 		    "letters, digits, '.', '_' or '-' (e.g. M-42)"));
 	d->id = xstrdup(s);
+	if (json_object_object_get_ex(o, "title", NULL) && ((s = msc_str(o,
+	    "title")) == NULL || *s == '\0'))
+		return (yaml_errf(err, errlen, file, o, "title", "%s: must be "
+		    "a non-empty string", d->id));
+	if (json_object_object_get_ex(o, "description", NULL) &&
+	    (s = msc_str(o, "description")) == NULL)
+		return (yaml_errf(err, errlen, file, o, "description", "%s: "
+		    "must be a string", d->id));
+	if ((s = msc_str(o, "title")) != NULL)
+		d->title = xstrdup(s);
+	if ((s = msc_str(o, "description")) != NULL)
+		d->description = xstrdup(s);
 	if ((s = msc_str(o, "tenant")) == NULL && (s = msc_str(o,
 	    "client")) == NULL)
 		return (yaml_errf(err, errlen, file, o, "tenant", "%s: the "

@@ -160,6 +160,16 @@ ms_set_str(json_object *o, const char *key, const char *v)
 	json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
 }
 
+/* key := v when v is a non-empty string; otherwise no key at all. */
+static void
+ms_set_opt(json_object *o, const char *key, const char *v)
+{
+	if (v != NULL && *v != '\0')
+		json_object_object_add(o, key, json_object_new_string(v));
+	else
+		json_object_object_del(o, key);
+}
+
 static void
 ms_set_time(json_object *o, const char *key, int64_t t)
 {
@@ -211,6 +221,8 @@ milestone_initial(const struct milestone_def *d)
 	size_t		 i;
 
 	p = json_object_new_object();
+	ms_set_opt(p, "title", d->title);
+	ms_set_opt(p, "description", d->description);
 	ms_set_str(p, "state", "on_track");
 	json_object_object_add(p, "progress", json_object_new_double(0));
 	json_object_object_add(p, "done", json_object_new_int(0));
@@ -1063,6 +1075,9 @@ ms_deployment(struct milestones *ms, struct ledger *l, const struct claim *c)
 		d = json_object_new_object();
 		ms_set_str(d, "id", c->id);
 		ms_set_str(d, "service", svc);
+		ms_set_str(d, "environment", env);
+		ms_set_opt(d, "region", ms_str(p, "region"));
+		ms_set_opt(d, "release", ms_str(p, "release"));
 		ms_set_str(d, "revision", rev);
 		ms_set_str(d, "repo", r.repo[0] ? r.repo : NULL);
 		ms_set_str(d, "branch", r.branch[0] ? r.branch : NULL);
@@ -1157,6 +1172,8 @@ ms_evaluate(struct milestones *ms, size_t i)
 	e.due = def->due;
 	e.margin = ms->mc->at_risk_margin;
 	milestone_evaluate(&e);
+	ms_set_opt(p, "title", def->title);	/* configuration may change */
+	ms_set_opt(p, "description", def->description);
 	ms_set_str(p, "state", e.state);
 	json_object_object_add(p, "progress",
 	    json_object_new_double(e.progress));

@@ -39,6 +39,8 @@ struct outbox {
 	const struct subscription *subs;
 	size_t			 nsubs;
 	struct ledger		*l;		/* the writer's, borrowed */
+	outbox_present_cb	 present;	/* client views, or NULL */
+	void			*present_arg;
 	struct buf		 b;
 	_Atomic int64_t		 head;		/* the last change's cursor */
 };
@@ -56,13 +58,15 @@ outbox_forgot(const char *sink)
  * change-feed cursor of every sink that is no longer configured, so that
  * no backlog grows for it: its rows stay (a dead letter can still be
  * read), and if it comes back it takes the feed from the start and sends
- * only what differs from what it acknowledged.  Install outbox_on_claim
- * with the result as the ledger's hook (ledger_on_claim).
+ * only what differs from what it acknowledged.  present (with arg) is
+ * the presentation that builds what a client-audience subscription's sink
+ * receives; without it such a subscription sends nothing.  Install
+ * outbox_on_claim with the result as the ledger's hook (ledger_on_claim).
  */
 struct outbox *
 outbox_new(const struct sinkconf *sinks, size_t nsinks,
     const struct subscription *subs, size_t nsubs, struct ledger *l,
-    char *err, size_t errlen)
+    outbox_present_cb present, void *present_arg, char *err, size_t errlen)
 {
 	struct outbox	*ob;
 	json_object	*names = json_object_new_array();
@@ -85,6 +89,8 @@ outbox_new(const struct sinkconf *sinks, size_t nsinks,
 	ob->subs = subs;
 	ob->nsubs = nsubs;
 	ob->l = l;
+	ob->present = present;
+	ob->present_arg = present_arg;
 	buf_init(&ob->b);
 	return (ob);
 }
@@ -263,6 +269,8 @@ outbox_subs_hash(const struct outbox *ob, size_t sink, char out[MP_HASHLEN])
 			buf_printf(&b, "i%s\037", s->ids[j]);
 		if (s->tenant != NULL)
 			buf_printf(&b, "n%s\037", s->tenant);
+		if (s->client)
+			buf_adds(&b, "aclient\037");
 		for (j = 0; j < s->nfields; j++)
 			buf_printf(&b, "f%s\037", s->fields[j]);
 	}
@@ -276,6 +284,47 @@ struct fill_walk {
 	struct outbox_fill	*f;
 	int			 failed;
 };
+
+/*
+ * The row of a client-audience subscription: the presentation's view of
+ * claim c (never the stored properties), its fields selected from the
+ * view's properties, the view's links (what URL templates may expand)
+ * and its public id.  Nothing when no client may receive it.  Returns 0
+ * or -1.
+ */
+static int
+outbox_fill_client(struct outbox *ob, size_t sink,
+    const struct subscription *s, const struct claim *c)
+{
+	json_object	*claim, *view, *props = NULL, *links = NULL, *v;
+	const char	*id = c->id;
+	char		*lstr;
+	int		 rc;
+
+	if (ob->present == NULL)
+		return (0);
+	claim = claim_to_json(c);
+	view = ob->present(claim, ob->present_arg);
+	json_object_put(claim);
+	if (view == NULL)
+		return (0);
+	json_object_object_get_ex(view, "properties", &props);
+	json_object_object_get_ex(view, "links", &links);
+	if (json_object_object_get_ex(view, "id", &v) &&
+	    json_object_is_type(v, json_type_string))
+		id = json_object_get_string(v);
+	v = outbox_select(s, props);
+	buf_reset(&ob->b);
+	evidence_canonical_json(v, &ob->b);
+	json_object_put(v);
+	lstr = xstrdup(links != NULL ? json_object_to_json_string_ext(links,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "{}");
+	rc = ledger_outbox_upsert(ob->l, ob->sinks[sink].name, c->type, id,
+	    ob->b.data, ob->b.len, c->revision, c->recorded_at, lstr);
+	free(lstr);
+	json_object_put(view);
+	return (rc);
+}
 
 /*
  * Upsert the outbox row of the sink for one change-feed entry, if a
@@ -313,15 +362,19 @@ outbox_fill_one(const struct change *ch, void *arg)
 		w->failed = 1;
 		return (1);
 	}
-	props = outbox_parse(c.properties);
-	want = outbox_select(s, props);
-	json_object_put(props);
-	buf_reset(&ob->b);
-	evidence_canonical_json(want, &ob->b);
-	json_object_put(want);
-	rc = ledger_outbox_upsert(ob->l, ob->sinks[w->sink].name, ch->type,
-	    ch->id, ob->b.data, ob->b.len, ch->revision, c.recorded_at,
-	    c.links);
+	if (s->client)
+		rc = outbox_fill_client(ob, w->sink, s, &c);
+	else {
+		props = outbox_parse(c.properties);
+		want = outbox_select(s, props);
+		json_object_put(props);
+		buf_reset(&ob->b);
+		evidence_canonical_json(want, &ob->b);
+		json_object_put(want);
+		rc = ledger_outbox_upsert(ob->l, ob->sinks[w->sink].name,
+		    ch->type, ch->id, ob->b.data, ob->b.len, ch->revision,
+		    c.recorded_at, c.links);
+	}
 	claim_clear(&c);
 	if (rc == -1) {
 		w->failed = 1;

@@ -27,7 +27,15 @@ struct subscription {
 	char		*tenant;	/* only claims whose tenant link is this */
 	char		**fields;	/* properties sent; none: all */
 	size_t		 nfields;
+	int		 client;	/* audience: client (always with tenant) */
 };
+/*
+ * The presentation, injected (outbox/ does not call access/): the client
+ * view of a claim-shaped object (borrowed), as a new object, or NULL
+ * when no client may receive it.  Installed by the receiver or the
+ * configuration with outbox_new.
+ */
+typedef json_object *(*outbox_present_cb)(json_object *, void *);
 struct outbox;
 struct outbox_fill {
 	size_t		 read;		/* feed entries taken */
@@ -37,7 +45,7 @@ struct outbox_fill {
 };
 struct outbox	*outbox_new(const struct sinkconf *, size_t,
 		    const struct subscription *, size_t, struct ledger *,
-		    char *, size_t);
+		    outbox_present_cb, void *, char *, size_t);
 void		 outbox_free(struct outbox *);
 int		 outbox_on_claim(struct ledger *, const struct claim *, void *);
 int64_t		 outbox_head(struct outbox *);
