@@ -318,7 +318,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(url, sizeof(url), "sqlite:%s", dpath);
 	if ((l = ledger_open(url, 0, err, sizeof(err))) == NULL)
 		fuzz_fail("ledger_open: %s", err);
-	if ((ob = outbox_new(NULL, 0, NULL, 0, l, err, sizeof(err))) == NULL)
+	if ((ob = outbox_new(NULL, 0, NULL, 0, l, NULL, NULL, err,
+	    sizeof(err))) == NULL)
 		fuzz_fail("outbox_new: %s", err);
 	ledger_on_claim(l, outbox_on_claim, ob);
 	d = derive_new(dcf->rules, dcf->milestones);
