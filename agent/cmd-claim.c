@@ -410,6 +410,10 @@ cmd_claims_rebuild(const struct cmd_entry *ce, int argc, char **argv)
 		printf("claims rebuilt from %lld evidence: %lld revisions, "
 		    "equal to what is stored\n", (long long)r.evidence,
 		    (long long)r.revisions);
+		if (r.skipped[0] != '\0')
+			printf("not checked: %s: not declared in %s\n",
+			    r.skipped, file != NULL ? file : "the built-in "
+			    "types; give -c FILE");
 		rc = CMD_EXIT_OK;
 		break;
 	case 1:

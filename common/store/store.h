@@ -101,11 +101,15 @@ int		 ledger_raw_get(struct ledger *, const char *, const char *,
 		    int64_t *, struct buf *, struct buf *);
 /*
  * claims rebuild: claim writes go to shadow tables from rebuild_begin on;
- * rebuild_diff compares them with the stored claims (0 equal, 1 with the
- * first difference written, -1).  The replay itself is derivation's.
+ * rebuild_diff compares them with the stored claims of the types named
+ * (a NULL-terminated list: those the replay derives) (0 equal, 1 with the
+ * first difference written, -1), and lists in skipped the stored types
+ * it did not compare, as "Type (N claims), …".  The replay itself is
+ * derivation's.
  */
 int		 ledger_rebuild_begin(struct ledger *);
-int		 ledger_rebuild_diff(struct ledger *, char *, size_t);
+int		 ledger_rebuild_diff(struct ledger *, const char *const *,
+		    char *, size_t, char *, size_t);
 void		 ledger_rebuild_seq(struct ledger *, int64_t);
 
 /*
