@@ -106,6 +106,47 @@ http_parse_json(struct server *srv, const char *body, size_t len, char *err,
 	return (strict_parse(srv->tok, body, len, err, errlen));
 }
 
+/*
+ * What the receiver admits beyond the evidence's type (4.: time you can
+ * trust): no source writes milepostd's own evidence types, and no event
+ * time is more than limits.max_future_skew ahead of milepostd's clock
+ * (now).  Returns 0, or -1 with msg saying why and *prop the field (a
+ * 422 either way).
+ */
+static int
+http_admit(struct server *srv, const struct evidence *ev, int64_t now,
+    char *msg, size_t len, const char **prop)
+{
+	static const char *const own[] = { "MilestoneClock",
+	    "DeploymentStalled" };
+	int64_t		 skew = srv->cf->limits.max_future_skew;
+	char		 t[MP_TIMELEN], b[32];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (strcmp(ev->type, own[i]) == 0) {
+			snprintf(msg, len, "%s is written only by milepostd "
+			    "itself; no source may send it", ev->type);
+			*prop = "type";
+			return (-1);
+		}
+	if (ev->time > now + skew) {
+		tf_format(ev->time, t);
+		if (skew % 60000000 == 0)
+			snprintf(b, sizeof(b), "%lldm", (long long)(skew /
+			    60000000));
+		else
+			snprintf(b, sizeof(b), "%llds", (long long)(skew /
+			    1000000));
+		snprintf(msg, len, "time %s is in the future: more than %s "
+		    "(limits.max_future_skew) ahead of the receiver's clock",
+		    t, b);
+		*prop = "time";
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 http_evidence_post(struct server *srv, struct evhttp_request *req)
 {
@@ -115,7 +156,7 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 	json_object		*root = NULL, *list = NULL, *item;
 	enum stdwh_result	 sr;
 	enum ev_error		 er;
-	const char		*wid, *body;
+	const char		*wid, *body, *aprop;
 	char			 err[MP_ERRLEN], prop[128], msg[MP_ERRLEN + 64];
 	char			 idbuf[MP_IDMAX + 16];
 	size_t			 len, i, n;
@@ -193,7 +234,12 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 		er = evidence_from_json(item, srv->cf->types, "agent",
 		    ir->batch ? idbuf : wid, now, &ir->ev[i], err,
 		    sizeof(err), prop, sizeof(prop));
-		if (er == EV_OK) {
+		if (er == EV_OK && http_admit(srv, ir->ev[i], now, err,
+		    sizeof(err), &aprop) == -1) {
+			er = EV_TYPE;
+			snprintf(prop, sizeof(prop), "%s", aprop);
+			ir->nev++;	/* freed with the request */
+		} else if (er == EV_OK) {
 			ir->nev++;
 			continue;
 		}
@@ -244,6 +290,7 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 	struct evbuffer			*in = evhttp_request_get_input_buffer(req);
 	json_object			*payload = NULL, *out = NULL, *o;
 	enum ev_error			 er;
+	const char			*aprop;
 	char				 why[MP_ERRLEN], prop[128];
 	char				 msg[MP_ERRLEN + 64], delivery[MP_IDMAX];
 	size_t				 i, n;
@@ -321,6 +368,14 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 		er = evidence_from_json(json_object_array_get_idx(out, i),
 		    srv->cf->types, src->name, NULL, sr.now, &ir->ev[i], why,
 		    sizeof(why), prop, sizeof(prop));
+		if (er == EV_OK && http_admit(srv, ir->ev[i], sr.now, why,
+		    sizeof(why), &aprop) == -1) {
+			ir->nev++;	/* freed with the request */
+			log_info("%s: %s delivery %s: %s", __func__, src->name,
+			    delivery, why);
+			http_error(srv, req, 422, REJECT_TYPE, why, aprop);
+			goto out;
+		}
 		if (er != EV_OK) {
 			/* The payload broke an assumption of the normalizer. */
 			log_warnx("%s: %s delivery %s: %s", __func__, src->name,

@@ -126,6 +126,20 @@ milestone_abort(struct milestones *ms)
 	ms->now = ms->committed_now;
 }
 
+/*
+ * May event time t, recorded at transaction time rec, move the milestone
+ * clock?  Only when the receiver would admit it now: at most
+ * limits.max_future_skew ahead of milepostd's clock when it was stored.
+ * Evidence stored before that check (a commit dated 2099), and revisions
+ * evaluated at such a time, are kept but move no clock, across restarts
+ * and rebuilds alike (both sides are stored).
+ */
+static int
+ms_trusted(const struct milestones *ms, int64_t t, int64_t rec)
+{
+	return (t <= rec + ms->mc->max_future_skew);
+}
+
 static json_object *
 ms_get(json_object *o, const char *key)
 {
@@ -255,7 +269,8 @@ ms_load(struct milestones *ms, struct ledger *l, size_t i)
 		s->revision = c.revision;
 		s->anchor = c.anchor;
 		s->time = c.time;
-		if (c.time > ms->now)
+		/* A revision evaluated at a future time moves no clock. */
+		if (ms_trusted(ms, c.time, c.recorded_at) && c.time > ms->now)
 			ms->now = c.time;
 	} else {
 		json_object_put(s->props);
@@ -703,7 +718,7 @@ milestone_apply(struct milestones *ms, struct ledger *l,
 
 	if (ms->mc->nms == 0)
 		return (0);
-	if (ev->time > ms->now)
+	if (ms_trusted(ms, ev->time, ev->recorded_at) && ev->time > ms->now)
 		ms->now = ev->time;
 	free(ms->last_id);
 	ms->last_id = xstrdup(ev->id);

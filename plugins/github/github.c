@@ -112,8 +112,12 @@ github_push(json_object *p, const char *delivery, json_object *out,
 			continue;
 		}
 		snprintf(id, sizeof(id), "%.64s.%.64s", delivery, sha);
-		ev = source_evidence(out, id, "CommitPushed", sha,
-		    source_str(c, "timestamp"));
+		/*
+		 * The commit's timestamp is whatever its author's clock or
+		 * choice said: it stays authorTime, and the event time is
+		 * the delivery's (the push reached GitHub then, at most).
+		 */
+		ev = source_evidence(out, id, "CommitPushed", sha, NULL);
 		source_prop(ev, "sha", sha);
 		source_prop(ev, "ref", ref);
 		source_prop(ev, "message", source_str(c, "message"));

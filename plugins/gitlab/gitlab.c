@@ -250,7 +250,8 @@ gitlab_push(json_object *p, const char *delivery, json_object *out,
 			continue;
 		when = gitlab_time(source_str(c, "timestamp"), tbuf);
 		snprintf(id, sizeof(id), "%.64s.%.64s", delivery, sha);
-		ev = source_evidence(out, id, "CommitPushed", sha, when);
+		/* The author's date is a property; the push is the event. */
+		ev = source_evidence(out, id, "CommitPushed", sha, NULL);
 		source_prop(ev, "sha", sha);
 		source_prop(ev, "ref", ref);
 		source_prop(ev, "message", source_str(c, "message"));
