@@ -108,28 +108,38 @@ http_parse_json(struct server *srv, const char *body, size_t len, char *err,
 
 /*
  * What the receiver admits beyond the evidence's type (4.: time you can
- * trust): no source writes milepostd's own evidence types, and no event
- * time is more than limits.max_future_skew ahead of milepostd's clock
- * (now).  Returns 0, or -1 with msg saying why and *prop the field (a
- * 422 either way).
+ * trust): no source writes milepostd's own evidence types, whatever its
+ * properties (o is the evidence object as received, checked before its
+ * type is), and no event time is more than limits.max_future_skew ahead
+ * of milepostd's clock (now; ev is NULL before parsing).  Returns 0, or
+ * -1 with msg saying why and *prop the field (a 422 either way).
  */
 static int
-http_admit(struct server *srv, const struct evidence *ev, int64_t now,
-    char *msg, size_t len, const char **prop)
+http_admit(struct server *srv, json_object *o, const struct evidence *ev,
+    int64_t now, char *msg, size_t len, const char **prop)
 {
 	static const char *const own[] = { "MilestoneClock",
 	    "DeploymentStalled" };
+	json_object	*v;
 	int64_t		 skew = srv->cf->limits.max_future_skew;
 	char		 t[MP_TIMELEN], b[32];
 	size_t		 i;
 
-	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-		if (strcmp(ev->type, own[i]) == 0) {
-			snprintf(msg, len, "%s is written only by milepostd "
-			    "itself; no source may send it", ev->type);
-			*prop = "type";
-			return (-1);
-		}
+	if (ev == NULL) {
+		if (!json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, "type", &v) ||
+		    !json_object_is_type(v, json_type_string))
+			return (0);	/* evidence_from_json says why */
+		for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+			if (strcmp(json_object_get_string(v), own[i]) == 0) {
+				snprintf(msg, len, "%s is written only by "
+				    "milepostd itself; no source may send it",
+				    own[i]);
+				*prop = "type";
+				return (-1);
+			}
+		return (0);
+	}
 	if (ev->time > now + skew) {
 		tf_format(ev->time, t);
 		if (skew % 60000000 == 0)
@@ -231,18 +241,21 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 		item = ir->batch ? json_object_array_get_idx(list, i) : root;
 		if (ir->batch)
 			snprintf(idbuf, sizeof(idbuf), "%s.%zu", wid, i);
-		er = evidence_from_json(item, srv->cf->types, "agent",
-		    ir->batch ? idbuf : wid, now, &ir->ev[i], err,
-		    sizeof(err), prop, sizeof(prop));
-		if (er == EV_OK && http_admit(srv, ir->ev[i], now, err,
-		    sizeof(err), &aprop) == -1) {
+		aprop = NULL;
+		if (http_admit(srv, item, NULL, now, err, sizeof(err),
+		    &aprop) == -1)
 			er = EV_TYPE;
-			snprintf(prop, sizeof(prop), "%s", aprop);
+		else if ((er = evidence_from_json(item, srv->cf->types,
+		    "agent", ir->batch ? idbuf : wid, now, &ir->ev[i], err,
+		    sizeof(err), prop, sizeof(prop))) == EV_OK) {
 			ir->nev++;	/* freed with the request */
-		} else if (er == EV_OK) {
-			ir->nev++;
-			continue;
+			if (http_admit(srv, item, ir->ev[i], now, err,
+			    sizeof(err), &aprop) == 0)
+				continue;
+			er = EV_TYPE;
 		}
+		if (aprop != NULL)
+			snprintf(prop, sizeof(prop), "%s", aprop);
 		if (ir->batch)
 			snprintf(msg, sizeof(msg), "evidence[%zu]: %s", i, err);
 		else
@@ -365,27 +378,33 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 	ir->ev = xcalloc(n, sizeof(*ir->ev));
 	ir->dup = xcalloc(n, sizeof(*ir->dup));
 	for (i = 0; i < n; i++) {
-		er = evidence_from_json(json_object_array_get_idx(out, i),
-		    srv->cf->types, src->name, NULL, sr.now, &ir->ev[i], why,
-		    sizeof(why), prop, sizeof(prop));
-		if (er == EV_OK && http_admit(srv, ir->ev[i], sr.now, why,
-		    sizeof(why), &aprop) == -1) {
-			ir->nev++;	/* freed with the request */
-			log_info("%s: %s delivery %s: %s", __func__, src->name,
-			    delivery, why);
-			http_error(srv, req, 422, REJECT_TYPE, why, aprop);
-			goto out;
+		o = json_object_array_get_idx(out, i);
+		aprop = NULL;
+		if (http_admit(srv, o, NULL, sr.now, why, sizeof(why),
+		    &aprop) == 0) {
+			er = evidence_from_json(o, srv->cf->types, src->name,
+			    NULL, sr.now, &ir->ev[i], why, sizeof(why), prop,
+			    sizeof(prop));
+			if (er != EV_OK) {
+				/* The payload broke the normalizer's
+				 * assumptions. */
+				log_warnx("%s: %s delivery %s: %s", __func__,
+				    src->name, delivery, why);
+				http_error(srv, req, er == EV_SYNTAX ? 400 :
+				    422, er == EV_SYNTAX ? REJECT_SYNTAX :
+				    REJECT_TYPE, why, prop[0] ? prop : NULL);
+				goto out;
+			}
+			ir->nev++;
+			if (http_admit(srv, o, ir->ev[i], sr.now, why,
+			    sizeof(why), &aprop) == 0)
+				continue;
 		}
-		if (er != EV_OK) {
-			/* The payload broke an assumption of the normalizer. */
-			log_warnx("%s: %s delivery %s: %s", __func__, src->name,
-			    delivery, why);
-			http_error(srv, req, er == EV_SYNTAX ? 400 : 422,
-			    er == EV_SYNTAX ? REJECT_SYNTAX : REJECT_TYPE, why,
-			    prop[0] ? prop : NULL);
-			goto out;
-		}
-		ir->nev++;
+		/* Not the normalizer's doing: what the tool sent. */
+		log_info("%s: %s delivery %s: %s", __func__, src->name,
+		    delivery, why);
+		http_error(srv, req, 422, REJECT_TYPE, why, aprop);
+		goto out;
 	}
 	ir->raw_source = src->name;
 	ir->raw_delivery = xstrdup(delivery);

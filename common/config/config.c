@@ -156,6 +156,7 @@ config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 			    ts_parse(json_object_get_string(v), &d) == -1)
 				return (config_err(c, v, key, "must be a "
 				    "timespan such as 5m"));
+			/* 1d: what the milestone clock trusts (milestone.c) */
 			if (d < 0 || d > 86400)
 				return (config_err(c, v, key, "must be between "
 				    "0s and 1d"));
@@ -591,8 +592,6 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	if ((cf->milestones = milestone_conf_load(tree, file, err, errlen)) ==
 	    NULL)
 		goto fail;
-	/* Clocks trust only event times that the receiver would admit. */
-	cf->milestones->max_future_skew = cf->limits.max_future_skew;
 	s = json_object_object_get_ex(tree, "listen", &v) ?
 	    json_object_get_string(v) : MP_DEFAULT_LISTEN;
 	cf->listen = xstrdup(s);

@@ -255,7 +255,6 @@ struct milestone_conf {
 	size_t		 max_checkpoints;
 	int64_t		 at_risk_margin;	/* microseconds */
 	int		 clock;		/* milepostd's MilestoneClock */
-	int64_t		 max_future_skew;	/* limits.max_future_skew */
 	double		 rollback_weight;
 	double		 default_weight;
 	char		**sev_names;

@@ -351,7 +351,6 @@ milestone_conf_load(json_object *tree, const char *file, char *err,
 	mc->max_per_deployment = MSC_DEFAULT_K;
 	mc->max_checkpoints = MSC_DEFAULT_CHECKPOINTS;
 	mc->at_risk_margin = MSC_DEFAULT_MARGIN;
-	mc->max_future_skew = 300LL * 1000000;	/* config.c sets its own */
 	mc->clock = 1;
 	mc->rollback_weight = MSC_DEFAULT_ROLLBACK;
 	mc->default_weight = MSC_DEFAULT_WEIGHT;
