@@ -114,6 +114,7 @@ enum lite_stmt_id {
 	ST_PENDING_SEL,
 	ST_PENDING_DEL,
 	ST_COLLECT_EV,
+	ST_COLLECT_EV1,
 	ST_COLLECT_CL,
 	ST_RAW_PUT,
 	ST_RAW_PUT_NEW,
@@ -141,6 +142,13 @@ static const char *lite_sql[ST_MAX] = {
 	[ST_COLLECT_EV] = "SELECT printf('#%020d', seq), time, subject, "
 	    "properties, links FROM evidence WHERE type = ? AND time >= ? AND "
 	    "time < ? AND seq <= ? ORDER BY time DESC, seq DESC LIMIT ?",
+	/* The first of each subject (a later one is another witness). */
+	[ST_COLLECT_EV1] = "SELECT printf('#%020d', e.seq), e.time, "
+	    "e.subject, e.properties, e.links FROM evidence e WHERE "
+	    "e.type = ?1 AND e.time >= ?2 AND e.time < ?3 AND e.seq <= ?4 AND "
+	    "(e.subject = '' OR NOT EXISTS (SELECT 1 FROM evidence w WHERE "
+	    "w.type = e.type AND w.subject = e.subject AND w.seq < e.seq)) "
+	    "ORDER BY e.time DESC, e.seq DESC LIMIT ?5",
 	[ST_COLLECT_CL] = "SELECT c.id, c.anchor, c.id, c.properties, c.links "
 	    "FROM claim_revisions c WHERE c.type = ?1 AND c.anchor >= ?2 AND "
 	    "c.anchor < ?3 AND ?4 = ?4 AND c.revision = (SELECT max(revision) "
@@ -763,8 +771,9 @@ lite_pending_take(struct ledger *l, const char *ctype, const char *subject,
 
 /*
  * The `limit` (0: all) most recent items of type in [from, to), newest
- * first: evidence up to max_seq (key "#<seq>"), or the latest revision of
- * each claim anchored there (key = claim id).  cb(key, time, subject,
+ * first: evidence up to max_seq (key "#<seq>") (claims 0; 2: only the
+ * first evidence of its type for each subject), or the latest revision of
+ * each claim anchored there (key = claim id) (claims 1).  cb(key, time, subject,
  * properties, links) returns 0, or -1 to stop there.
  */
 static int
@@ -776,8 +785,8 @@ lite_collect(struct ledger *l, const char *type, int claims, int64_t from,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = lite_st(l, claims ? ST_COLLECT_CL : ST_COLLECT_EV)) ==
-	    NULL)
+	if ((st = lite_st(l, claims == 1 ? ST_COLLECT_CL : claims == 2 ?
+	    ST_COLLECT_EV1 : ST_COLLECT_EV)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, from);
@@ -1041,9 +1050,10 @@ lite_rebuild_diff(struct ledger *l, const char *const *types, char *diff,
 		return (-1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		n = strlen(skipped);
-		snprintf(skipped + n, slen - n, "%s%s (%lld)", n ? ", " : "",
-		    sqlite3_column_text(st, 0),
-		    (long long)sqlite3_column_int64(st, 1));
+		snprintf(skipped + n, slen - n, "%s%s (%lld claim%s)", n ?
+		    ", " : "", sqlite3_column_text(st, 0),
+		    (long long)sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 1) == 1 ? "" : "s");
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)

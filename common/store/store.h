@@ -84,6 +84,12 @@ int		 ledger_pending_put(struct ledger *, const char *, const char *,
 		    int64_t);
 int		 ledger_pending_take(struct ledger *, const char *,
 		    const char *, int64_t **, size_t *);
+/*
+ * Collector items of a type in [from, to), newest first: evidence up to
+ * max_seq (mode 0), only the first evidence of its type for each subject
+ * (mode 2: a later one is another witness), or the latest revision of
+ * each lifecycle claim (mode 1).
+ */
 int		 ledger_collect(struct ledger *, const char *, int, int64_t,
 		    int64_t, int64_t, size_t, int (*)(const char *, int64_t,
 		    const char *, const char *, const char *, void *), void *);

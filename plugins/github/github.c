@@ -13,7 +13,9 @@
  *                      (failure, error); inactive is ignored
  *   workflow_run, workflow_job, check_suite
  *                      PipelineStarted (requested, in_progress),
- *                      PipelineCompleted (completed, with its conclusion)
+ *                      PipelineCompleted (completed, with its conclusion);
+ *                      a workflow run is also a build: BuildStartedEvent,
+ *                      BuildCompleted, subject "<run id>-<attempt>"
  *   release            ReleasePublished (published)
  *   create, ping and anything else: acknowledged and ignored.
  */
@@ -324,6 +326,12 @@ github_pipeline(json_object *p, const char *event, const char *delivery,
 	snprintf(path, sizeof(path), "%s.head_sha", obj);
 	source_link(ev, "commit", source_str(p, path));
 	source_link(ev, "repo", source_str(p, "repository.full_name"));
+	/*
+	 * A workflow run is the build that `milepost run` names by default
+	 * in GitHub Actions (GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT): the same id.
+	 */
+	if (strcmp(obj, "workflow_run") == 0)
+		source_build(out, ev, pid);
 	return (0);
 }
 

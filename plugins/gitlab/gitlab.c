@@ -14,7 +14,9 @@
  *   Pipeline Hook    PipelineStarted (created, pending, running),
  *                    PipelineCompleted (success, failed, canceled,
  *                    skipped); manual, scheduled and the rest are ignored
- *   Job Hook         the same, for one job (kind job)
+ *   Job Hook         the same, for one job (kind job); a job is also a
+ *                    build: BuildStartedEvent, BuildCompleted, subject
+ *                    the job id (CI_JOB_ID)
  *   Deployment Hook  DeploymentStarted (running), DeploymentSucceeded
  *                    (success), DeploymentFailed (failed, canceled); the
  *                    rest are ignored
@@ -401,6 +403,9 @@ gitlab_ci(const struct gitlab_ci *ci, const char *event, const char *delivery,
 	source_link(ev, "repo", ci->repo);
 	if (!ci->tag)
 		source_link(ev, "branch", ci->ref);
+	/* A job is the build `milepost run` names CI_JOB_ID: the same id. */
+	if (strcmp(ci->kind, "job") == 0)
+		source_build(out, ev, ci->id);
 	return (0);
 }
 

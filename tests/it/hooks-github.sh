@@ -4,7 +4,7 @@
 # signs them: every normalized field against the fixture, redelivery,
 # ignored events, the signature checks, secret rotation, form bodies.
 . "$(dirname "$0")/lib.sh"
-plan 272
+plan 289
 
 FX="$top_srcdir/tests/fixtures/github"
 GH_SECRET="It's a Secret to Everybody"
@@ -179,7 +179,22 @@ def pipeline(p, d, obj):
         ln["pipeline"] = pid
     put(ln, "commit", jstr(o.get("head_sha")))
     put(ln, "repo", get(p, "repository.full_name"))
-    return [e]
+    out = [e]
+    # A workflow run is also the agent's build, under the id milepost run
+    # takes in GitHub Actions (GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT).
+    if obj == "workflow_run":
+        if e["type"] == "PipelineStarted":
+            b = ev(d + ".build", "BuildStartedEvent", pid, e["time"])
+            b["properties"]["buildId"] = pid
+            out.append(b)
+        elif pr["status"] != "skipped" and "duration" in pr:
+            b = ev(d + ".build", "BuildCompleted", pid, e["time"])
+            b["properties"]["buildStatus"] = "success" if pr["status"] == "success" else "failure"
+            b["properties"]["duration"] = pr["duration"]
+            out.append(b)
+        for b in out[1:]:
+            b["links"] = dict(ln)
+    return out
 
 def release(p, d):
     r = p["release"]
