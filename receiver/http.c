@@ -157,6 +157,53 @@ http_admit(struct server *srv, json_object *o, const struct evidence *ev,
 	return (0);
 }
 
+/*
+ * The milestones that the CommitPushed evidence of ir names (Milestone:
+ * trailers) and the configuration does not declare, with the number of
+ * commits naming each, as the reply's "unknown_milestones" (ir->warn), so
+ * that the git hook can say so.  Nothing when no milestone is declared.
+ */
+static void
+http_unknown_milestones(struct server *srv, struct ingest_req *ir)
+{
+	const struct milestone_conf	*mc = srv->cf->milestones;
+	json_object			*p, *ms, *unk = NULL, *v;
+	const char			*name;
+	size_t				 i, j;
+
+	if (mc == NULL || mc->nms == 0)
+		return;
+	for (i = 0; i < ir->nev; i++) {
+		if (strcmp(ir->ev[i]->type, "CommitPushed") != 0 ||
+		    strstr(ir->ev[i]->properties, "\"milestones\"") == NULL ||
+		    (p = json_tokener_parse(ir->ev[i]->properties)) == NULL)
+			continue;
+		if (json_object_object_get_ex(p, "milestones", &ms) &&
+		    json_object_is_type(ms, json_type_array))
+			for (j = 0; j < json_object_array_length(ms); j++) {
+				name = json_object_get_string(
+				    json_object_array_get_idx(ms, j));
+				if (name == NULL ||
+				    milestone_conf_index(mc, name) != -1)
+					continue;
+				if (unk == NULL)
+					unk = json_object_new_object();
+				v = json_object_object_get_ex(unk, name, &v) ?
+				    v : NULL;
+				json_object_object_add(unk, name,
+				    json_object_new_int64(v ?
+				    json_object_get_int64(v) + 1 : 1));
+			}
+		json_object_put(p);
+	}
+	if (unk != NULL) {
+		xasprintf(&ir->warn, "\"unknown_milestones\":%s",
+		    json_object_to_json_string_ext(unk,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(unk);
+	}
+}
+
 static void
 http_evidence_post(struct server *srv, struct evhttp_request *req)
 {
@@ -267,6 +314,7 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 			http_error(srv, req, 422, REJECT_TYPE, msg, prop);
 		goto out;
 	}
+	http_unknown_milestones(srv, ir);
 	if (ingest_submit(srv->ingest, ir) == -1) {
 		http_error(srv, req, 503, REJECT_OVERLOAD, "the ingest queue is "
 		    "full; retry", NULL);
