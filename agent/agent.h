@@ -84,6 +84,7 @@ struct client_reply {
 	long long	 seq;		/* 202 {"seq":N}, else 0 */
 	char		 error[MP_ERRLEN];	/* the receiver's or curl's */
 	char		 property[128];	/* the receiver's "property" */
+	char		 unknown[1024];	/* "unknown_milestones", as JSON */
 };
 #define CLIENT_SPOOL_SETUP	0x1	/* client_post: spool CLIENT_SETUP too */
 enum client_key	 client_key(void);

@@ -260,6 +260,11 @@ client_parse_reply(const struct buf *b, struct client_reply *r)
 	if (json_object_object_get_ex(o, "seq", &v) &&
 	    json_object_is_type(v, json_type_int))
 		r->seq = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "unknown_milestones", &v) &&
+	    json_object_is_type(v, json_type_object))
+		snprintf(r->unknown, sizeof(r->unknown), "%s",
+		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 

@@ -403,6 +403,9 @@ cmd_claims_rebuild(const struct cmd_entry *ce, int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = derive_rebuild(l, cf->rules, cf->milestones, &r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc >= 0 && r.skipped[0] != '\0')
+		printf("not checked: %s: not declared in %s\n", r.skipped,
+		    file != NULL ? file : "the built-in types; give -c FILE");
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	switch (rc) {
@@ -413,7 +416,9 @@ cmd_claims_rebuild(const struct cmd_entry *ce, int argc, char **argv)
 		rc = CMD_EXIT_OK;
 		break;
 	case 1:
-		printf("claims differ: %s\n", r.diff);
+		printf("claims differ: %s%s\n", r.diff, file == NULL ?
+		    " (rebuilt with the built-in types: give -c FILE if the "
+		    "daemon's file declares its own)" : "");
 		rc = CMD_EXIT_FAIL;
 		break;
 	default:

@@ -200,6 +200,17 @@ cmd_emit_exec(const struct cmd_entry *ce, int argc, char **argv)
 		rc = CMD_EXIT_USAGE;
 		goto out;
 	}
+	/*
+	 * Without a secret nothing could be sent, only spooled, and a spool
+	 * on an ephemeral runner is lost with it: a usage error, at once.
+	 */
+	if (client_key() == CLIENT_KEY_UNSET) {
+		log_warnx("emit: MILEPOST_SECRET is not set: nothing was sent "
+		    "or spooled (set it to the receiver's agent_secret, "
+		    "whsec_<base64>)");
+		rc = CMD_EXIT_USAGE;
+		goto out;
+	}
 	if (git)
 		git_links_add(links);
 

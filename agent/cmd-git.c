@@ -86,6 +86,7 @@ struct cmd_git_push {
 	char			 repo_name[CMD_GIT_NAME_MAX + 1];
 	char			 now[MP_TIMELEN];
 	size_t			 sent, spooled, refused, lost;
+	json_object		*unknown;	/* milestone -> commits naming it */
 };
 
 static int	cmd_git_exec(const struct cmd_entry *, int, char **);
@@ -111,6 +112,8 @@ static void	cmd_git_deliver(struct cmd_git_push *);
 static void	cmd_git_send(struct cmd_git_push *, json_object *);
 static void	cmd_git_post_one(struct cmd_git_push *, json_object *);
 static void	cmd_git_summary(const struct cmd_git_push *);
+static void	cmd_git_unknown(struct cmd_git_push *,
+		    const struct client_reply *);
 static void	cmd_git_push_clear(struct cmd_git_push *);
 static void	cmd_git_alarm(int);
 static char	*cmd_git_hooks_dir(git_repository *);
@@ -751,9 +754,10 @@ cmd_git_post_one(struct cmd_git_push *p, json_object *ev)
 	int			 spooled;
 
 	st = client_post(ev, CLIENT_SPOOL_SETUP, &r, &spooled);
-	if (st == CLIENT_DELIVERED)
+	if (st == CLIENT_DELIVERED) {
 		p->sent++;
-	else if (spooled)
+		cmd_git_unknown(p, &r);
+	} else if (spooled)
 		p->spooled++;
 	else if (st == CLIENT_REFUSED) {
 		p->refused++;
@@ -789,9 +793,10 @@ cmd_git_send(struct cmd_git_push *p, json_object *items)
 	json_object_object_add(body, "evidence", json_object_get(items));
 	st = client_post(body, CLIENT_SPOOL_SETUP, &r, &spooled);
 	json_object_put(body);
-	if (st == CLIENT_DELIVERED)
+	if (st == CLIENT_DELIVERED) {
 		p->sent += n;
-	else if (spooled)
+		cmd_git_unknown(p, &r);
+	} else if (spooled)
 		p->spooled += n;
 	else if (st == CLIENT_REFUSED) {
 		log_debug("%s: batch of %zu refused (HTTP %ld); one by one",
@@ -838,13 +843,37 @@ cmd_git_deliver(struct cmd_git_push *p)
 	json_object_put(items);
 }
 
+/*
+ * Add what the receiver said of milestones nobody declared (its reply's
+ * "unknown_milestones": name -> commits naming it) to p->unknown.
+ */
+static void
+cmd_git_unknown(struct cmd_git_push *p, const struct client_reply *r)
+{
+	json_object	*o, *v;
+
+	if (r->unknown[0] == '\0' || (o = json_tokener_parse(r->unknown)) ==
+	    NULL)
+		return;
+	if (p->unknown == NULL)
+		p->unknown = json_object_new_object();
+	json_object_object_foreach(o, k, n) {
+		if (!json_object_object_get_ex(p->unknown, k, &v))
+			v = NULL;
+		json_object_object_add(p->unknown, k, json_object_new_int64(
+		    json_object_get_int64(n) + (v ? json_object_get_int64(v) :
+		    0)));
+	}
+	json_object_put(o);
+}
+
 /* The one line git shows the pusher. */
 static void
 cmd_git_summary(const struct cmd_git_push *p)
 {
 	const struct cmd_git_update	*one = NULL;
 	struct buf			 b;
-	size_t				 i, refs = 0, total;
+	size_t				 i, n, refs = 0, total;
 
 	total = p->sent + p->spooled + p->refused + p->lost;
 	if (total == 0) {
@@ -871,6 +900,14 @@ cmd_git_summary(const struct cmd_git_push *p)
 		buf_printf(&b, ", %zu refused", p->refused);
 	if (p->lost > 0)
 		buf_printf(&b, ", %zu lost", p->lost);
+	/* "1 commit names unknown milestone M-01": a typo, said at once. */
+	if (p->unknown != NULL) {
+		json_object_object_foreach(p->unknown, k, v) {
+			n = (size_t)json_object_get_int64(v);
+			buf_printf(&b, ", %zu commit%s name%s unknown milestone "
+			    "%s", n, n == 1 ? "" : "s", n == 1 ? "s" : "", k);
+		}
+	}
 	log_info("%s", buf_cstr(&b));
 	buf_free(&b);
 }
@@ -888,6 +925,7 @@ cmd_git_push_clear(struct cmd_git_push *p)
 	free(p->c);
 	free(p->cref);
 	free(p->slot);
+	json_object_put(p->unknown);
 	git_repository_free(p->repo);
 	memset(p, 0, sizeof(*p));
 }

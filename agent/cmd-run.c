@@ -29,10 +29,14 @@
 
 #define CMD_RUN_IDMAX		1024	/* the receiver's longest subject */
 #define CMD_RUN_IDPART		200	/* build id bytes in an evidence id */
+#define CMD_RUN_LINKNAME_MAX	64	/* the receiver's limits */
+#define CMD_RUN_LINK_MAX	2048
+#define CMD_RUN_LINKS_MAX	64
 
 static int	cmd_run_exec(const struct cmd_entry *, int, char **);
 static void	cmd_run_handler(int, siginfo_t *, void *);
 static char	*cmd_run_build_id(const char *);
+static void	 cmd_run_ci_links(json_object *);
 static void	cmd_run_post(json_object *, const char *, int *);
 static int	cmd_run_status(int);
 static json_object *cmd_run_event(const char *, const char *, const char *,
@@ -40,7 +44,8 @@ static json_object *cmd_run_event(const char *, const char *, const char *,
 
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
-	.usage = "[--id BUILD_ID] [--service NAME] -- CMD [ARGS...]",
+	.usage = "[--id BUILD_ID] [--service NAME] [--repo NAME] "
+	    "[--link KEY=VALUE]... -- CMD [ARGS...]",
 	.summary = "run a build step and record its start and completion",
 	.help =
 	    "options:\n"
@@ -48,7 +53,16 @@ const struct cmd_entry cmd_run_entry = {
 	    "GITHUB_RUN_ATTEMPT,\n"
 	    "                  Jenkins BUILD_TAG, GitLab CI_JOB_ID, or a "
 	    "new b-<hex>)\n"
-	    "  --service NAME  the service being built\n"
+	    "  --service NAME  the service being built (a property and the "
+	    "service link)\n"
+	    "  --repo NAME     the repo link (default: from git's remote, "
+	    "else the CI's)\n"
+	    "  --link KEY=VALUE\n"
+	    "                  a link on both events (repeatable; wins over "
+	    "the defaults)\n"
+	    "\nThe url link is the job's log: GitHub's GITHUB_SERVER_URL/"
+	    "GITHUB_REPOSITORY/\nactions/runs/GITHUB_RUN_ID, Jenkins "
+	    "BUILD_URL, GitLab CI_JOB_URL.\n"
 	    "\nmilepost exits with CMD's status, whether or not the "
 	    "receiver is up.\n",
 	.exec = cmd_run_exec,
@@ -125,6 +139,40 @@ cmd_run_build_id(const char *opt)
 }
 
 /*
+ * The links the CI's environment gives, where links (borrowed) has none
+ * yet: url, the job's log (GitHub Actions' run page, Jenkins BUILD_URL,
+ * GitLab CI_JOB_URL), and repo (GITHUB_REPOSITORY, GitLab
+ * CI_PROJECT_PATH) for a build outside a git checkout.
+ */
+static void
+cmd_run_ci_links(json_object *links)
+{
+	const char	*srv, *repo, *run, *s;
+	char		*url = NULL;
+
+	srv = getenv("GITHUB_SERVER_URL");
+	repo = getenv("GITHUB_REPOSITORY");
+	run = getenv("GITHUB_RUN_ID");
+	if (srv != NULL && *srv != '\0' && repo != NULL && *repo != '\0' &&
+	    run != NULL && *run != '\0')
+		xasprintf(&url, "%s/%s/actions/runs/%s", srv, repo, run);
+	else if ((s = getenv("BUILD_URL")) != NULL && *s != '\0')
+		url = xstrdup(s);
+	else if ((s = getenv("CI_JOB_URL")) != NULL && *s != '\0')
+		url = xstrdup(s);
+	if (url != NULL && strlen(url) <= CMD_RUN_LINK_MAX &&
+	    !json_object_object_get_ex(links, "url", NULL))
+		json_object_object_add(links, "url",
+		    json_object_new_string(url));
+	free(url);
+	if ((s = repo) == NULL || *s == '\0')
+		s = getenv("CI_PROJECT_PATH");
+	if (s != NULL && *s != '\0' && strlen(s) <= CMD_RUN_LINK_MAX &&
+	    !json_object_object_get_ex(links, "repo", NULL))
+		json_object_object_add(links, "repo", json_object_new_string(s));
+}
+
+/*
  * A new evidence of type about build, with time, links (borrowed, shared
  * by reference) and an id "<build>.<what>.<8 hex>" that is new each time.
  */
@@ -184,6 +232,8 @@ cmd_run_exec(const struct cmd_entry *ce, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help",	no_argument,		NULL,	'h' },
 		{ "id",		required_argument,	NULL,	'i' },
+		{ "link",	required_argument,	NULL,	'l' },
+		{ "repo",	required_argument,	NULL,	'r' },
 		{ "service",	required_argument,	NULL,	's' },
 		{ NULL,		0,			NULL,	0 }
 	};
@@ -191,42 +241,92 @@ cmd_run_exec(const struct cmd_entry *ce, int argc, char **argv)
 	sigset_t		 block, oldmask;
 	struct timespec		 t0, t1;
 	json_object		*links, *ev, *props;
-	const char		*opt_id = NULL, *service = NULL;
-	char			*build, when[MP_TIMELEN], dur[32];
+	const char		*opt_id = NULL, *service = NULL, *eq, *val;
+	char			*build, *key, when[MP_TIMELEN], dur[32];
 	char			**cmd;
 	double			 secs;
 	pid_t			 pid;
 	size_t			 i;
 	int			 ch, status, rc, delivered = 0;
 
+	/* Explicit links first: the CI's and git's fill only what is left. */
+	links = json_object_new_object();
 	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
+			json_object_put(links);
 			return (cmd_help(ce));
+		case 'l':
+		case 'r':
+			if (ch == 'r') {
+				key = xstrdup("repo");
+				val = optarg;
+			} else if ((eq = strchr(optarg, '=')) == NULL ||
+			    eq == optarg ||
+			    eq - optarg > CMD_RUN_LINKNAME_MAX) {
+				json_object_put(links);
+				return (cmd_usage_error(ce, "--link %s: expected "
+				    "KEY=VALUE (KEY 1 to %d bytes)", optarg,
+				    CMD_RUN_LINKNAME_MAX));
+			} else {
+				key = xstrndup(optarg, (size_t)(eq - optarg));
+				val = eq + 1;
+			}
+			if (strlen(val) > CMD_RUN_LINK_MAX ||
+			    (ch == 'r' && *val == '\0')) {
+				free(key);
+				json_object_put(links);
+				return (cmd_usage_error(ce, "--%s: the value must "
+				    "be %d to %d bytes", ch == 'r' ? "repo" :
+				    "link", ch == 'r', CMD_RUN_LINK_MAX));
+			}
+			json_object_object_add(links, key,
+			    json_object_new_string(val));
+			free(key);
+			if (json_object_object_length(links) >
+			    CMD_RUN_LINKS_MAX) {
+				json_object_put(links);
+				return (cmd_usage_error(ce, "more than %d links",
+				    CMD_RUN_LINKS_MAX));
+			}
+			break;
 		case 'i':
 			opt_id = optarg;
-			if (*opt_id == '\0' || strlen(opt_id) > CMD_RUN_IDMAX)
+			if (*opt_id == '\0' || strlen(opt_id) > CMD_RUN_IDMAX) {
+				json_object_put(links);
 				return (cmd_usage_error(ce, "--id must be 1 to "
 				    "%d bytes", CMD_RUN_IDMAX));
+			}
 			break;
 		case 's':
 			service = optarg;
-			if (*service == '\0')
+			if (*service == '\0' ||
+			    strlen(service) > CMD_RUN_LINK_MAX) {
+				json_object_put(links);
 				return (cmd_usage_error(ce, "--service must "
-				    "not be empty"));
+				    "be 1 to %d bytes", CMD_RUN_LINK_MAX));
+			}
 			break;
 		default:
+			json_object_put(links);
 			return (cmd_usage_error(ce, "unknown or incomplete "
 			    "option: %s", argv[optind - 1]));
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc) {
+		json_object_put(links);
 		return (cmd_usage_error(ce, "no command to run"));
+	}
 	cmd = argv + optind;
 
 	build = cmd_run_build_id(opt_id);
-	links = json_object_new_object();
+	/* The service is a link too, so that collectors can filter on it. */
+	if (service != NULL && !json_object_object_get_ex(links, "service",
+	    NULL))
+		json_object_object_add(links, "service",
+		    json_object_new_string(service));
 	git_links_add(links);	/* before CMD can move HEAD */
+	cmd_run_ci_links(links);
 
 	/* Handlers go in before fork, with the signals held until then. */
 	sigemptyset(&block);

@@ -212,6 +212,55 @@ source_link(json_object *ev, const char *key, const char *val)
 }
 
 /*
+ * The build a CI tool's pipeline evidence pev (borrowed, already in out)
+ * reports, as the agent's build types, so that tool builds feed the same
+ * BuildLifecycle and SLA claims as `milepost run`: BuildStartedEvent for
+ * a PipelineStarted; BuildCompleted for a PipelineCompleted with a
+ * duration (status success is success; failure, error, unstable and
+ * cancelled are failure; skipped never ran, and is no build).  Its id is
+ * "<pev's id>.build", its time and links pev's, and its subject build:
+ * the id `milepost run` takes by default in that CI, so that the agent
+ * and the tool are two witnesses of one build.  Appended to out.
+ */
+void
+source_build(json_object *out, json_object *pev, const char *build)
+{
+	json_object	*ev, *v, *p, *l;
+	const char	*type, *status = NULL;
+	char		 id[MP_IDMAX + 1];
+
+	if (build == NULL || *build == '\0' ||
+	    (type = source_str(pev, "type")) == NULL)
+		return;
+	if (strcmp(type, "PipelineCompleted") == 0) {
+		if ((status = source_str(pev, "properties.status")) == NULL ||
+		    strcmp(status, "skipped") == 0 ||
+		    !json_object_object_get_ex(pev, "properties", &p) ||
+		    !json_object_object_get_ex(p, "duration", &v))
+			return;
+		status = strcmp(status, "success") == 0 ? "success" :
+		    "failure";
+	} else if (strcmp(type, "PipelineStarted") != 0)
+		return;
+	if ((size_t)snprintf(id, sizeof(id), "%s.build", source_str(pev,
+	    "id")) >= sizeof(id))
+		return;
+	ev = source_evidence(out, id, status != NULL ? "BuildCompleted" :
+	    "BuildStartedEvent", build, source_str(pev, "time"));
+	if (status != NULL) {
+		source_prop(ev, "buildStatus", status);
+		json_object_object_get_ex(ev, "properties", &p);
+		json_object_object_add(p, "duration", json_object_get(v));
+	} else
+		source_prop(ev, "buildId", build);
+	if (json_object_object_get_ex(pev, "links", &l) &&
+	    json_object_object_get_ex(ev, "links", &p)) {
+		json_object_object_foreach(l, k, lv)
+			json_object_object_add(p, k, json_object_get(lv));
+	}
+}
+
+/*
  * The string at a dotted path ("deployment.environment") of o, or NULL.
  * Numbers are returned as json-c prints them (borrowed from o).
  */

@@ -81,6 +81,7 @@ json_object	*source_evidence(json_object *, const char *, const char *,
 		    const char *, const char *);
 void		 source_prop(json_object *, const char *, const char *);
 void		 source_link(json_object *, const char *, const char *);
+void		 source_build(json_object *, json_object *, const char *);
 const char	*source_str(json_object *, const char *);
 void		 source_message_keys(json_object *, const char *);
 

@@ -106,6 +106,104 @@ http_parse_json(struct server *srv, const char *body, size_t len, char *err,
 	return (strict_parse(srv->tok, body, len, err, errlen));
 }
 
+/*
+ * What the receiver admits beyond the evidence's type (4.: time you can
+ * trust): no source writes milepostd's own evidence types, whatever its
+ * properties (o is the evidence object as received, checked before its
+ * type is), and no event time is more than limits.max_future_skew ahead
+ * of milepostd's clock (now; ev is NULL before parsing).  Returns 0, or
+ * -1 with msg saying why and *prop the field (a 422 either way).
+ */
+static int
+http_admit(struct server *srv, json_object *o, const struct evidence *ev,
+    int64_t now, char *msg, size_t len, const char **prop)
+{
+	static const char *const own[] = { "MilestoneClock",
+	    "DeploymentStalled" };
+	json_object	*v;
+	int64_t		 skew = srv->cf->limits.max_future_skew;
+	char		 t[MP_TIMELEN], b[32];
+	size_t		 i;
+
+	if (ev == NULL) {
+		if (!json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, "type", &v) ||
+		    !json_object_is_type(v, json_type_string))
+			return (0);	/* evidence_from_json says why */
+		for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+			if (strcmp(json_object_get_string(v), own[i]) == 0) {
+				snprintf(msg, len, "%s is written only by "
+				    "milepostd itself; no source may send it",
+				    own[i]);
+				*prop = "type";
+				return (-1);
+			}
+		return (0);
+	}
+	if (ev->time > now + skew) {
+		tf_format(ev->time, t);
+		if (skew % 60000000 == 0)
+			snprintf(b, sizeof(b), "%lldm", (long long)(skew /
+			    60000000));
+		else
+			snprintf(b, sizeof(b), "%llds", (long long)(skew /
+			    1000000));
+		snprintf(msg, len, "time %s is in the future: more than %s "
+		    "(limits.max_future_skew) ahead of the receiver's clock",
+		    t, b);
+		*prop = "time";
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The milestones that the CommitPushed evidence of ir names (Milestone:
+ * trailers) and the configuration does not declare, with the number of
+ * commits naming each, as the reply's "unknown_milestones" (ir->warn), so
+ * that the git hook can say so.  Nothing when no milestone is declared.
+ */
+static void
+http_unknown_milestones(struct server *srv, struct ingest_req *ir)
+{
+	const struct milestone_conf	*mc = srv->cf->milestones;
+	json_object			*p, *ms, *unk = NULL, *v;
+	const char			*name;
+	size_t				 i, j;
+
+	if (mc == NULL || mc->nms == 0)
+		return;
+	for (i = 0; i < ir->nev; i++) {
+		if (strcmp(ir->ev[i]->type, "CommitPushed") != 0 ||
+		    strstr(ir->ev[i]->properties, "\"milestones\"") == NULL ||
+		    (p = json_tokener_parse(ir->ev[i]->properties)) == NULL)
+			continue;
+		if (json_object_object_get_ex(p, "milestones", &ms) &&
+		    json_object_is_type(ms, json_type_array))
+			for (j = 0; j < json_object_array_length(ms); j++) {
+				name = json_object_get_string(
+				    json_object_array_get_idx(ms, j));
+				if (name == NULL ||
+				    milestone_conf_index(mc, name) != -1)
+					continue;
+				if (unk == NULL)
+					unk = json_object_new_object();
+				v = json_object_object_get_ex(unk, name, &v) ?
+				    v : NULL;
+				json_object_object_add(unk, name,
+				    json_object_new_int64(v ?
+				    json_object_get_int64(v) + 1 : 1));
+			}
+		json_object_put(p);
+	}
+	if (unk != NULL) {
+		xasprintf(&ir->warn, "\"unknown_milestones\":%s",
+		    json_object_to_json_string_ext(unk,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(unk);
+	}
+}
+
 static void
 http_evidence_post(struct server *srv, struct evhttp_request *req)
 {
@@ -115,7 +213,7 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 	json_object		*root = NULL, *list = NULL, *item;
 	enum stdwh_result	 sr;
 	enum ev_error		 er;
-	const char		*wid, *body;
+	const char		*wid, *body, *aprop;
 	char			 err[MP_ERRLEN], prop[128], msg[MP_ERRLEN + 64];
 	char			 idbuf[MP_IDMAX + 16];
 	size_t			 len, i, n;
@@ -190,13 +288,21 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 		item = ir->batch ? json_object_array_get_idx(list, i) : root;
 		if (ir->batch)
 			snprintf(idbuf, sizeof(idbuf), "%s.%zu", wid, i);
-		er = evidence_from_json(item, srv->cf->types, "agent",
-		    ir->batch ? idbuf : wid, now, &ir->ev[i], err,
-		    sizeof(err), prop, sizeof(prop));
-		if (er == EV_OK) {
-			ir->nev++;
-			continue;
+		aprop = NULL;
+		if (http_admit(srv, item, NULL, now, err, sizeof(err),
+		    &aprop) == -1)
+			er = EV_TYPE;
+		else if ((er = evidence_from_json(item, srv->cf->types,
+		    "agent", ir->batch ? idbuf : wid, now, &ir->ev[i], err,
+		    sizeof(err), prop, sizeof(prop))) == EV_OK) {
+			ir->nev++;	/* freed with the request */
+			if (http_admit(srv, item, ir->ev[i], now, err,
+			    sizeof(err), &aprop) == 0)
+				continue;
+			er = EV_TYPE;
 		}
+		if (aprop != NULL)
+			snprintf(prop, sizeof(prop), "%s", aprop);
 		if (ir->batch)
 			snprintf(msg, sizeof(msg), "evidence[%zu]: %s", i, err);
 		else
@@ -208,6 +314,7 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 			http_error(srv, req, 422, REJECT_TYPE, msg, prop);
 		goto out;
 	}
+	http_unknown_milestones(srv, ir);
 	if (ingest_submit(srv->ingest, ir) == -1) {
 		http_error(srv, req, 503, REJECT_OVERLOAD, "the ingest queue is "
 		    "full; retry", NULL);
@@ -244,6 +351,7 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 	struct evbuffer			*in = evhttp_request_get_input_buffer(req);
 	json_object			*payload = NULL, *out = NULL, *o;
 	enum ev_error			 er;
+	const char			*aprop;
 	char				 why[MP_ERRLEN], prop[128];
 	char				 msg[MP_ERRLEN + 64], delivery[MP_IDMAX];
 	size_t				 i, n;
@@ -318,19 +426,33 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 	ir->ev = xcalloc(n, sizeof(*ir->ev));
 	ir->dup = xcalloc(n, sizeof(*ir->dup));
 	for (i = 0; i < n; i++) {
-		er = evidence_from_json(json_object_array_get_idx(out, i),
-		    srv->cf->types, src->name, NULL, sr.now, &ir->ev[i], why,
-		    sizeof(why), prop, sizeof(prop));
-		if (er != EV_OK) {
-			/* The payload broke an assumption of the normalizer. */
-			log_warnx("%s: %s delivery %s: %s", __func__, src->name,
-			    delivery, why);
-			http_error(srv, req, er == EV_SYNTAX ? 400 : 422,
-			    er == EV_SYNTAX ? REJECT_SYNTAX : REJECT_TYPE, why,
-			    prop[0] ? prop : NULL);
-			goto out;
+		o = json_object_array_get_idx(out, i);
+		aprop = NULL;
+		if (http_admit(srv, o, NULL, sr.now, why, sizeof(why),
+		    &aprop) == 0) {
+			er = evidence_from_json(o, srv->cf->types, src->name,
+			    NULL, sr.now, &ir->ev[i], why, sizeof(why), prop,
+			    sizeof(prop));
+			if (er != EV_OK) {
+				/* The payload broke the normalizer's
+				 * assumptions. */
+				log_warnx("%s: %s delivery %s: %s", __func__,
+				    src->name, delivery, why);
+				http_error(srv, req, er == EV_SYNTAX ? 400 :
+				    422, er == EV_SYNTAX ? REJECT_SYNTAX :
+				    REJECT_TYPE, why, prop[0] ? prop : NULL);
+				goto out;
+			}
+			ir->nev++;
+			if (http_admit(srv, o, ir->ev[i], sr.now, why,
+			    sizeof(why), &aprop) == 0)
+				continue;
 		}
-		ir->nev++;
+		/* Not the normalizer's doing: what the tool sent. */
+		log_info("%s: %s delivery %s: %s", __func__, src->name,
+		    delivery, why);
+		http_error(srv, req, 422, REJECT_TYPE, why, aprop);
+		goto out;
 	}
 	ir->raw_source = src->name;
 	ir->raw_delivery = xstrdup(delivery);

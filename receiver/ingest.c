@@ -51,6 +51,7 @@ ingest_req_free(struct ingest_req *ir)
 	free(ir->raw_delivery);
 	free(ir->raw);
 	free(ir->ctx);
+	free(ir->warn);
 	free(ir);
 }
 

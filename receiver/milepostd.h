@@ -112,6 +112,7 @@ struct ingest_req {
 	void			(*done)(struct server *, struct ingest_req *);
 	char			*ctx;		/* for done, freed with ir */
 	const struct token	*tok;		/* for done: who asked */
+	char			*warn;		/* JSON members for the reply */
 };
 TAILQ_HEAD(ingest_queue, ingest_req);
 typedef void (*ingest_done_cb)(struct ingest_req *, void *);

@@ -149,7 +149,8 @@ server_signal(evutil_socket_t sig, short what, void *arg)
  * request; json-c objects cost more than the text): one evidence
  * {["duplicate":true,]"id":…,"seq":N}, or a batch {"accepted":N,
  * "duplicates":M,["duplicate":true,]"evidence":[{"id":…,"seq":N[,
- * "duplicate":true]},…]}.
+ * "duplicate":true]},…]}; either with "unknown_milestones":{"M-01":N}
+ * when N commits of it name milestones nobody declared (http.c).
  */
 static void
 server_reply_stored(struct ingest_req *ir, int code, size_t stored)
@@ -162,7 +163,10 @@ server_reply_stored(struct ingest_req *ir, int code, size_t stored)
 		buf_adds(&b, ir->dup[0] ? "{\"duplicate\":true,\"id\":" :
 		    "{\"id\":");
 		evidence_json_string(&b, ir->ev[0]->id, strlen(ir->ev[0]->id));
-		buf_printf(&b, ",\"seq\":%lld}", (long long)ir->ev[0]->seq);
+		buf_printf(&b, ",\"seq\":%lld", (long long)ir->ev[0]->seq);
+		if (ir->warn != NULL)
+			buf_printf(&b, ",%s", ir->warn);
+		buf_addc(&b, '}');
 	} else {
 		buf_printf(&b, "{\"accepted\":%zu,\"duplicates\":%zu,%s"
 		    "\"evidence\":[", stored, ir->nev - stored, stored == 0 ?
@@ -175,7 +179,10 @@ server_reply_stored(struct ingest_req *ir, int code, size_t stored)
 			    (long long)ir->ev[i]->seq, ir->dup[i] ?
 			    ",\"duplicate\":true" : "");
 		}
-		buf_adds(&b, "]}");
+		buf_adds(&b, "]");
+		if (ir->warn != NULL)
+			buf_printf(&b, ",%s", ir->warn);
+		buf_addc(&b, '}');
 	}
 	http_reply_bytes(ir->req, code, b.data, b.len);
 	buf_free(&b);

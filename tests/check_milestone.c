@@ -311,7 +311,7 @@ static struct milestone_conf *mc;
 static struct milestones *ms;
 static struct types	*ty;
 static struct rules	*ru;		/* claims, computed claims, deployments */
-static int64_t		 txn = 1000000;
+static int64_t		 txn = 4102444800000000;	/* 2100: after every event time */
 static int		 nextseq;
 
 static void

@@ -37,6 +37,7 @@ static const struct limits config_default_limits = {
 	.timeout = 30,
 	.queue_max = 16384,
 	.batch_max = 4096,
+	.max_future_skew = 300LL * 1000000,	/* 5m */
 };
 
 static int
@@ -148,6 +149,18 @@ config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 				return (config_err(c, v, key, "must be between "
 				    "1s and 1h"));
 			l->timeout = (unsigned)d;
+		} else if (strcmp(k, "max_future_skew") == 0) {
+			if (json_object_is_type(v, json_type_int))
+				d = (double)json_object_get_int64(v);
+			else if (!json_object_is_type(v, json_type_string) ||
+			    ts_parse(json_object_get_string(v), &d) == -1)
+				return (config_err(c, v, key, "must be a "
+				    "timespan such as 5m"));
+			/* 1d: what the milestone clock trusts (milestone.c) */
+			if (d < 0 || d > 86400)
+				return (config_err(c, v, key, "must be between "
+				    "0s and 1d"));
+			l->max_future_skew = (int64_t)(d * 1000000);
 		} else if (strcmp(k, "queue_max") == 0) {
 			if (config_uint(c, v, key, 1, 10000000, &n) == -1)
 				return (-1);
@@ -159,7 +172,7 @@ config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 		} else
 			return (config_err(c, v, key, "unknown limit (max_body, "
 			    "max_headers, max_connections, timeout, queue_max, "
-			    "batch_max)"));
+			    "batch_max, max_future_skew)"));
 	}
 	return (0);
 }

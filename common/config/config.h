@@ -27,6 +27,7 @@ struct limits {
 	unsigned	timeout;	/* seconds, per read/write */
 	size_t		queue_max;	/* evidence waiting for the writer */
 	size_t		batch_max;	/* evidence per transaction */
+	int64_t		max_future_skew;	/* microseconds ahead of now */
 };
 struct config {
 	char		*path;

@@ -137,7 +137,9 @@ derive_rebuild(struct ledger *l, const struct rules *t,
     const struct milestone_conf *mc, struct claims_rebuild *r)
 {
 	struct rebuild_walk	w;
-	size_t			i;
+	const char		**types;
+	size_t			i, n = 0;
+	int			rc;
 
 	memset(r, 0, sizeof(*r));
 	if (ledger_rebuild_begin(l) == -1) {
@@ -161,7 +163,25 @@ derive_rebuild(struct ledger *l, const struct rules *t,
 	for (i = 0; i < t->ncc; i++)
 		ledger_claim_list(l, t->cc[i].name, NULL, 0, INT64_MAX,
 		    derive_count_rev, &r->revisions);
-	if (ledger_rebuild_diff(l, r->diff, sizeof(r->diff)) == -1) {
+	/*
+	 * Compare only the types this configuration derives: a claim type
+	 * it does not declare (a computed claim of another file, given
+	 * --ledger alone) cannot be rebuilt, and is not a difference.
+	 */
+	types = xcalloc(t->ncl + t->ncc + 5, sizeof(*types));
+	for (i = 0; i < t->ncl; i++)
+		types[n++] = t->cl[i].t.name;
+	for (i = 0; i < t->ncc; i++)
+		types[n++] = t->cc[i].name;
+	types[n++] = "Deployment";
+	types[n++] = "DeploymentRejection";
+	types[n++] = "Release";
+	if (mc != NULL && mc->nms > 0)
+		types[n++] = "Milestone";
+	rc = ledger_rebuild_diff(l, types, r->diff, sizeof(r->diff),
+	    r->skipped, sizeof(r->skipped));
+	free(types);
+	if (rc == -1) {
 		snprintf(r->diff, sizeof(r->diff), "%s", ledger_error(l));
 		return (-1);
 	}

@@ -317,6 +317,7 @@ struct claims_rebuild {
 	int64_t		 evidence;	/* rows replayed */
 	int64_t		 revisions;	/* claim revisions recomputed */
 	char		 diff[MP_ERRLEN];	/* first difference, or "" */
+	char		 skipped[MP_ERRLEN];	/* stored types not derived */
 };
 int		 derive_rebuild(struct ledger *, const struct rules *,
 		    const struct milestone_conf *, struct claims_rebuild *);

@@ -73,6 +73,7 @@ struct lstate {				/* last written lifecycle claim */
 	int64_t			 anchor;
 	char			*properties;
 	char			*links;
+	char			*basis;
 };
 
 struct dirty {
@@ -205,6 +206,7 @@ engine_drop_lstates(struct engine *e)
 			free(s->key);
 			free(s->properties);
 			free(s->links);
+			free(s->basis);
 			free(s);
 		}
 		e->lstates[i] = NULL;
@@ -440,6 +442,81 @@ engine_bucket_evict(struct engine *e)
 	}
 }
 
+/*
+ * Is evidence type `type` one that a second source may witness again for
+ * the same subject: one that creates a lifecycle claim, or revises it
+ * with a constant (BuildStartedEvent, BuildCompleted)?  Collectors then
+ * take the first of each subject only (engine_witness), here and in
+ * storage (ledger_collect's mode 2), so one build reported by the agent
+ * and by its CI counts once.
+ */
+static int
+engine_witnessed(const struct rules *t, const char *type)
+{
+	const struct claimdef	*d;
+	size_t			 i, j, k;
+
+	for (i = 0; i < t->ncl; i++) {
+		d = &t->cl[i];
+		if (strcmp(d->created_by, type) == 0)
+			return (1);
+		for (j = 0; j < d->nrevised; j++) {
+			if (strcmp(d->revised[j].evidence, type) != 0)
+				continue;
+			for (k = 0; k < d->revised[j].nset; k++)
+				if (d->revised[j].set[k].from == NULL)
+					return (1);
+		}
+	}
+	return (0);
+}
+
+struct witness_ctx {
+	const struct evidence	*ev;
+	int			 found;
+};
+
+static int
+engine_witness_one(const struct evidence *w, void *arg)
+{
+	struct witness_ctx	*wc = arg;
+
+	if (w->seq < wc->ev->seq && strcmp(w->subject, wc->ev->subject) ==
+	    0) {
+		wc->found = 1;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Is ev a later witness of its subject: a witnessed type (above) of which
+ * an earlier evidence for the same subject is stored?  1 yes, 0 no, -1
+ * on a storage error.  Only asked when a collector takes ev's type.
+ */
+static int
+engine_witness(struct engine *e, struct ledger *l, const struct evidence *ev)
+{
+	struct witness_ctx	wc;
+	size_t			i, j;
+
+	if (*ev->subject == '\0' || !engine_witnessed(e->t, ev->type))
+		return (0);
+	for (i = 0; i < e->t->ncc; i++)
+		for (j = 0; j < e->t->cc[i].ncoll; j++)
+			if (!e->t->cc[i].coll[j].of_claims &&
+			    strcmp(e->t->cc[i].coll[j].type, ev->type) == 0)
+				goto collected;
+	return (0);
+collected:
+	wc.ev = ev;
+	wc.found = 0;
+	if (ledger_subject_find(l, ev->type, ev->subject, 0,
+	    engine_witness_one, &wc) == -1)
+		return (-1);
+	return (wc.found);
+}
+
 struct load_ctx {
 	struct engine			*e;
 	struct bucket			*b;
@@ -498,7 +575,8 @@ engine_bucket(struct engine *e, struct ledger *l, const struct computeddef *cc,
 	 * reads them all: the `count` most recent of the type could all
 	 * fail it while older ones pass.
 	 */
-	if (ledger_collect(l, c->type, c->of_claims, start,
+	if (ledger_collect(l, c->type, c->of_claims ? 1 :
+	    engine_witnessed(e->t, c->type) ? 2 : 0, start,
 	    computed_bucket_next(c->offset, start), max_seq,
 	    c->filter_subject != NULL || c->nfilter > 0 ? 0 : c->count,
 	    engine_load_one, &lc) == -1) {
@@ -785,6 +863,7 @@ engine_claim_get(struct engine *e, struct ledger *l, const char *type,
 	cur->anchor = s->anchor;
 	cur->properties = xstrdup(s->properties);
 	cur->links = xstrdup(s->links);
+	cur->basis = s->basis ? xstrdup(s->basis) : NULL;
 	return (1);
 }
 
@@ -815,22 +894,29 @@ engine_claim_remember(struct engine *e, const struct claim *c)
 		free(key);
 		free(s->properties);
 		free(s->links);
+		free(s->basis);
 	}
 	s->revision = c->revision;
 	s->anchor = c->anchor;
 	s->properties = xstrdup(c->properties);
 	s->links = xstrdup(c->links);
+	s->basis = c->basis ? xstrdup(c->basis) : NULL;
 }
 
-/* Apply a set rule's values from ev (props parsed) onto cp (owned). */
+/*
+ * Apply a set rule's values from ev (props parsed) onto cp (owned); for a
+ * second witness, only onto properties cp does not have yet.
+ */
 static void
 engine_set(const struct setrule *set, size_t nset, json_object *evprops,
-    json_object *cp)
+    json_object *cp, int witness)
 {
 	json_object	*v;
 	size_t		 i;
 
 	for (i = 0; i < nset; i++) {
+		if (witness && json_object_object_get_ex(cp, set[i].prop, NULL))
+			continue;
 		if (set[i].from != NULL) {
 			if (evprops == NULL || !json_object_object_get_ex(
 			    evprops, set[i].from, &v) || v == NULL)
@@ -844,15 +930,49 @@ engine_set(const struct setrule *set, size_t nset, json_object *evprops,
 }
 
 /*
+ * Is ev, for claim cur, a second witness of what set would do: a creation
+ * of a claim that exists, or a revision whose constants (completed: true)
+ * the claim has already (the agent and the tool both report one build's
+ * end)?  props is the claim's, parsed (may be NULL).
+ */
+static int
+engine_is_witness(const struct claim *cur, const struct setrule *set,
+    size_t nset, int creating, json_object *props)
+{
+	json_object	*v;
+	size_t		 i, nconst = 0;
+
+	if (cur->revision == 0)
+		return (0);
+	if (creating)
+		return (1);
+	for (i = 0; i < nset; i++) {
+		if (set[i].from != NULL)
+			continue;
+		nconst++;
+		if (props == NULL || !json_object_object_get_ex(props,
+		    set[i].prop, &v) || !json_object_equal(v, set[i].value))
+			return (0);
+	}
+	return (nconst > 0);
+}
+
+/*
  * Write the next revision of lifecycle claim d for ev's subject.  cur is
  * the stored revision (revision 0: none yet).  Then feed the collectors
- * and triggers that watch d.
+ * and triggers that watch d.  A second witness (engine_is_witness) sets
+ * only what the claim lacks, and its basis keeps the first witness's
+ * beside ev: one build, two witnesses.
  */
 static int
 engine_revise(struct engine *e, struct ledger *l, const struct claimdef *d,
     struct claim *cur, const struct setrule *set, size_t nset,
-    const struct evidence *ev, json_object *evprops)
+    const struct evidence *ev, json_object *evprops, int creating)
 {
+	struct basis	 bs;
+	json_object	*prev, *it;
+	size_t		 i;
+	int		 witness;
 	struct claim	 c;
 	json_object	*cp, *links, *evlinks;
 	struct buf	 b;
@@ -861,7 +981,8 @@ engine_revise(struct engine *e, struct ledger *l, const struct claimdef *d,
 	cp = cur->revision ? engine_parse(e, cur->properties) : NULL;
 	if (cp == NULL)
 		cp = json_object_new_object();
-	engine_set(set, nset, evprops, cp);
+	witness = engine_is_witness(cur, set, nset, creating, cp);
+	engine_set(set, nset, evprops, cp, witness);
 	memset(&c, 0, sizeof(c));
 	c.type = d->t.name;
 	c.id = ev->subject;
@@ -907,7 +1028,22 @@ engine_revise(struct engine *e, struct ledger *l, const struct claimdef *d,
 	}
 	if (links == NULL && e->need_links)
 		links = engine_parse(e, c.links);
-	c.basis = engine_basis1(ev);
+	if (witness && cur->basis != NULL &&
+	    (prev = engine_parse(e, cur->basis)) != NULL) {
+		basis_init(&bs, ENGINE_BASIS_MAX);
+		for (i = 0; json_object_is_type(prev, json_type_array) &&
+		    i < json_object_array_length(prev); i++) {
+			it = json_object_array_get_idx(prev, i);
+			basis_add_json(&bs, json_object_to_json_string_ext(it,
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE));
+		}
+		basis_add_ev(&bs, ev->id, ev->seq);
+		c.basis = basis_json(&bs, 1);
+		basis_free(&bs);
+		json_object_put(prev);
+	} else
+		c.basis = engine_basis1(ev);
 	/* Evaluations pending over this claim type run before it changes. */
 	rc = engine_pre(e, l, d->t.name, 1, c.anchor, c.id, links,
 	    l->pending_seq);
@@ -954,7 +1090,7 @@ engine_release(struct engine *e, struct ledger *l, const struct claimdef *d,
 			else
 				rc = engine_revise(e, l, d, &cur,
 				    d->revised[j].set, d->revised[j].nset,
-				    held, props);
+				    held, props, 0);
 			claim_clear(&cur);
 		}
 		json_object_put(props);
@@ -977,7 +1113,7 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 	json_object		*props = NULL, *links = NULL;
 	char			 key[32];
 	size_t			 i, j;
-	int			 rc = 0, found;
+	int			 rc = 0, found, w;
 
 	e->now = ev->recorded_at;
 	/*
@@ -997,8 +1133,13 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 			goto out;
 		}
 		snprintf(key, sizeof(key), "#%020lld", (long long)ev->seq);
-		engine_item(e, ev->type, 0, key, ev->time, ev->subject, props,
-		    links);
+		if ((w = engine_witness(e, l, ev)) == -1) {
+			rc = -1;
+			goto out;
+		}
+		if (!w)		/* a second witness is no second item */
+			engine_item(e, ev->type, 0, key, ev->time, ev->subject,
+			    props, links);
 	}
 	for (i = 0; i < e->t->ncl && rc == 0; i++) {
 		d = &e->t->cl[i];
@@ -1011,7 +1152,7 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 				rc = -1;
 			else {
 				rc = engine_revise(e, l, d, &cur, d->create_set,
-				    d->ncreate_set, ev, props);
+				    d->ncreate_set, ev, props, 1);
 				if (rc == 0 && !found)
 					rc = engine_release(e, l, d,
 					    ev->subject);
@@ -1033,7 +1174,7 @@ engine_apply(struct engine *e, struct ledger *l, const struct evidence *ev)
 			else
 				rc = engine_revise(e, l, d, &cur,
 				    d->revised[j].set, d->revised[j].nset, ev,
-				    props);
+				    props, 0);
 			claim_clear(&cur);
 		}
 	}

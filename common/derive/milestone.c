@@ -40,6 +40,7 @@
 #define MS_REJECTIONS_MAX	50
 #define MS_DELTAS_MAX		200
 #define MS_DAY			(86400LL * 1000000)
+#define MS_TRUST_AHEAD		MS_DAY	/* limits.max_future_skew's most */
 #define MS_ANCESTORS_MAX	10000	/* commits walked per deployment */
 #define MS_BATCH_SLACK		1000	/* a push's batch, in any order */
 
@@ -124,6 +125,21 @@ milestone_abort(struct milestones *ms)
 	for (i = 0; i < ms->mc->nms; i++)
 		ms_state_drop(&ms->st[i]);
 	ms->now = ms->committed_now;
+}
+
+/*
+ * May event time t, recorded at transaction time rec, move the milestone
+ * clock?  Only when it is at most MS_TRUST_AHEAD past rec: the largest
+ * limits.max_future_skew allowed, so every time the receiver admits
+ * counts whatever the setting, and a rebuild after the setting changed
+ * gives the same answers (both times are stored).  Evidence stored before
+ * that check (a commit dated 2099), and revisions evaluated at such a
+ * time, are kept but move no clock, across restarts and rebuilds alike.
+ */
+static int
+ms_trusted(int64_t t, int64_t rec)
+{
+	return (t <= rec + MS_TRUST_AHEAD);
 }
 
 static json_object *
@@ -267,7 +283,8 @@ ms_load(struct milestones *ms, struct ledger *l, size_t i)
 		s->revision = c.revision;
 		s->anchor = c.anchor;
 		s->time = c.time;
-		if (c.time > ms->now)
+		/* A revision evaluated at a future time moves no clock. */
+		if (ms_trusted(c.time, c.recorded_at) && c.time > ms->now)
 			ms->now = c.time;
 	} else {
 		json_object_put(s->props);
@@ -715,7 +732,7 @@ milestone_apply(struct milestones *ms, struct ledger *l,
 
 	if (ms->mc->nms == 0)
 		return (0);
-	if (ev->time > ms->now)
+	if (ms_trusted(ev->time, ev->recorded_at) && ev->time > ms->now)
 		ms->now = ev->time;
 	free(ms->last_id);
 	ms->last_id = xstrdup(ev->id);

@@ -63,7 +63,8 @@ struct ledger_backend {
 		    int (*)(const char *, int64_t, const char *, const char *,
 		    const char *, void *), void *);
 	int	(*rebuild_begin)(struct ledger *);	/* shadow claims */
-	int	(*rebuild_diff)(struct ledger *, char *, size_t);
+	int	(*rebuild_diff)(struct ledger *, const char *const *, char *,
+		    size_t, char *, size_t);
 
 	/* The change feed, and the outbox rows and cursors of each sink. */
 	int64_t	(*feed_append)(struct ledger *, const struct change *);

@@ -402,9 +402,10 @@ ledger_rebuild_begin(struct ledger *l)
 }
 
 int
-ledger_rebuild_diff(struct ledger *l, char *diff, size_t len)
+ledger_rebuild_diff(struct ledger *l, const char *const *types, char *diff,
+    size_t len, char *skipped, size_t slen)
 {
-	return (l->be->rebuild_diff(l, diff, len));
+	return (l->be->rebuild_diff(l, types, diff, len, skipped, slen));
 }
 
 int64_t

@@ -114,6 +114,7 @@ enum lite_stmt_id {
 	ST_PENDING_SEL,
 	ST_PENDING_DEL,
 	ST_COLLECT_EV,
+	ST_COLLECT_EV1,
 	ST_COLLECT_CL,
 	ST_RAW_PUT,
 	ST_RAW_PUT_NEW,
@@ -141,6 +142,13 @@ static const char *lite_sql[ST_MAX] = {
 	[ST_COLLECT_EV] = "SELECT printf('#%020d', seq), time, subject, "
 	    "properties, links FROM evidence WHERE type = ? AND time >= ? AND "
 	    "time < ? AND seq <= ? ORDER BY time DESC, seq DESC LIMIT ?",
+	/* The first of each subject (a later one is another witness). */
+	[ST_COLLECT_EV1] = "SELECT printf('#%020d', e.seq), e.time, "
+	    "e.subject, e.properties, e.links FROM evidence e WHERE "
+	    "e.type = ?1 AND e.time >= ?2 AND e.time < ?3 AND e.seq <= ?4 AND "
+	    "(e.subject = '' OR NOT EXISTS (SELECT 1 FROM evidence w WHERE "
+	    "w.type = e.type AND w.subject = e.subject AND w.seq < e.seq)) "
+	    "ORDER BY e.time DESC, e.seq DESC LIMIT ?5",
 	[ST_COLLECT_CL] = "SELECT c.id, c.anchor, c.id, c.properties, c.links "
 	    "FROM claim_revisions c WHERE c.type = ?1 AND c.anchor >= ?2 AND "
 	    "c.anchor < ?3 AND ?4 = ?4 AND c.revision = (SELECT max(revision) "
@@ -765,8 +773,9 @@ lite_pending_take(struct ledger *l, const char *ctype, const char *subject,
 
 /*
  * The `limit` (0: all) most recent items of type in [from, to), newest
- * first: evidence up to max_seq (key "#<seq>"), or the latest revision of
- * each claim anchored there (key = claim id).  cb(key, time, subject,
+ * first: evidence up to max_seq (key "#<seq>") (claims 0; 2: only the
+ * first evidence of its type for each subject), or the latest revision of
+ * each claim anchored there (key = claim id) (claims 1).  cb(key, time, subject,
  * properties, links) returns 0, or -1 to stop there.
  */
 static int
@@ -778,8 +787,8 @@ lite_collect(struct ledger *l, const char *type, int claims, int64_t from,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = lite_st(l, claims ? ST_COLLECT_CL : ST_COLLECT_EV)) ==
-	    NULL)
+	if ((st = lite_st(l, claims == 1 ? ST_COLLECT_CL : claims == 2 ?
+	    ST_COLLECT_EV1 : ST_COLLECT_EV)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, from);
@@ -933,25 +942,29 @@ lite_roweq(sqlite3_stmt *a, sqlite3_stmt *b, int ncol)
  * Merge main.table against temp.table, both read in primary key order (no
  * sort, no temporary index): the first stored row that was not rebuilt
  * identically, else the first rebuilt row not stored, as "what: k1/k2
- * revision k3" in diff.  Returns 0 (diff empty when equal) or -1.
+ * revision k3" in diff.  Rows of both are those whose tcol is one of
+ * temp.rebuild_types.  Returns 0 (diff empty when equal) or -1.
  */
 static int
 lite_merge_diff(struct ledger *l, const char *cols, const char *key,
-    int nkey, int ncol, const char *table, const char *gone,
-    const char *added, char *diff, size_t len)
+    int nkey, int ncol, const char *table, const char *tcol,
+    const char *gone, const char *added, char *diff, size_t len)
 {
 	sqlite3_stmt	*a = NULL, *b = NULL, *which = NULL;
 	const char	*what = NULL;
-	char		 sql[512], extra[MP_ERRLEN];
+	char		 sql[768], extra[MP_ERRLEN];
 	int		 ra, rb, c, rc = -1;
 
+	/* Only the types the rebuild derives (temp.rebuild_types). */
 	diff[0] = extra[0] = '\0';
-	snprintf(sql, sizeof(sql), "SELECT %s FROM main.%s ORDER BY %s", cols,
-	    table, key);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM main.%s WHERE %s IN "
+	    "(SELECT type FROM temp.rebuild_types) ORDER BY %s", cols, table,
+	    tcol, key);
 	if (sqlite3_prepare_v2(SQ(l)->db, sql, -1, &a, NULL) != SQLITE_OK)
 		goto out;
-	snprintf(sql, sizeof(sql), "SELECT %s FROM temp.%s ORDER BY %s", cols,
-	    table, key);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM temp.%s WHERE %s IN "
+	    "(SELECT type FROM temp.rebuild_types) ORDER BY %s", cols, table,
+	    tcol, key);
 	if (sqlite3_prepare_v2(SQ(l)->db, sql, -1, &b, NULL) != SQLITE_OK)
 		goto out;
 	ra = sqlite3_step(a);
@@ -997,19 +1010,55 @@ out:
  * temporary index of each side.
  */
 static int
-lite_rebuild_diff(struct ledger *l, char *diff, size_t len)
+lite_rebuild_diff(struct ledger *l, const char *const *types, char *diff,
+    size_t len, char *skipped, size_t slen)
 {
-	diff[0] = '\0';
+	sqlite3_stmt	*st;
+	size_t		 n = 0;
+	int		 rc;
+
+	diff[0] = skipped[0] = '\0';
+	if (lite_exec(l, "CREATE TEMP TABLE IF NOT EXISTS rebuild_types "
+	    "(type TEXT PRIMARY KEY); DELETE FROM temp.rebuild_types;") == -1)
+		return (-1);
+	if (sqlite3_prepare_v2(SQ(l)->db, "INSERT OR IGNORE INTO "
+	    "temp.rebuild_types VALUES (?1)", -1, &st, NULL) != SQLITE_OK)
+		return (-1);
+	for (rc = SQLITE_DONE; types != NULL && *types != NULL &&
+	    rc == SQLITE_DONE; types++) {
+		sqlite3_bind_text(st, 1, *types, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (-1);
 	if (lite_merge_diff(l, "type, id, revision, anchor, time, "
 	    "recorded_at, properties, links, basis, about",
-	    "type, id, revision", 3, 10, "claim_revisions",
+	    "type, id, revision", 3, 10, "claim_revisions", "type",
 	    "stored but not rebuilt", "rebuilt but not stored", diff,
 	    len) == -1)
 		return (-1);
 	if (diff[0] == '\0' && lite_merge_diff(l, "ctype, subject, seq",
-	    "ctype, subject, seq", 3, 3, "claim_pending",
+	    "ctype, subject, seq", 3, 3, "claim_pending", "ctype",
 	    "held revision differs", "held revision differs", diff,
 	    len) == -1)
+		return (-1);
+	/* What was stored under types this configuration does not derive. */
+	if (sqlite3_prepare_v2(SQ(l)->db, "SELECT type, count(DISTINCT id) "
+	    "FROM main.claim_revisions WHERE type NOT IN (SELECT type FROM "
+	    "temp.rebuild_types) GROUP BY type ORDER BY type", -1, &st,
+	    NULL) != SQLITE_OK)
+		return (-1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = strlen(skipped);
+		snprintf(skipped + n, slen - n, "%s%s (%lld claim%s)", n ?
+		    ", " : "", sqlite3_column_text(st, 0),
+		    (long long)sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 1) == 1 ? "" : "s");
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
 		return (-1);
 	return (lite_exec(l, "ROLLBACK;"));
 }

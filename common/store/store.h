@@ -84,6 +84,12 @@ int		 ledger_pending_put(struct ledger *, const char *, const char *,
 		    int64_t);
 int		 ledger_pending_take(struct ledger *, const char *,
 		    const char *, int64_t **, size_t *);
+/*
+ * Collector items of a type in [from, to), newest first: evidence up to
+ * max_seq (mode 0), only the first evidence of its type for each subject
+ * (mode 2: a later one is another witness), or the latest revision of
+ * each lifecycle claim (mode 1).
+ */
 int		 ledger_collect(struct ledger *, const char *, int, int64_t,
 		    int64_t, int64_t, size_t, int (*)(const char *, int64_t,
 		    const char *, const char *, const char *, void *), void *);
@@ -103,11 +109,15 @@ int		 ledger_raw_get(struct ledger *, const char *, const char *,
 		    int64_t *, struct buf *, struct buf *);
 /*
  * claims rebuild: claim writes go to shadow tables from rebuild_begin on;
- * rebuild_diff compares them with the stored claims (0 equal, 1 with the
- * first difference written, -1).  The replay itself is derivation's.
+ * rebuild_diff compares them with the stored claims of the types named
+ * (a NULL-terminated list: those the replay derives) (0 equal, 1 with the
+ * first difference written, -1), and lists in skipped the stored types
+ * it did not compare, as "Type (N claims), …".  The replay itself is
+ * derivation's.
  */
 int		 ledger_rebuild_begin(struct ledger *);
-int		 ledger_rebuild_diff(struct ledger *, char *, size_t);
+int		 ledger_rebuild_diff(struct ledger *, const char *const *,
+		    char *, size_t, char *, size_t);
 void		 ledger_rebuild_seq(struct ledger *, int64_t);
 
 /*

@@ -13,7 +13,9 @@
  *                      (failure, error); inactive is ignored
  *   workflow_run, workflow_job, check_suite
  *                      PipelineStarted (requested, in_progress),
- *                      PipelineCompleted (completed, with its conclusion)
+ *                      PipelineCompleted (completed, with its conclusion);
+ *                      a workflow run is also a build: BuildStartedEvent,
+ *                      BuildCompleted, subject "<run id>-<attempt>"
  *   release            ReleasePublished (published)
  *   create, ping and anything else: acknowledged and ignored.
  */
@@ -112,8 +114,12 @@ github_push(json_object *p, const char *delivery, json_object *out,
 			continue;
 		}
 		snprintf(id, sizeof(id), "%.64s.%.64s", delivery, sha);
-		ev = source_evidence(out, id, "CommitPushed", sha,
-		    source_str(c, "timestamp"));
+		/*
+		 * The commit's timestamp is whatever its author's clock or
+		 * choice said: it stays authorTime, and the event time is
+		 * the delivery's (the push reached GitHub then, at most).
+		 */
+		ev = source_evidence(out, id, "CommitPushed", sha, NULL);
 		source_prop(ev, "sha", sha);
 		source_prop(ev, "ref", ref);
 		source_prop(ev, "message", source_str(c, "message"));
@@ -320,6 +326,12 @@ github_pipeline(json_object *p, const char *event, const char *delivery,
 	snprintf(path, sizeof(path), "%s.head_sha", obj);
 	source_link(ev, "commit", source_str(p, path));
 	source_link(ev, "repo", source_str(p, "repository.full_name"));
+	/*
+	 * A workflow run is the build that `milepost run` names by default
+	 * in GitHub Actions (GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT): the same id.
+	 */
+	if (strcmp(obj, "workflow_run") == 0)
+		source_build(out, ev, pid);
 	return (0);
 }
 

@@ -14,7 +14,9 @@
  *   Pipeline Hook    PipelineStarted (created, pending, running),
  *                    PipelineCompleted (success, failed, canceled,
  *                    skipped); manual, scheduled and the rest are ignored
- *   Job Hook         the same, for one job (kind job)
+ *   Job Hook         the same, for one job (kind job); a job is also a
+ *                    build: BuildStartedEvent, BuildCompleted, subject
+ *                    the job id (CI_JOB_ID)
  *   Deployment Hook  DeploymentStarted (running), DeploymentSucceeded
  *                    (success), DeploymentFailed (failed, canceled); the
  *                    rest are ignored
@@ -250,7 +252,8 @@ gitlab_push(json_object *p, const char *delivery, json_object *out,
 			continue;
 		when = gitlab_time(source_str(c, "timestamp"), tbuf);
 		snprintf(id, sizeof(id), "%.64s.%.64s", delivery, sha);
-		ev = source_evidence(out, id, "CommitPushed", sha, when);
+		/* The author's date is a property; the push is the event. */
+		ev = source_evidence(out, id, "CommitPushed", sha, NULL);
 		source_prop(ev, "sha", sha);
 		source_prop(ev, "ref", ref);
 		source_prop(ev, "message", source_str(c, "message"));
@@ -400,6 +403,9 @@ gitlab_ci(const struct gitlab_ci *ci, const char *event, const char *delivery,
 	source_link(ev, "repo", ci->repo);
 	if (!ci->tag)
 		source_link(ev, "branch", ci->ref);
+	/* A job is the build `milepost run` names CI_JOB_ID: the same id. */
+	if (strcmp(ci->kind, "job") == 0)
+		source_build(out, ev, ci->id);
 	return (0);
 }
 

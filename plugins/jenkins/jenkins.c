@@ -19,7 +19,10 @@
  *               a COMPLETED it is acknowledged (200, a duplicate) and not
  *               recorded; alone (an endpoint on "Job Finalized" only, or
  *               an old plugin that says FINISHED) it records it.
- * pipelineId and subject are "<job>#<number>"; kind is build.
+ * pipelineId and subject are "<job>#<number>"; kind is build.  Each is
+ * also the agent's build (BuildStartedEvent, BuildCompleted) under the
+ * id `milepost run` takes in Jenkins, BUILD_TAG: "jenkins-<job, / as
+ * ->-<number>".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,7 +260,8 @@ jenkins_normalize(const struct source_req *r, json_object *p,
 	const char	*phase, *num, *status, *branch, *url;
 	char		 job[JENKINS_JOBMAX], name[JENKINS_JOBMAX];
 	char		 pid[JENKINS_JOBMAX + 32], id[MP_IDMAX];
-	char		 tbuf[MP_TIMELEN], rbuf[256];
+	char		 tbuf[MP_TIMELEN], rbuf[256], tag[JENKINS_JOBMAX + 48];
+	char		*p2;
 	int		 done;
 
 	/* delivery_id has checked all three. */
@@ -317,6 +321,15 @@ jenkins_normalize(const struct source_req *r, json_object *p,
 	source_link(ev, "repo", jenkins_repo(source_str(p, "build.scm.url"),
 	    rbuf, sizeof(rbuf)));
 	source_link(ev, "url", url);
+	/*
+	 * The build, as `milepost run` names it by default in Jenkins:
+	 * BUILD_TAG, "jenkins-<JOB_NAME with / as ->-<BUILD_NUMBER>".
+	 */
+	for (p2 = name; *p2 != '\0'; p2++)
+		if (*p2 == '/')
+			*p2 = '-';
+	snprintf(tag, sizeof(tag), "jenkins-%s-%s", name, num);
+	source_build(out, ev, tag);
 	return (0);
 }
 

@@ -3,7 +3,7 @@
 # status, duration and git links; build ids from the CI's environment;
 # emit's typed properties, idempotency and refusals; a wrong secret.
 . "$(dirname "$0")/lib.sh"
-plan 54
+plan 68
 
 unset GITHUB_RUN_ATTEMPT MILEPOST_TIMEOUT
 # Never find a repository above $T, whatever /tmp sits in.
@@ -113,6 +113,46 @@ eq "Jenkins: the build id is BUILD_TAG" "jenkins-x-7 jenkins-x-7" \
 n=$(rows)
 CI_JOB_ID=99 "$MILEPOST" run -- true
 eq "GitLab: the build id is CI_JOB_ID" "99 99" "$(ev subject "seq > $n" | tr '\n' ' ' | sed 's/ $//')"
+# run's links: --link, --repo, --service (a link too), the job's log URL
+# from the CI's environment; run still exits with CMD's status.
+lk() {	# lk KEY: that link of both evidence since $n, space separated
+	ev "json_extract(links,'\$.$1')" "seq > $n" | tr '\n' ' ' | sed 's/ $//'
+}
+n=$(rows)
+GITHUB_SERVER_URL=https://github.com GITHUB_REPOSITORY=acme/shop GITHUB_RUN_ID=77 \
+    "$MILEPOST" run --service checkout --link env=ci --link team=payments -- sh -c 'exit 3'
+eq "run --service --link ... -- CMD exits with CMD's status (3)" 3 "$?"
+eq "GitHub Actions: url is the run's page, on both evidence" \
+    "https://github.com/acme/shop/actions/runs/77 https://github.com/acme/shop/actions/runs/77" "$(lk url)"
+eq "... repo from GITHUB_REPOSITORY outside a checkout" "acme/shop acme/shop" "$(lk repo)"
+eq "--service is the service link as well as a property" "checkout checkout checkout" \
+    "$(lk service) $(ev "json_extract(properties,'\$.service')" "seq > $n AND $started")"
+eq "--link KEY=VALUE, repeatable, on both evidence" "ci ci payments payments" "$(lk env) $(lk team)"
+n=$(rows)
+BUILD_URL=https://ci.example/job/shop/12/ "$MILEPOST" run --repo acme/other --link url=https://logs.example/12 -- true
+eq "--repo sets the repo link" "acme/other acme/other" "$(lk repo)"
+eq "an explicit --link url wins over Jenkins' BUILD_URL" "https://logs.example/12 https://logs.example/12" "$(lk url)"
+n=$(rows)
+BUILD_URL=https://ci.example/job/shop/12/ "$MILEPOST" run -- true
+eq "Jenkins: url is BUILD_URL" "https://ci.example/job/shop/12/ https://ci.example/job/shop/12/" "$(lk url)"
+n=$(rows)
+CI_JOB_URL=https://gitlab.example/acme/shop/-/jobs/99 CI_PROJECT_PATH=acme/shop "$MILEPOST" run -- true
+eq "GitLab: url is CI_JOB_URL, repo CI_PROJECT_PATH" \
+    "https://gitlab.example/acme/shop/-/jobs/99 https://gitlab.example/acme/shop/-/jobs/99 acme/shop acme/shop" \
+    "$(lk url) $(lk repo)"
+"$MILEPOST" run --link novalue -- true 2> "$T/err"
+eq "run --link without KEY=VALUE is a usage error (2)" "2 1" "$? $(grep -c 'expected KEY=VALUE' "$T/err")"
+
+# emit without a secret: a usage error, nothing sent or spooled.
+n=$(rows)
+MILEPOST_SECRET= MILEPOST_SPOOL="$T/spool-nosecret" "$MILEPOST" emit BuildStartedEvent \
+    --subject ns-1 buildId=ns-1 2> "$T/err"
+eq "emit without MILEPOST_SECRET exits 2" 2 "$?"
+check "... saying MILEPOST_SECRET is not set" grep -q "MILEPOST_SECRET is not set" "$T/err"
+eq "... and spools nothing, sends nothing" "0 $n" "$(spooled "$T/spool-nosecret") $(rows)"
+env -u MILEPOST_SECRET MILEPOST_SPOOL="$T/spool-nosecret" "$MILEPOST" run --id ns-2 -- sh -c 'exit 4' 2>/dev/null
+eq "run without MILEPOST_SECRET still exits with CMD's status (4)" 4 "$?"
+
 n=$(rows)
 "$MILEPOST" run -- true
 gen=$(ev subject "seq > $n AND $started")

@@ -6,7 +6,7 @@
 # expected CommitPushed.  With the receiver down a push is quick, its
 # evidence is spooled, and flush delivers it once.
 . "$(dirname "$0")/lib.sh"
-plan 104
+plan 109
 
 unset MILEPOST_TIMEOUT GIT_DIR GIT_WORK_TREE
 export GIT_CEILING_DIRECTORIES="$T" GIT_CONFIG_NOSYSTEM=1 \
@@ -318,6 +318,24 @@ push origin main; rc=$?
 eq "pushing a merge exits 0" 0 "$rc"
 eq "the merge is one new commit, with both parents in order" "[\"$p1\",\"$f\"]" \
     "$(prop "$m" "properties,'\$.parents'")"
+
+# A trailer naming a milestone nobody declared is said in the summary
+# line; a commit dated 2099 is recorded at the push's time.
+check "the daemon exits 0 on SIGTERM" stop_daemon
+write_config "
+milestones:
+  - { id: M-42, tenant: acme, due: \"2030-01-01\" }"
+start_daemon
+GIT_AUTHOR_DATE="2099-01-01T00:00:00Z" GIT_COMMITTER_DATE="2099-01-01T00:00:00Z" \
+    git commit -q --allow-empty -m "typo" -m "Milestone: M-01"
+u1=$(git rev-parse HEAD)
+git commit -q --allow-empty -m "right" -m "Milestone: M-42"
+push origin main; rc=$?
+eq "a push naming an unknown milestone exits 0 (the hook never refuses)" 0 "$rc"
+check "git shows the pusher '1 commit names unknown milestone M-01'" \
+    grep -q 'remote: milepost: 2 new commits on refs/heads/main, 2 sent, 1 commit names unknown milestone M-01' "$T/push.err"
+eq "the commit dated 2099 keeps its date as authorTime" 2099-01-01T00:00:00Z "$(prop "$u1" "properties,'\$.authorTime'")"
+eq "... and its event time is the push's" 1 "$(ev "time <= recorded_at AND recorded_at - time < 60000000" "type='CommitPushed' AND subject='$u1'")"
 
 # A hook that is not milepost's beside a post-receive.chained: nothing is
 # touched.
