@@ -511,7 +511,7 @@ engine_witness(struct engine *e, struct ledger *l, const struct evidence *ev)
 collected:
 	wc.ev = ev;
 	wc.found = 0;
-	if (ledger_subject_find(l, ev->type, ev->subject, 0,
+	if (ledger_subject_find(l, ev->type, ev->subject, l->pending_seq, 0,
 	    engine_witness_one, &wc) == -1)
 		return (-1);
 	return (wc.found);
