@@ -659,6 +659,7 @@ deployments_tick(evutil_socket_t fd, short what, void *arg)
 	struct server		*srv = arg;
 	struct deployments_scan	 sc;
 
+	metrics_timer(&srv->metrics, METRICS_TIMER_STALL, srv->stall_us);
 	if (srv->stopping)
 		return;
 	memset(&sc, 0, sizeof(sc));
@@ -699,6 +700,7 @@ deployments_timer_start(struct server *srv)
 		s = 5;
 	tv.tv_sec = (time_t)s;
 	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
+	srv->stall_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 	srv->ev_stall = event_new(srv->base, -1, EV_PERSIST, deployments_tick,
 	    srv);
 	evtimer_add(srv->ev_stall, &tv);

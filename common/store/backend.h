@@ -79,6 +79,8 @@ struct ledger_backend {
 		    const char *, const char *, size_t, int64_t, int64_t,
 		    const char *);
 	int64_t	(*outbox_pending)(struct ledger *, const char *, int64_t);
+	int	(*outbox_stats)(struct ledger *, const char *,
+		    struct outbox_stats *);
 	int	(*outbox_backlog)(struct ledger *, const char *,
 		    void (*)(const char *, int64_t, void *), void *);
 	int	(*outbox_due)(struct ledger *, const char *, int64_t, size_t,

@@ -457,6 +457,12 @@ ledger_outbox_pending(struct ledger *l, const char *sink, int64_t cap)
 }
 
 int
+ledger_outbox_stats(struct ledger *l, const char *sink, struct outbox_stats *st)
+{
+	return (l->be->outbox_stats(l, sink, st));
+}
+
+int
 ledger_outbox_backlog(struct ledger *l, const char *sink,
     void (*cb)(const char *, int64_t, void *), void *arg)
 {

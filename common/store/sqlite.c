@@ -1065,6 +1065,7 @@ const struct ledger_backend ledger_sqlite = {
 	.cursor_forget = liteob_cursor_forget,
 	.outbox_upsert = liteob_upsert,
 	.outbox_pending = liteob_pending,
+	.outbox_stats = liteob_stats,
 	.outbox_backlog = liteob_backlog,
 	.outbox_due = liteob_due,
 	.outbox_list = liteob_list,

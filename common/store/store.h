@@ -178,6 +178,14 @@ int		 ledger_outbox_upsert(struct ledger *, const char *,
 		    const char *, const char *, const char *, size_t, int64_t,
 		    int64_t, const char *);
 int64_t		 ledger_outbox_pending(struct ledger *, const char *, int64_t);
+/* What waits for a sink, for /metrics: counts, and the oldest wanted. */
+struct outbox_stats {
+	int64_t		 pending;
+	int64_t		 dead;
+	int64_t		 oldest_at;	/* want_at of the oldest pending, or 0 */
+};
+int		 ledger_outbox_stats(struct ledger *, const char *,
+		    struct outbox_stats *);
 int		 ledger_outbox_backlog(struct ledger *, const char *,
 		    void (*)(const char *, int64_t, void *), void *);
 int		 ledger_outbox_due(struct ledger *, const char *, int64_t,
