@@ -7,7 +7,7 @@
 # deploys; an incident's updates count once; a deploy without a revision
 # still counts.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 34
 
 # Dated 2025: a timeout this long keeps the stall timer out of the way.
 # Two sinks nobody answers (port 9 is closed), for the per-sink series of
@@ -90,7 +90,7 @@ ok_deploy d9 2025-08-02T10:00:00Z shop production
 eq "the agent delivered all of it" 0 "$emit_fail"
 
 # Deploys (shop, production, July): d1 d2 d3b d4 d5 d6 d7 d8 = 8.
-#   frequency 8/31 = 0.258 a day, 56/31 = 1.806 a week
+#   frequency 8/31 = 0.258 a day, 56/31 = 1.81 a week (3 significant digits)
 #   lead times 1800 3600 7200 14400 21600 43200 86400: median 14400, 1 missing
 #   failed d4 d5 d7 d8: 4/8 = 50 %
 #   restore 5400 7200 3600: median 5400
@@ -101,8 +101,10 @@ get() {		# get PATH [CURL-ARGS…]: status; body in $T/resp
 	    -H "Authorization: Bearer $READER_TOKEN" "$@" "$URL$p"
 }
 eq "GET /v1/metrics/dora" 200 "$(get "/v1/metrics/dora?$Q&period=week")"
-eq "deployment frequency: 8 deploys in 31 days, 0.258/day, 1.806/week" "8 31 0.258 1.806" \
+eq "deployment frequency: 8 deploys in 31 days, 0.258/day, 1.81/week" "8 31 0.258 1.81" \
     "$(json '" ".join(str(d["deployment_frequency"][k]) for k in ("deploys", "days", "per_day", "per_week"))')"
+check "... as sent: the shortest digits (not 0.25800000000000001)" \
+    grep -q '"per_day":0.258,"per_week":1.81' "$T/resp"
 eq "lead time: median 14400 s over 7, 1 deploy without a commit" "14400 7 1" \
     "$(json '" ".join(str(d["lead_time"][k]) for k in ("median_seconds", "samples", "missing_commit"))')"
 eq "change failure rate: 4 of 8, 50 %" "4 8 50" \
