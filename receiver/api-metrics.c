@@ -26,6 +26,7 @@ static const char *reject_names[REJECT_MAX] = {
 	[REJECT_STORAGE] = "storage",
 	[REJECT_UNCONFIGURED] = "unconfigured_source",
 	[REJECT_RATE] = "rate",
+	[REJECT_AMBIGUOUS] = "ambiguous",
 };
 
 /* Commit latency bucket bounds, in microseconds. */

@@ -31,6 +31,7 @@ http_reason(int code)
 	case 403: return ("Forbidden");
 	case 404: return ("Not Found");
 	case 405: return ("Method Not Allowed");
+	case 409: return ("Conflict");
 	case 413: return ("Payload Too Large");
 	case 422: return ("Unprocessable Entity");
 	case 429: return ("Too Many Requests");
@@ -406,9 +407,10 @@ http_route(struct evhttp_request *req, void *arg)
 			http_hook_post(srv, req, path + 7);
 			return;
 		}
-	} else if (strncmp(path, "/v1/claims/", 11) == 0) {
+	} else if (strncmp(path, "/v1/claims/", 11) == 0 ||
+	    strcmp(path, "/v1/claims") == 0) {
 		if (m == EVHTTP_REQ_GET) {
-			api_claims(srv, req, path + 11);
+			api_claims(srv, req, path[10] ? path + 11 : "");
 			return;
 		}
 	} else if (strcmp(path, "/v1/tokens") == 0) {

@@ -36,6 +36,7 @@ enum reject_reason {
 	REJECT_STORAGE,
 	REJECT_UNCONFIGURED,
 	REJECT_RATE,
+	REJECT_AMBIGUOUS,
 	REJECT_MAX
 };
 enum metrics_timer {

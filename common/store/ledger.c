@@ -330,6 +330,12 @@ ledger_claim_rev(struct ledger *l, const char *type, const char *id,
 	return (l->be->claim_rev(l, type, id, rev, before, c));
 }
 
+int64_t
+ledger_claim_count(struct ledger *l, const char *type)
+{
+	return (l->be->claim_count(l, type));
+}
+
 int
 ledger_claim_list(struct ledger *l, const char *type, const char *after,
     size_t limit, int64_t as_of, ledger_claim_cb cb, void *arg)

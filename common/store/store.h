@@ -68,6 +68,8 @@ int		 ledger_claim_get(struct ledger *, const char *, const char *,
 /* Revision rev (before: the newest before rev): 1 found, 0 not, -1. */
 int		 ledger_claim_rev(struct ledger *, const char *, const char *,
 		    int64_t, int, struct claim *);
+/* How many claims of type there are (ids, any revision); -1 error. */
+int64_t		 ledger_claim_count(struct ledger *, const char *);
 int		 ledger_claim_list(struct ledger *, const char *, const char *,
 		    size_t, int64_t, ledger_claim_cb, void *);
 /*
