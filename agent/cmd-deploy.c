@@ -32,6 +32,7 @@ const struct cmd_entry cmd_deploy_entry = {
 	    "in production).\n"
 	    "deploy show ID     the state, every transition with its basis, "
 	    "refused attempts\n"
+	    "                   (ID may be 7+ hex digits of the commit)\n"
 	    "deploy list        every deployment, filtered by --service, "
 	    "--environment, --state\n"
 	    "\nThe receiver is MILEPOST_URL; MILEPOST_TOKEN is the bearer "

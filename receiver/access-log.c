@@ -9,6 +9,8 @@
  * a bounded buffer under a mutex, and this file's thread writes the
  * buffer out.  When the buffer is full the line is dropped and counted
  * (milepost_access_log_dropped_total); the loop never waits for a disk.
+ * The thread writes every 100 ms, or once 32 KiB wait: one write(2) for
+ * many lines, and no wake-up per request.
  *
  * The line is made when libevent has written the reply (the request's
  * on_complete callback), so latency covers the write too.  The start
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/http.h>
@@ -30,6 +33,8 @@
 #include "milepostd.h"
 
 #define ALOG_PATH_MAX	512	/* bytes of path and query kept */
+#define ALOG_FLUSH	(32 * 1024)	/* bytes that wake the writer */
+#define ALOG_FLUSH_MS	100		/* the longest a line waits */
 
 struct alog {
 	int			 fd;
@@ -42,6 +47,8 @@ struct alog {
 	pthread_cond_t		 cond;
 	struct buf		 pending;	/* lines for the thread */
 	struct buf		 line;		/* the loop's, reused */
+	int64_t			 tsec;		/* the second in tbuf */
+	char			 tbuf[MP_TIMELEN];	/* its RFC 3339 */
 	int			 idle;		/* the thread waits */
 	int			 stop;
 };
@@ -63,18 +70,35 @@ alog_main(void *arg)
 {
 	struct alog	*a = arg;
 	struct buf	 out, tmp;
+	struct timespec	 until;
 	int		 warned = 0;
 
 	buf_init(&out);
 	pthread_mutex_lock(&a->mtx);
 	for (;;) {
-		while (a->pending.len == 0 && !a->stop) {
+		/*
+		 * Write every ALOG_FLUSH_MS, or sooner when ALOG_FLUSH bytes
+		 * wait: one write(2) per batch of lines, and the loop wakes
+		 * this thread only then, not per request.
+		 */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += ALOG_FLUSH_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!a->stop && a->pending.len < ALOG_FLUSH) {
 			a->idle = 1;
-			pthread_cond_wait(&a->cond, &a->mtx);
+			if (pthread_cond_timedwait(&a->cond, &a->mtx,
+			    &until) == ETIMEDOUT)
+				break;
 		}
 		a->idle = 0;
-		if (a->pending.len == 0)
-			break;		/* stopping, and all written */
+		if (a->pending.len == 0) {
+			if (a->stop)
+				break;	/* stopping, and all written */
+			continue;
+		}
 		/* Swap: the loop fills the other buffer meanwhile. */
 		tmp = out;
 		out = a->pending;
@@ -219,6 +243,21 @@ alog_path(struct buf *b, struct evhttp_request *req)
 	}
 }
 
+/* Now in RFC 3339 with microseconds; the date is formatted once a second. */
+static void
+alog_time(struct alog *a, char t[MP_TIMELEN])
+{
+	int64_t	now = tf_now(), sec = now / 1000000;
+
+	if (sec != a->tsec || a->tbuf[0] == '\0') {
+		tf_format(sec * 1000000, a->tbuf);	/* "...:SSZ" */
+		a->tbuf[strlen(a->tbuf) - 1] = '\0';
+		a->tsec = sec;
+	}
+	snprintf(t, MP_TIMELEN, "%s.%06lldZ", a->tbuf,
+	    (long long)(now % 1000000));
+}
+
 static const char *
 alog_method(enum evhttp_cmd_type m)
 {
@@ -261,7 +300,7 @@ alog_done(struct evhttp_request *req, void *arg)
 	src = http_source(req);
 	method = alog_method(evhttp_request_get_command(req));
 	code = evhttp_request_get_response_code(req);
-	tf_format(tf_now(), t);
+	alog_time(a, t);
 
 	b = &a->line;
 	buf_reset(b);
@@ -289,7 +328,7 @@ alog_done(struct evhttp_request *req, void *arg)
 	else {
 		buf_add(&a->pending, b->data, b->len);
 		atomic_fetch_add(&a->metrics->alog_lines, 1);
-		if (a->idle) {
+		if (a->idle && a->pending.len >= ALOG_FLUSH) {
 			a->idle = 0;
 			pthread_cond_signal(&a->cond);
 		}
