@@ -185,16 +185,18 @@ alog_start(struct alog *a, struct evhttp_request *req)
 static void
 alog_safe(struct buf *b, const char *s, size_t n)
 {
-	size_t	i;
+	size_t	i, run = 0;
 
 	for (i = 0; i < n && s[i] != '\0'; i++) {
 		unsigned char	c = (unsigned char)s[i];
 
-		if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\')
-			buf_printf(b, "%%%02X", c);
-		else
-			buf_addc(b, (char)c);
+		if (c > 0x20 && c < 0x7f && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + run, i - run);	/* the safe run before it */
+		buf_printf(b, "%%%02X", c);
+		run = i + 1;
 	}
+	buf_add(b, s + run, i - run);
 }
 
 static int
