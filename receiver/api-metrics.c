@@ -183,8 +183,8 @@ metrics_render_labelled(struct metrics *m, struct buf *b)
 	for (i = 0; m->rej_src != NULL && i < m->nsrc; i++)
 		for (j = 0; j < REJECT_MAX; j++)
 			if ((v = atomic_load(&m->rej_src[i * REJECT_MAX + j])))
-				buf_printf(b, "milepost_rejections_total{source="
-				    "\"%s\",reason=\"%s\"} %llu\n",
+				buf_printf(b, "milepost_rejections_total"
+				    "{source=\"%s\",reason=\"%s\"} %llu\n",
 				    metrics_source_name(m, i), reject_names[j],
 				    (unsigned long long)v);
 	buf_adds(b, "# HELP milepost_evidence_stored_total Evidence stored, "
@@ -195,8 +195,9 @@ metrics_render_labelled(struct metrics *m, struct buf *b)
 			if ((v = atomic_load(&m->ev_src[i * m->ntype + j])))
 				buf_printf(b, "milepost_evidence_stored_total{"
 				    "source=\"%s\",type=\"%s\"} %llu\n",
-				    metrics_source_name(m, i), j + 1 < m->ntype ?
-				    m->types->ev[j].name : "other",
+				    metrics_source_name(m, i),
+				    j + 1 < m->ntype ? m->types->ev[j].name :
+				    "other",
 				    (unsigned long long)v);
 	buf_adds(b, "# HELP milepost_alias_misses_total Names no alias of "
 	    "the service catalog matched, kept as they are.\n"
@@ -210,8 +211,8 @@ metrics_render_labelled(struct metrics *m, struct buf *b)
 	    "last tick came.\n# TYPE milepost_timer_lag_seconds gauge\n");
 	for (i = 0; i < METRICS_TIMER_MAX; i++)
 		if (atomic_load(&m->timer_ticks[i]) > 0)
-			buf_printf(b, "milepost_timer_lag_seconds{timer=\"%s\"} "
-			    "%.6f\n", metrics_timer_names[i],
+			buf_printf(b, "milepost_timer_lag_seconds{timer="
+			    "\"%s\"} %.6f\n", metrics_timer_names[i],
 			    (double)atomic_load(&m->timer_lag[i]) / 1e6);
 	buf_adds(b, "# HELP milepost_timer_lag_max_seconds The largest lag "
 	    "since start.\n# TYPE milepost_timer_lag_max_seconds gauge\n");
@@ -224,8 +225,8 @@ metrics_render_labelled(struct metrics *m, struct buf *b)
 	    "# TYPE milepost_timer_ticks_total counter\n");
 	for (i = 0; i < METRICS_TIMER_MAX; i++)
 		if ((v = atomic_load(&m->timer_ticks[i])))
-			buf_printf(b, "milepost_timer_ticks_total{timer=\"%s\"} "
-			    "%llu\n", metrics_timer_names[i],
+			buf_printf(b, "milepost_timer_ticks_total{timer="
+			    "\"%s\"} %llu\n", metrics_timer_names[i],
 			    (unsigned long long)v);
 	buf_printf(b, "# HELP milepost_access_log_lines_total Access log "
 	    "lines written.\n# TYPE milepost_access_log_lines_total counter\n"

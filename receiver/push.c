@@ -803,8 +803,9 @@ push_metrics(struct push *p, struct buf *b)
 	for (i = 0; i < p->nsinks; i++) {
 		age = st[i].oldest_at > 0 && now > st[i].oldest_at ?
 		    now - st[i].oldest_at : 0;
-		buf_printf(b, "milepost_sink_oldest_pending_seconds{sink=\"%s\"}"
-		    " %.3f\n", p->sinks[i].sc->name, (double)age / 1e6);
+		buf_printf(b, "milepost_sink_oldest_pending_seconds"
+		    "{sink=\"%s\"} %.3f\n", p->sinks[i].sc->name,
+		    (double)age / 1e6);
 	}
 	buf_adds(b, "# HELP milepost_sink_in_flight Pushes sent and not yet "
 	    "settled.\n# TYPE milepost_sink_in_flight gauge\n");
@@ -818,8 +819,8 @@ push_metrics(struct push *p, struct buf *b)
 		ps = &p->sinks[i];
 		for (j = 0, cum = 0; j < PUSH_LAT_BUCKETS; j++) {
 			cum += ps->lat_bucket[j];
-			buf_printf(b, "milepost_push_seconds_bucket{sink=\"%s\","
-			    "le=\"%g\"} %llu\n", ps->sc->name,
+			buf_printf(b, "milepost_push_seconds_bucket"
+			    "{sink=\"%s\",le=\"%g\"} %llu\n", ps->sc->name,
 			    (double)push_lat_bounds[j] / 1e6,
 			    (unsigned long long)cum);
 		}

@@ -184,7 +184,7 @@ int64_t		 ledger_outbox_pending(struct ledger *, const char *, int64_t);
 struct outbox_stats {
 	int64_t		 pending;
 	int64_t		 dead;
-	int64_t		 oldest_at;	/* want_at of the oldest pending, or 0 */
+	int64_t		 oldest_at;	/* oldest pending want_at, or 0 */
 };
 int		 ledger_outbox_stats(struct ledger *, const char *,
 		    struct outbox_stats *);
