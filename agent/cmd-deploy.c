@@ -32,6 +32,7 @@ const struct cmd_entry cmd_deploy_entry = {
 	    "in production).\n"
 	    "deploy show ID     the state, every transition with its basis, "
 	    "refused attempts\n"
+	    "                   (ID may be 7+ hex digits of the commit)\n"
 	    "deploy list        every deployment, filtered by --service, "
 	    "--environment, --state\n"
 	    "\nThe receiver is MILEPOST_URL; MILEPOST_TOKEN is the bearer "
@@ -95,7 +96,7 @@ cmd_deploy_set(const struct cmd_entry *ce, int argc, char **argv)
 	struct buf		 out;
 	json_object		*o;
 	const char		*reason = NULL, *s;
-	char			*id, *path;
+	char			*id, *path, *why;
 	enum dstate		 st;
 	int			 ch, rc, sent;
 
@@ -111,9 +112,12 @@ cmd_deploy_set(const struct cmd_entry *ce, int argc, char **argv)
 	if (reason == NULL || *reason == '\0')
 		return (cmd_usage_error(ce, "deploy set: --reason is required: "
 		    "overrides are audited"));
-	if (deploy_state_parse(argv[optind + 1], &st) == -1)
-		return (cmd_usage_error(ce, "deploy set: %s is not a state",
-		    argv[optind + 1]));
+	if (deploy_state_parse(argv[optind + 1], &st) == -1) {
+		why = deploy_state_unknown(argv[optind + 1]);
+		rc = cmd_usage_error(ce, "deploy set: %s", why);
+		free(why);
+		return (rc);
+	}
 	if ((id = client_escape(argv[optind])) == NULL)
 		return (CMD_EXIT_DOWN);
 	xasprintf(&path, "/v1/deployments/%s/status", id);

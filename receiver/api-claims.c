@@ -101,6 +101,7 @@ api_metrics(struct server *srv, struct evhttp_request *req)
 
 	buf_init(&b);
 	metrics_render(&srv->metrics, &b);
+	push_metrics(srv->push, &b);
 	api_reply_etag_bytes(req, "text/plain; version=0.0.4", b.data, b.len);
 	buf_free(&b);
 }
@@ -151,6 +152,107 @@ api_claim_collect(const struct claim *c, void *arg)
 	return (0);
 }
 
+#define API_TYPES_SCAN	10000	/* claims a client's count reads, per type */
+
+/* Count what a client token may see of one type, by pages. */
+struct api_count {
+	const struct token	*tok;
+	int64_t			 n, scanned;
+	char			*last;
+};
+
+static int
+api_count_one(const struct claim *c, void *arg)
+{
+	struct api_count	*ac = arg;
+
+	ac->scanned++;
+	free(ac->last);
+	ac->last = xstrdup(c->id);
+	if (access_claim_visible(ac->tok, c))
+		ac->n++;
+	return (0);
+}
+
+/*
+ * One entry of GET /v1/claims: {"type", "kind", "count"}.  A client's
+ * count is of its tenant's claims, read by pages, at most API_TYPES_SCAN
+ * of them ("partial": true beyond); others count by the store's index.
+ * Returns -1 when the ledger cannot be read.
+ */
+static int
+api_claim_type(struct server *srv, const struct token *tok, json_object *arr,
+    const char *type, const char *kind)
+{
+	struct api_count	 ac;
+	json_object		*o;
+	int64_t			 seen;
+
+	memset(&ac, 0, sizeof(ac));
+	ac.tok = tok;
+	if (tok->role != ROLE_CLIENT) {
+		if ((ac.n = ledger_claim_count(srv->reader, type)) == -1)
+			return (-1);
+	} else {
+		do {
+			seen = ac.scanned;
+			if (ledger_claim_list(srv->reader, type, ac.last,
+			    API_LIMIT_MAX, INT64_MAX, api_count_one, &ac) ==
+			    -1) {
+				free(ac.last);
+				return (-1);
+			}
+		} while (ac.scanned - seen == API_LIMIT_MAX &&
+		    ac.scanned < API_TYPES_SCAN);
+		free(ac.last);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "kind", json_object_new_string(kind));
+	json_object_object_add(o, "count", json_object_new_int64(ac.n));
+	if (tok->role == ROLE_CLIENT && ac.scanned >= API_TYPES_SCAN)
+		json_object_object_add(o, "partial",
+		    json_object_new_boolean(1));
+	json_object_array_add(arr, o);
+	return (0);
+}
+
+/*
+ * GET /v1/claims: every claim type the daemon derives, in the order of
+ * the configuration (claim types, computed claims, then the built-in
+ * Deployment, DeploymentRejection, Release and Milestone), each with how
+ * many claims it has: {"claim_types": [{"type", "kind", "count"}, …]}.
+ */
+static void
+api_claim_types(struct server *srv, struct evhttp_request *req,
+    const struct token *tok)
+{
+	static const char *const builtin[] = { "Deployment",
+	    "DeploymentRejection", "Release", "Milestone" };
+	const struct rules	*r = srv->cf->rules;
+	json_object		*o, *arr;
+	size_t			 i;
+	int			 rc = 0;
+
+	arr = json_object_new_array();
+	for (i = 0; rc == 0 && i < r->ncl; i++)
+		rc = api_claim_type(srv, tok, arr, r->cl[i].t.name,
+		    "lifecycle");
+	for (i = 0; rc == 0 && i < r->ncc; i++)
+		rc = api_claim_type(srv, tok, arr, r->cc[i].name, "computed");
+	for (i = 0; rc == 0 && i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		rc = api_claim_type(srv, tok, arr, builtin[i], "builtin");
+	if (rc == -1) {
+		json_object_put(arr);
+		api_unreadable(srv, req);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "claim_types", arr);
+	api_reply_etag(req, o);
+	json_object_put(o);
+}
+
 /*
  * GET /v1/claims/{type} and /v1/claims/{type}/{id}, each with ?as_of=RFC3339
  * (what was believed at that transaction time); the list also takes
@@ -177,6 +279,10 @@ api_claims(struct server *srv, struct evhttp_request *req, const char *rest)
 		return;
 	if (api_query(srv, req, &q) == -1)
 		return;
+	if (*rest == '\0') {		/* GET /v1/claims */
+		api_claim_types(srv, req, tok);
+		goto out;
+	}
 	if ((slash = strchr(rest, '/')) != NULL) {
 		char *t = xstrndup(rest, (size_t)(slash - rest));
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -28,6 +29,8 @@
 
 #define DEPLOYMENTS_PAGE	1000
 #define DEPLOYMENTS_JSON_DEPTH	8
+#define DEPLOYMENTS_SHA_MIN	7	/* characters of a commit prefix */
+#define DEPLOYMENTS_CANDIDATES	10	/* listed in an ambiguous reply */
 
 static int
 deployments_prop_eq(json_object *props, const char *key, const char *want)
@@ -108,10 +111,12 @@ deployments_list(struct server *srv, struct evhttp_request *req,
 	}
 	if (dl.state != NULL && strcmp(type, "Deployment") == 0) {
 		enum dstate	s;
+		char		*why;
 
 		if (deploy_state_parse(dl.state, &s) == -1) {
-			http_error(srv, req, 400, REJECT_SYNTAX, "state is not "
-			    "a deployment state", "state");
+			why = deploy_state_unknown(dl.state);
+			http_error(srv, req, 400, REJECT_SYNTAX, why, "state");
+			free(why);
 			goto out;
 		}
 	}
@@ -377,6 +382,7 @@ deployments_override(struct server *srv, struct evhttp_request *req,
 	unsigned char		 rnd[12];
 	char			 err[MP_ERRLEN], prop[64], eid[64], actor[96];
 	char			 hex[2 * sizeof(rnd) + 1], dh[MP_HASHLEN];
+	char			*why_s;
 	size_t			 len;
 	int			 rc;
 
@@ -397,10 +403,10 @@ deployments_override(struct server *srv, struct evhttp_request *req,
 	if (!json_object_object_get_ex(body, "state", &st) ||
 	    !json_object_is_type(st, json_type_string) ||
 	    deploy_state_parse(json_object_get_string(st), &s) == -1) {
-		http_error(srv, req, 422, REJECT_TYPE, "state must be one of "
-		    "planned, in_progress, deployed, verified, failed, stalled, "
-		    "blocked, rolling_back, reverted, partially_restored, "
-		    "recovered, rollback_failed, manual_intervention", "state");
+		why_s = deploy_state_unknown(json_object_is_type(st,
+		    json_type_string) ? json_object_get_string(st) : "(none)");
+		http_error(srv, req, 422, REJECT_TYPE, why_s, "state");
+		free(why_s);
 		goto out;
 	}
 	if (!json_object_object_get_ex(body, "reason", &why) ||
@@ -485,6 +491,141 @@ out:
 	json_object_put(body);
 }
 
+/* Deployments whose commit starts with a prefix, scanned by pages. */
+struct deployments_sha {
+	const struct token	*tok;
+	const char		*prefix;
+	const char		*service, *environment;	/* filters, or NULL */
+	json_object		*cands;		/* {id, service, environment} */
+	size_t			 n;
+	char			*first;		/* the first match's id */
+	char			 last[MP_IDMAX * 2];
+	size_t			 seen;
+};
+
+static int
+deployments_sha_one(const struct claim *c, void *arg)
+{
+	struct deployments_sha	*ds = arg;
+	json_object		*p, *l = NULL, *v, *o;
+	const char		*rev = NULL;
+
+	ds->seen++;
+	snprintf(ds->last, sizeof(ds->last), "%s", c->id);
+	if (!access_claim_visible(ds->tok, c) ||
+	    (p = json_tokener_parse(c->properties)) == NULL)
+		return (0);
+	if (json_object_object_get_ex(p, "revision", &v) &&
+	    json_object_is_type(v, json_type_string))
+		rev = json_object_get_string(v);
+	else if ((l = json_tokener_parse(c->links)) != NULL &&
+	    json_object_object_get_ex(l, "commit", &v) &&
+	    json_object_is_type(v, json_type_string))
+		rev = json_object_get_string(v);
+	if (rev != NULL && strlen(rev) >= strlen(ds->prefix) &&
+	    strncasecmp(rev, ds->prefix, strlen(ds->prefix)) == 0 &&
+	    deployments_prop_eq(p, "service", ds->service) &&
+	    deployments_prop_eq(p, "environment", ds->environment)) {
+		if (ds->n++ == 0)
+			ds->first = xstrdup(c->id);
+		if (ds->n <= DEPLOYMENTS_CANDIDATES) {
+			o = json_object_new_object();
+			json_object_object_add(o, "id",
+			    json_object_new_string(c->id));
+			if (json_object_object_get_ex(p, "service", &v))
+				json_object_object_add(o, "service",
+				    json_object_get(v));
+			if (json_object_object_get_ex(p, "environment", &v))
+				json_object_object_add(o, "environment",
+				    json_object_get(v));
+			json_object_object_add(o, "revision",
+			    json_object_new_string(rev));
+			json_object_array_add(ds->cands, o);
+		}
+	}
+	json_object_put(l);
+	json_object_put(p);
+	return (0);
+}
+
+/*
+ * id is no deployment's: when it is a commit prefix (7 to 40 hex digits)
+ * of exactly one deployment the token may see (narrowed by ?service= and
+ * ?environment=), *full is that deployment's id (taken) and 1 is
+ * returned.  0: no match (or not a prefix; or a client token, which never
+ * sees commits).  -1: replied, 409 with the candidates when several
+ * match, or an error.
+ */
+static int
+deployments_by_sha(struct server *srv, struct evhttp_request *req,
+    const struct token *tok, const char *id, char **full)
+{
+	struct deployments_sha	 ds;
+	struct evkeyvalq	 q;
+	struct buf		 msg;
+	json_object		*o, *v;
+	size_t			 i, n = strlen(id);
+	int			 rc = 0;
+
+	*full = NULL;
+	if (tok->role == ROLE_CLIENT || n < DEPLOYMENTS_SHA_MIN || n > 40 ||
+	    strspn(id, "0123456789abcdefABCDEF") != n)
+		return (0);
+	if (api_query(srv, req, &q) == -1)
+		return (-1);
+	memset(&ds, 0, sizeof(ds));
+	ds.tok = tok;
+	ds.prefix = id;
+	ds.service = evhttp_find_header(&q, "service");
+	ds.environment = evhttp_find_header(&q, "environment");
+	ds.cands = json_object_new_array();
+	do {
+		ds.seen = 0;
+		if (ledger_claim_list(srv->reader, "Deployment", ds.last,
+		    DEPLOYMENTS_PAGE, INT64_MAX, deployments_sha_one, &ds) ==
+		    -1) {
+			api_unreadable(srv, req);
+			rc = -1;
+			goto out;
+		}
+	} while (ds.seen == DEPLOYMENTS_PAGE);
+	if (ds.n == 1) {
+		*full = ds.first;
+		ds.first = NULL;
+		rc = 1;
+	} else if (ds.n > 1) {
+		buf_init(&msg);
+		buf_printf(&msg, "commit prefix %s names %zu deployments:", id,
+		    ds.n);
+		for (i = 0; i < json_object_array_length(ds.cands); i++) {
+			v = json_object_object_get(json_object_array_get_idx(
+			    ds.cands, i), "id");
+			buf_printf(&msg, "%s %s", i ? "," : "",
+			    json_object_get_string(v));
+		}
+		buf_printf(&msg, "%s; give more of the commit, ?environment= "
+		    "or ?service=, or the deployment's id", ds.n >
+		    DEPLOYMENTS_CANDIDATES ? ", ..." : "");
+		metrics_reject_source(&srv->metrics, NULL, REJECT_AMBIGUOUS);
+		o = json_object_new_object();
+		json_object_object_add(o, "error",
+		    json_object_new_string(buf_cstr(&msg)));
+		json_object_object_add(o, "count",
+		    json_object_new_int64((int64_t)ds.n));
+		json_object_object_add(o, "candidates", ds.cands);
+		ds.cands = NULL;
+		http_reply_json(req, 409, o);
+		json_object_put(o);
+		buf_free(&msg);
+		rc = -1;
+	}
+out:
+	json_object_put(ds.cands);
+	free(ds.first);
+	evhttp_clear_headers(&q);
+	return (rc);
+}
+
 /*
  * /v1/deployments...: rest is the path after "/v1/deployments" ("" or
  * "/{id}" or "/{id}/status"); the id may hold '/' raw or as %2F.
@@ -497,8 +638,9 @@ deployments_route(struct server *srv, struct evhttp_request *req,
 	const struct token	*tok;
 	json_object		*o;
 	char			*raw = NULL, *id = NULL, *sid = NULL;
+	char			*full = NULL;
 	size_t			 n;
-	int			 err, status = 0;
+	int			 err, rc, status = 0;
 
 	if (*rest == '/')
 		rest++;
@@ -532,9 +674,17 @@ deployments_route(struct server *srv, struct evhttp_request *req,
 		goto out;
 	}
 	/* A client names a deployment by its public id. */
-	sid = api_claim_id(srv, tok, "Deployment", id, &err);
-	if (sid == NULL || (o = deployments_view(srv, tok, sid, &err)) ==
-	    NULL) {
+	o = NULL;
+	if ((sid = api_claim_id(srv, tok, "Deployment", id, &err)) != NULL)
+		o = deployments_view(srv, tok, sid, &err);
+	/* Not an id: perhaps the unique prefix of a deployment's commit. */
+	if (o == NULL && !err) {
+		if ((rc = deployments_by_sha(srv, req, tok, id, &full)) == -1)
+			goto out;
+		if (rc == 1)
+			o = deployments_view(srv, tok, full, &err);
+	}
+	if (o == NULL) {
 		if (err)
 			api_unreadable(srv, req);
 		else
@@ -548,6 +698,7 @@ out:
 	free(raw);
 	free(id);
 	free(sid);
+	free(full);
 }
 
 /* /v1/releases and /v1/releases/{id}. */
@@ -698,6 +849,7 @@ deployments_tick(evutil_socket_t fd, short what, void *arg)
 	struct server		*srv = arg;
 	struct deployments_scan	 sc;
 
+	metrics_timer(&srv->metrics, METRICS_TIMER_STALL, srv->stall_us);
 	if (srv->stopping)
 		return;
 	memset(&sc, 0, sizeof(sc));
@@ -738,6 +890,7 @@ deployments_timer_start(struct server *srv)
 		s = 5;
 	tv.tv_sec = (time_t)s;
 	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
+	srv->stall_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 	srv->ev_stall = event_new(srv->base, -1, EV_PERSIST, deployments_tick,
 	    srv);
 	evtimer_add(srv->ev_stall, &tv);

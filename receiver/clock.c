@@ -81,6 +81,8 @@ clock_tick(evutil_socket_t fd, short what, void *arg)
 	char			 id[64], t[MP_TIMELEN];
 	int64_t			 now = tf_now(), point;
 
+	metrics_timer(&srv->metrics, METRICS_TIMER_CLOCK,
+	    CLOCK_TICK_MS * 1000LL);
 	if (srv->stopping || srv->clock_busy ||
 	    (point = clock_point(mc, now, &at, &ms)) <= srv->clock_last)
 		return;

@@ -31,6 +31,7 @@ http_reason(int code)
 	case 403: return ("Forbidden");
 	case 404: return ("Not Found");
 	case 405: return ("Method Not Allowed");
+	case 409: return ("Conflict");
 	case 413: return ("Payload Too Large");
 	case 422: return ("Unprocessable Entity");
 	case 429: return ("Too Many Requests");
@@ -65,6 +66,29 @@ http_reply_bytes(struct evhttp_request *req, int code, const char *s,
 	evhttp_send_reply(req, code, http_reason(code), NULL);
 }
 
+/*
+ * The inbound source a request speaks for: a hook's source ("other" for
+ * a name no source has), "agent" for POST /v1/evidence, NULL for the rest
+ * (the read API).  Static strings.
+ */
+const char *
+http_source(struct evhttp_request *req)
+{
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const struct mp_source	*src;
+	const char		*path = uri ? evhttp_uri_get_path(uri) : NULL;
+
+	if (path == NULL)
+		return (NULL);
+	if (strncmp(path, "/hooks/", 7) == 0)
+		return ((src = source_find(path + 7)) != NULL ? src->name :
+		    "other");
+	if (strcmp(path, "/v1/evidence") == 0 &&
+	    evhttp_request_get_command(req) == EVHTTP_REQ_POST)
+		return ("agent");
+	return (NULL);
+}
+
 /* Reply {"error": msg[, "property": prop]} and count the rejection. */
 void
 http_error(struct server *srv, struct evhttp_request *req, int code,
@@ -72,7 +96,7 @@ http_error(struct server *srv, struct evhttp_request *req, int code,
 {
 	json_object	*o;
 
-	metrics_reject(&srv->metrics, why);
+	metrics_reject_source(&srv->metrics, http_source(req), why);
 	log_debug("%s: %d %s%s%s", __func__, code, msg, prop ? ": " : "",
 	    prop ? prop : "");
 	o = json_object_new_object();
@@ -486,6 +510,8 @@ http_route(struct evhttp_request *req, void *arg)
 
 	if (path == NULL)
 		path = "/";
+	if (srv->alog != NULL)
+		alog_start(srv->alog, req);
 	if (strcmp(path, "/v1/evidence") == 0) {
 		allow = "GET, POST";
 		if (m == EVHTTP_REQ_POST) {
@@ -503,9 +529,10 @@ http_route(struct evhttp_request *req, void *arg)
 			http_hook_post(srv, req, path + 7);
 			return;
 		}
-	} else if (strncmp(path, "/v1/claims/", 11) == 0) {
+	} else if (strncmp(path, "/v1/claims/", 11) == 0 ||
+	    strcmp(path, "/v1/claims") == 0) {
 		if (m == EVHTTP_REQ_GET) {
-			api_claims(srv, req, path + 11);
+			api_claims(srv, req, path[10] ? path + 11 : "");
 			return;
 		}
 	} else if (strcmp(path, "/v1/tokens") == 0) {

@@ -153,6 +153,11 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev,
 	atomic_store(&in->metrics->ledger_seq, in->ledger->last_seq);
 	if (nev > 0)
 		metrics_batch(in->metrics, nev, ingest_monotonic_us() - t0);
+	TAILQ_FOREACH(ir, batch, entry)
+		for (i = 0; i < ir->nev; i++)
+			if (!ir->dup[i])
+				metrics_evidence(in->metrics, ir->ev[i]->source,
+				    ir->ev[i]->type);
 }
 
 static void *

@@ -36,7 +36,13 @@ enum reject_reason {
 	REJECT_STORAGE,
 	REJECT_UNCONFIGURED,
 	REJECT_RATE,
+	REJECT_AMBIGUOUS,
 	REJECT_MAX
+};
+enum metrics_timer {
+	METRICS_TIMER_STALL = 0,	/* api-deployments.c */
+	METRICS_TIMER_CLOCK,		/* clock.c */
+	METRICS_TIMER_MAX
 };
 #define METRICS_BATCH_BUCKETS	14	/* 1, 2, 4, ... 8192 */
 #define METRICS_LAT_BUCKETS	12
@@ -54,10 +60,36 @@ struct metrics {
 	atomic_uint_fast64_t	queue_depth;
 	atomic_uint_fast64_t	connections;
 	atomic_uint_fast64_t	hooks_ignored;
+	/*
+	 * Labelled series, sized by metrics_init: sources are the source
+	 * table plus agent, milepostd and api; types are the configured
+	 * evidence types; anything else folds into "other".
+	 */
+	const struct types	*types;		/* borrowed */
+	size_t			 nsrc, ntype;	/* with "other" */
+	atomic_uint_fast64_t	*rej_src;	/* [nsrc][REJECT_MAX] */
+	atomic_uint_fast64_t	*ev_src;	/* [nsrc][ntype] */
+	atomic_uint_fast64_t	*alias_miss;	/* [nsrc] */
+	/* The loop's timers: when each last ran, and how late it was. */
+	atomic_int_fast64_t	 timer_last[METRICS_TIMER_MAX];
+	atomic_int_fast64_t	 timer_lag[METRICS_TIMER_MAX];
+	atomic_int_fast64_t	 timer_lag_max[METRICS_TIMER_MAX];
+	atomic_uint_fast64_t	 timer_ticks[METRICS_TIMER_MAX];
+	/* access-log.c */
+	atomic_uint_fast64_t	 alog_lines;
+	atomic_uint_fast64_t	 alog_dropped;
 };
+void	metrics_init(struct metrics *, const struct types *);
+void	metrics_free(struct metrics *);
 void	metrics_reject(struct metrics *, enum reject_reason);
+void	metrics_reject_source(struct metrics *, const char *,
+	    enum reject_reason);
+void	metrics_evidence(struct metrics *, const char *, const char *);
+void	metrics_alias_miss(struct metrics *, const char *);
+void	metrics_timer(struct metrics *, enum metrics_timer, int64_t);
 void	metrics_batch(struct metrics *, size_t, int64_t);
 void	metrics_render(struct metrics *, struct buf *);
+int64_t	metrics_monotonic(void);
 
 /* server.c: the daemon's state, set-up, signals and shutdown */
 struct server {
@@ -72,12 +104,14 @@ struct server {
 	struct rate_bucket	*rates;		/* one per cf->tokens, loop */
 	struct outbox		*outbox;	/* the writer's on_claim hook */
 	struct push		*push;		/* outbox -> sinks */
+	struct alog		*alog;		/* access log, or NULL: off */
 	struct metrics		 metrics;
 	unsigned		 nconns;
 	int			 paused;	/* listener off at the cap */
 	int			 stopping;
 	struct event		*ev_term, *ev_int, *ev_exit;
 	struct event		*ev_stall;	/* deployments.c */
+	int64_t			 stall_us;	/* its interval */
 	struct event		*ev_clock;	/* clock.c */
 	int64_t			 clock_last;	/* clock.c: point stored */
 	int			 clock_busy;	/* clock.c: one in flight */
@@ -94,6 +128,14 @@ void	http_reply_json(struct evhttp_request *, int, json_object *);
 void	http_reply_bytes(struct evhttp_request *, int, const char *, size_t);
 void	http_error(struct server *, struct evhttp_request *, int,
 	    enum reject_reason, const char *, const char *);
+const char *http_source(struct evhttp_request *);
+
+/* access-log.c: one line per request, written by its own thread */
+struct alog;
+struct alog	*alog_new(const struct access_log_conf *, struct metrics *,
+		    char *, size_t);
+void		 alog_start(struct alog *, struct evhttp_request *);
+void		 alog_free(struct alog *);
 
 /* ingest.c: the writer thread and its group commit */
 struct ingest_req {
@@ -139,6 +181,7 @@ void		 ingest_req_free(struct ingest_req *);
 /* push.c: the outbox to the sinks, libcurl multi on the loop */
 struct push	*push_new(struct server *, char *, size_t);
 void		 push_kick(struct push *);
+void		 push_metrics(struct push *, struct buf *);
 void		 push_free(struct push *);
 
 /* feed.c: GET /v1/changes, the differential change feed */

@@ -29,6 +29,13 @@
 #define PUSH_CONFLICTS_MAX	3	/* 412 refetches per push */
 #define PUSH_FILL_BATCH		256	/* feed entries per fill job */
 #define PUSH_PENDING_MAX	1024	/* no more fills above this */
+#define PUSH_LAT_BUCKETS	11	/* push_lat_bounds */
+
+/* Push latency bucket bounds, in microseconds. */
+static const int64_t push_lat_bounds[PUSH_LAT_BUCKETS] = {
+	5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+	5000000, 10000000,
+};
 
 struct push;
 
@@ -47,6 +54,10 @@ struct push_sink {
 	int64_t			 pending;	/* rows waiting, as last counted */
 	int64_t			 seen_head;	/* feed taken up to here */
 	int64_t			 fill_head;	/* the head when filling */
+	/* Request latency, for /metrics (loop thread only). */
+	uint64_t		 lat_bucket[PUSH_LAT_BUCKETS];
+	uint64_t		 lat_count;
+	int64_t			 lat_sum;	/* microseconds */
 };
 
 struct push_req {
@@ -64,6 +75,7 @@ struct push_req {
 	char			*key;
 	int			 refetching;
 	int			 conflicts;
+	int64_t			 t0;		/* the request started */
 	struct ingest_job	 job;
 	struct outbox_ack	 ack;
 };
@@ -351,6 +363,7 @@ push_start(struct push_req *r)
 			curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST,
 			    r->http.method);
 	}
+	r->t0 = metrics_monotonic();
 	if (curl_multi_add_handle(p->multi, r->easy) != CURLM_OK) {
 		curl_easy_cleanup(r->easy);
 		r->easy = NULL;
@@ -428,6 +441,21 @@ push_refetched(struct push_req *r, long status)
 	push_send(r);
 }
 
+/* One request to ps took us microseconds. */
+static void
+push_latency(struct push_sink *ps, int64_t us)
+{
+	size_t	i;
+
+	ps->lat_count++;
+	ps->lat_sum += us;
+	for (i = 0; i < PUSH_LAT_BUCKETS; i++)
+		if (us <= push_lat_bounds[i]) {
+			ps->lat_bucket[i]++;
+			break;
+		}
+}
+
 /* One transfer finished: classify and record. */
 static void
 push_finished(struct push_req *r, CURLcode cc)
@@ -436,6 +464,7 @@ push_finished(struct push_req *r, CURLcode cc)
 	long		 status = 0;
 	char		 why[MP_ERRLEN];
 
+	push_latency(r->ps, metrics_monotonic() - r->t0);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (r->refetching) {
@@ -738,6 +767,75 @@ push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 			ps->pending = n;
 	}
 	push_scan(p);
+}
+
+/*
+ * The per-sink series of GET /metrics (loop thread): rows pending and
+ * dead, the age of the oldest pending one (read from the outbox, by its
+ * index), pushes in flight, and the request latency histogram.
+ */
+void
+push_metrics(struct push *p, struct buf *b)
+{
+	struct outbox_stats	*st;
+	struct push_sink	*ps;
+	int64_t			 now = push_now(), age;
+	uint64_t		 cum;
+	size_t			 i, j;
+
+	if (p == NULL || p->nsinks == 0)
+		return;
+	st = xcalloc(p->nsinks, sizeof(*st));
+	for (i = 0; i < p->nsinks; i++)
+		if (ledger_outbox_stats(p->srv->reader, p->sinks[i].sc->name,
+		    &st[i]) == -1)
+			log_warnx("%s: %s: cannot read the outbox", __func__,
+			    p->sinks[i].sc->name);
+	buf_adds(b, "# HELP milepost_sink_pending Outbox rows waiting to be "
+	    "pushed.\n# TYPE milepost_sink_pending gauge\n");
+	for (i = 0; i < p->nsinks; i++)
+		buf_printf(b, "milepost_sink_pending{sink=\"%s\"} %lld\n",
+		    p->sinks[i].sc->name, (long long)st[i].pending);
+	buf_adds(b, "# HELP milepost_sink_dead Outbox rows dead-lettered.\n"
+	    "# TYPE milepost_sink_dead gauge\n");
+	for (i = 0; i < p->nsinks; i++)
+		buf_printf(b, "milepost_sink_dead{sink=\"%s\"} %lld\n",
+		    p->sinks[i].sc->name, (long long)st[i].dead);
+	buf_adds(b, "# HELP milepost_sink_oldest_pending_seconds Age of the "
+	    "oldest waiting row (0: none).\n"
+	    "# TYPE milepost_sink_oldest_pending_seconds gauge\n");
+	for (i = 0; i < p->nsinks; i++) {
+		age = st[i].oldest_at > 0 && now > st[i].oldest_at ?
+		    now - st[i].oldest_at : 0;
+		buf_printf(b, "milepost_sink_oldest_pending_seconds"
+		    "{sink=\"%s\"} %.3f\n", p->sinks[i].sc->name,
+		    (double)age / 1e6);
+	}
+	buf_adds(b, "# HELP milepost_sink_in_flight Pushes sent and not yet "
+	    "settled.\n# TYPE milepost_sink_in_flight gauge\n");
+	for (i = 0; i < p->nsinks; i++)
+		buf_printf(b, "milepost_sink_in_flight{sink=\"%s\"} %u\n",
+		    p->sinks[i].sc->name, p->sinks[i].inflight);
+	free(st);
+	buf_adds(b, "# HELP milepost_push_seconds Time of one request to a "
+	    "sink.\n# TYPE milepost_push_seconds histogram\n");
+	for (i = 0; i < p->nsinks; i++) {
+		ps = &p->sinks[i];
+		for (j = 0, cum = 0; j < PUSH_LAT_BUCKETS; j++) {
+			cum += ps->lat_bucket[j];
+			buf_printf(b, "milepost_push_seconds_bucket"
+			    "{sink=\"%s\",le=\"%g\"} %llu\n", ps->sc->name,
+			    (double)push_lat_bounds[j] / 1e6,
+			    (unsigned long long)cum);
+		}
+		buf_printf(b, "milepost_push_seconds_bucket{sink=\"%s\","
+		    "le=\"+Inf\"} %llu\n", ps->sc->name,
+		    (unsigned long long)ps->lat_count);
+		buf_printf(b, "milepost_push_seconds_sum{sink=\"%s\"} %.6f\n",
+		    ps->sc->name, (double)ps->lat_sum / 1e6);
+		buf_printf(b, "milepost_push_seconds_count{sink=\"%s\"} %llu\n",
+		    ps->sc->name, (unsigned long long)ps->lat_count);
+	}
 }
 
 /* Something was committed: look for pushes now (loop thread). */

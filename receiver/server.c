@@ -290,6 +290,10 @@ server_new(struct config *cf, char *err, size_t errlen)
 	signal(SIGHUP, SIG_IGN);
 	srv = xcalloc(1, sizeof(*srv));
 	srv->cf = cf;
+	metrics_init(&srv->metrics, cf->types);
+	if (cf->access_log.path != NULL && (srv->alog = alog_new(
+	    &cf->access_log, &srv->metrics, err, errlen)) == NULL)
+		goto fail;
 	srv->rates = xcalloc(cf->ntokens ? cf->ntokens : 1,
 	    sizeof(*srv->rates));
 	/*
@@ -400,5 +404,7 @@ server_free(struct server *srv)
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	free(srv->rates);
+	alog_free(srv->alog);	/* after evhttp_free: no more replies */
+	metrics_free(&srv->metrics);
 	free(srv);
 }

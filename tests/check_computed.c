@@ -170,7 +170,7 @@ START_TEST(test_eval_percent_true)
 	static const double nums[] = { 1, 0, 0, 1 };
 
 	expect_value(&cp, mkbools(b, 8), 75);
-	expect_value(&cp, 3, 200.0 / 3);
+	expect_value(&cp, 3, 66.67);	/* rounded to two decimals */
 	expect_value(&cp, 2, 50);
 	/* Of the booleans only: a missing property is not a false. */
 	expect_value(&cp, mkitems(kinds, nums, 4), 50);
@@ -222,6 +222,59 @@ START_TEST(test_eval_sum_avg_min_max)
 	expect_undefined(&avg, 1);
 	expect_undefined(&min, 1);
 	expect_undefined(&max, 1);
+}
+END_TEST
+
+/* The JSON text of cp over the first n items. */
+static void
+expect_text(const struct cpropdef *cp, size_t n, const char *text)
+{
+	json_object	*out;
+
+	ck_assert_int_eq(computed_eval(cp, ptrs, n, &out), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(out,
+	    JSON_C_TO_STRING_PLAIN), text);
+	json_object_put(out);
+}
+
+/*
+ * Numbers for people (util/number.c): percentages to two decimals, other
+ * numbers to three significant digits (never fewer than the integer
+ * part), timespans to the millisecond; printed with the shortest digits.
+ */
+START_TEST(test_eval_rounding_for_people)
+{
+	struct cpropdef	pct = mkprop(PT_PERCENTAGE, EX_PERCENTTRUE);
+	struct cpropdef	avg = mkprop(PT_NUMBER, EX_AVG);
+	struct cpropdef	ts = mkprop(PT_TIMESPAN, EX_AVG);
+	static const int b[] = { 1, 0, 0, 1, 1, 0 };
+	static const double thirty[] = { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const double big[] = { 1234.5, 1235.25, 1234.1 };
+	static const double secs[] = { 1, 2, 2.0001 };
+
+	mkbools(b, 6);
+	expect_text(&pct, 3, "33.33");
+	expect_text(&pct, 6, "50");
+	mknums(thirty, 30);
+	expect_text(&avg, 30, "0.0333");	/* not 0.033333333333333333 */
+	mknums(big, 3);
+	expect_text(&avg, 3, "1235");
+	expect_text(&avg, 2, "1235");		/* 1234.875 */
+	mknums(secs, 3);
+	expect_text(&ts, 3, "1.667");
+	expect_text(&avg, 2, "1.5");
+
+	ck_assert(num_round(0.033000000000000002, NUM_RATE) == 0.033);
+	ck_assert(num_round(56.0 / 31, NUM_RATE) == 1.81);
+	ck_assert(num_round(8.0 / 31, NUM_RATE) == 0.258);
+	ck_assert(num_round(12.345, NUM_RATE) == 12.3);
+	ck_assert(num_round(-0.0012345, NUM_RATE) == -0.00123);
+	ck_assert(num_round(200.0 / 3, NUM_PERCENT) == 66.67);
+	ck_assert(num_round(1.23456, NUM_SECONDS) == 1.235);
+	ck_assert(num_round(0, NUM_RATE) == 0);
+	ck_assert(isnan(num_round(NAN, NUM_RATE)));
+	ck_assert_ptr_null(num_json(NAN, NUM_PERCENT));
 }
 END_TEST
 
@@ -353,8 +406,8 @@ START_TEST(test_eval_percent_timespan)
 	expect_value(&lt, 8, 12.5);
 	/* 500 s itself is neither less nor greater. */
 	expect_value(&gt, 8, 75);
-	expect_value(&lt, 3, 100.0 / 3);
-	expect_value(&gt, 3, 100.0 / 3);
+	expect_value(&lt, 3, 33.33);
+	expect_value(&gt, 3, 33.33);
 	expect_value(&lt, 1, 0);
 	expect_value(&gt, 1, 100);
 	items[0].num = 500;
@@ -1462,6 +1515,7 @@ make_computed_suite(void)
 	tcase_add_test(tc, test_eval_percent_true);
 	tcase_add_test(tc, test_eval_sum_avg_min_max);
 	tcase_add_test(tc, test_eval_integer_rounding);
+	tcase_add_test(tc, test_eval_rounding_for_people);
 	tcase_add_test(tc, test_eval_percentile);
 	tcase_add_test(tc, test_eval_percent_timespan);
 	tcase_add_test(tc, test_expr_names);

@@ -529,7 +529,7 @@ START_TEST(test_held_revision)
 	    "subject = 'b-11'"), 1);
 	expect_claim("BuildCompletion", "July-2025", 2, JULY_COUNTS(2, 2, 0));
 	expect_claim("BuildLifeCycleSLA", "July-2025", 2,
-	    "{\"metSLA\":66.666666666666671}");
+	    "{\"metSLA\":66.67}");
 
 	expect_rebuild(0, NULL);
 }
@@ -577,7 +577,7 @@ START_TEST(test_one_revision_per_transaction)
 	expect_basis(&c, 0, 1);
 	claim_clear(&c);
 	expect_claim("BuildLifeCycleSLA", "July-2025", 2,
-	    "{\"metSLA\":66.666666666666671}");
+	    "{\"metSLA\":66.67}");
 
 	expect_rebuild(0, NULL);
 }

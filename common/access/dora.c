@@ -218,14 +218,11 @@ dora_median(double *v, size_t n)
 	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
 }
 
+/* v as JSON, rounded for people (util/number.c); NULL for NaN. */
 static json_object *
-dora_num(double v)
+dora_num(double v, enum num_kind kind)
 {
-	if (isnan(v))
-		return (NULL);
-	if (v == floor(v) && fabs(v) < 9e15)
-		return (json_object_new_int64((int64_t)v));
-	return (json_object_new_double(round(v * 1000) / 1000));
+	return (num_json(v, kind));
 }
 
 static int
@@ -354,16 +351,16 @@ dora_keys(struct dora_set *deploys, struct dora_set *inc, int64_t from,
 
 	k = json_object_new_object();
 	json_object_object_add(k, "deploys", json_object_new_int64((int64_t)n));
-	json_object_object_add(k, "days", dora_num(days));
+	json_object_object_add(k, "days", dora_num(days, NUM_RATE));
 	json_object_object_add(k, "per_day", dora_num(days > 0 ? (double)n /
-	    days : NAN));
+	    days : NAN, NUM_RATE));
 	json_object_object_add(k, "per_week", dora_num(days > 0 ? (double)n *
-	    7 / days : NAN));
+	    7 / days : NAN, NUM_RATE));
 	json_object_object_add(o, "deployment_frequency", k);
 
 	k = json_object_new_object();
 	json_object_object_add(k, "median_seconds", dora_num(dora_median(lead,
-	    nlead)));
+	    nlead), NUM_SECONDS));
 	json_object_object_add(k, "samples", json_object_new_int64(
 	    (int64_t)nlead));
 	json_object_object_add(k, "missing_commit", json_object_new_int64(
@@ -375,12 +372,12 @@ dora_keys(struct dora_set *deploys, struct dora_set *inc, int64_t from,
 	    (int64_t)failed));
 	json_object_object_add(k, "deploys", json_object_new_int64((int64_t)n));
 	json_object_object_add(k, "percent", dora_num(n ? 100.0 *
-	    (double)failed / (double)n : NAN));
+	    (double)failed / (double)n : NAN, NUM_PERCENT));
 	json_object_object_add(o, "change_failure_rate", k);
 
 	k = json_object_new_object();
 	json_object_object_add(k, "median_seconds", dora_num(dora_median(
-	    restore, nres)));
+	    restore, nres), NUM_SECONDS));
 	json_object_object_add(k, "incidents", json_object_new_int64(
 	    (int64_t)ninc));
 	json_object_object_add(k, "unresolved", json_object_new_int64(
@@ -577,9 +574,9 @@ dora_incidents(struct ledger *l, const struct dora_query *q)
 		json_object_object_add(k, "samples", json_object_new_int64(
 		    (int64_t)n[i]));
 		json_object_object_add(k, "mean_seconds", dora_num(n[i] ?
-		    sum[i] / (double)n[i] : NAN));
+		    sum[i] / (double)n[i] : NAN, NUM_SECONDS));
 		json_object_object_add(k, "median_seconds", dora_num(
-		    dora_median(v, n[i])));
+		    dora_median(v, n[i]), NUM_SECONDS));
 		json_object_object_add(o, names[i], k);
 	}
 	json_object_object_add(o, "truncated", json_object_new_boolean(
@@ -717,11 +714,11 @@ dora_deployments(struct ledger *l, const struct dora_query *q)
 	dora_head(o, q);
 	json_object_object_add(o, "deployments", json_object_new_int64(
 	    (int64_t)w.deployments));
-	/* Whole seconds, as numbers. */
+	/* Seconds, as numbers, to the millisecond. */
 	k = json_object_new_object();
 	json_object_object_foreach(w.in_state, st, v)
-		json_object_object_add(k, st, dora_num(round(
-		    json_object_get_double(v) * 1000) / 1000));
+		json_object_object_add(k, st, dora_num(
+		    json_object_get_double(v), NUM_SECONDS));
 	json_object_object_add(o, "seconds_in_state", k);
 	r = json_object_new_object();
 	for (i = 0; i < 2; i++) {
@@ -732,9 +729,9 @@ dora_deployments(struct ledger *l, const struct dora_query *q)
 		json_object_object_add(k, "resolved", json_object_new_int64(
 		    (int64_t)w.n[i]));
 		json_object_object_add(k, "mean_seconds", dora_num(w.n[i] ?
-		    sum / (double)w.n[i] : NAN));
+		    sum / (double)w.n[i] : NAN, NUM_SECONDS));
 		json_object_object_add(k, "median_seconds", dora_num(
-		    dora_median(w.mttsr[i], w.n[i])));
+		    dora_median(w.mttsr[i], w.n[i]), NUM_SECONDS));
 		json_object_object_add(r, names[i], k);
 	}
 	json_object_object_add(o, "mttsr", r);

@@ -177,6 +177,56 @@ config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 	return (0);
 }
 
+/*
+ * access_log: { format: plain|json, path: FILE|stderr, buffer: SIZE }.
+ * Off without the key; path defaults to stderr, format to plain.
+ */
+static int
+config_access_log(struct cfgctx *c, json_object *o, struct access_log_conf *a)
+{
+	static const char *const formats[] = { "plain", "json" };
+	char		 key[128], *why;
+	const char	*s;
+
+	if (!json_object_is_type(o, json_type_object))
+		return (config_err(c, o, "access_log", "must be a mapping such "
+		    "as { format: plain, path: stderr }"));
+	a->buffer = 1024 * 1024;
+	json_object_object_foreach(o, k, v) {
+		snprintf(key, sizeof(key), "access_log.%s", k);
+		if (strcmp(k, "format") == 0) {
+			if (!json_object_is_type(v, json_type_string))
+				return (config_err(c, v ? v : o, key, "must be "
+				    "plain or json"));
+			s = json_object_get_string(v);
+			if (strcmp(s, "plain") != 0 && strcmp(s, "json") != 0) {
+				why = suggest_unknown("format", s, formats, 2);
+				config_err(c, v, key, "%s", why);
+				free(why);
+				return (-1);
+			}
+			a->json = strcmp(s, "json") == 0;
+		} else if (strcmp(k, "path") == 0) {
+			if (!json_object_is_type(v, json_type_string) ||
+			    *json_object_get_string(v) == '\0')
+				return (config_err(c, v ? v : o, key, "must be "
+				    "stderr or a file's path"));
+			free(a->path);
+			a->path = xstrdup(json_object_get_string(v));
+		} else if (strcmp(k, "buffer") == 0) {
+			if (v == NULL || config_size(c, v, key, 4096,
+			    64 * 1024 * 1024, &a->buffer) == -1)
+				return (v == NULL ? config_err(c, o, key,
+				    "must not be null") : -1);
+		} else
+			return (config_err(c, v ? v : o, key, "unknown key "
+			    "(format, path, buffer)"));
+	}
+	if (a->path == NULL)
+		a->path = xstrdup("stderr");
+	return (0);
+}
+
 /* A secret, or a list of secrets for rotation, each "whsec_<base64>". */
 static int
 config_agent_secret(struct cfgctx *c, json_object *v, struct config *cf)
@@ -546,6 +596,9 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		} else if (strcmp(key, "limits") == 0) {
 			if (config_limits(&c, val, &cf->limits) == -1)
 				goto fail;
+		} else if (strcmp(key, "access_log") == 0) {
+			if (config_access_log(&c, val, &cf->access_log) == -1)
+				goto fail;
 		} else if (strcmp(key, "evidence_types") == 0) {
 			if (types_load(cf->types, val, file, err, errlen) == -1)
 				goto fail;
@@ -574,9 +627,10 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, ledger, agent_secret, tokens, limits, "
-			    "rate, redaction, sources, evidence_types, "
-			    "claim_types, computed_claims, deployments, "
-			    "milestones, milestone_rules, sinks, subscriptions)");
+			    "access_log, rate, redaction, sources, "
+			    "evidence_types, claim_types, computed_claims, "
+			    "deployments, milestones, milestone_rules, sinks, "
+			    "subscriptions)");
 			goto fail;
 		}
 	}
@@ -658,6 +712,7 @@ config_free(struct config *cf)
 	free(cf->path);
 	free(cf->listen);
 	free(cf->ledger);
+	free(cf->access_log.path);
 	milestone_conf_free(cf->milestones);
 	if (cf->agent_keys != NULL)
 		OPENSSL_cleanse(cf->agent_keys, cf->nagent_keys *

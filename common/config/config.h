@@ -29,6 +29,12 @@ struct limits {
 	size_t		batch_max;	/* evidence per transaction */
 	int64_t		max_future_skew;	/* microseconds ahead of now */
 };
+/* access_log: one line per request, written off the loop (access-log.c) */
+struct access_log_conf {
+	char		*path;		/* NULL: off; "stderr", or a file */
+	int		 json;		/* JSON lines, else plain */
+	size_t		 buffer;	/* bytes held for the writer thread */
+};
 struct config {
 	char		*path;
 	char		*listen;
@@ -38,6 +44,7 @@ struct config {
 	struct token	*tokens;
 	size_t		 ntokens;
 	struct limits	 limits;
+	struct access_log_conf access_log;
 	struct types	*types;		/* evidence types */
 	struct rules	*rules;		/* claims, computed, deployments */
 	struct source_conf *sources;	/* by source_index(); NULL: off */

@@ -368,12 +368,15 @@ computed_eval(const struct cpropdef *cp, const struct citem **items,
 		free(vals);
 		break;
 	}
+	/*
+	 * Rounded for people here, before the value is stored, so that a
+	 * rebuild computes the same bytes (util/number.c, docs/metrics.md).
+	 */
 	if (cp->type == PT_INTEGER)
 		*out = json_object_new_int64((int64_t)llround(v));
-	else if (v == floor(v) && fabs(v) < 9e15)
-		*out = json_object_new_int64((int64_t)v);
-	else
-		*out = json_object_new_double(v);
+	else if ((*out = num_json(v, cp->type == PT_PERCENTAGE ? NUM_PERCENT :
+	    cp->type == PT_TIMESPAN ? NUM_SECONDS : NUM_RATE)) == NULL)
+		return (1);
 	return (0);
 }
 

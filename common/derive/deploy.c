@@ -130,6 +130,27 @@ deploy_state_parse(const char *s, enum dstate *out)
 }
 
 /* May evidence move a deployment from `from` (DS_NONE: new) to `to`? */
+/*
+ * Why s is not a deployment state, naming the nearest and the valid ones
+ * (taken): "unknown deployment state deploied (did you mean deployed?;
+ * valid: planned, ...)".
+ */
+char *
+deploy_state_unknown(const char *s)
+{
+	struct buf	 b;
+	const char	*near;
+
+	buf_init(&b);
+	buf_printf(&b, "unknown deployment state %.64s (", s);
+	if ((near = suggest_nearest(s, deploy_state_names, DS_MAX)) != NULL)
+		buf_printf(&b, "did you mean %s?; ", near);
+	buf_adds(&b, "valid: ");
+	suggest_list(&b, deploy_state_names, DS_MAX);
+	buf_addc(&b, ')');
+	return (buf_steal(&b));
+}
+
 int
 deploy_transition_ok(enum dstate from, enum dstate to)
 {

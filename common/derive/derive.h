@@ -122,6 +122,7 @@ struct deployconf {
 struct deploy;
 const char	*deploy_state_name(enum dstate);
 int		 deploy_state_parse(const char *, enum dstate *);
+char		*deploy_state_unknown(const char *);
 int		 deploy_transition_ok(enum dstate, enum dstate);
 int		 deploy_state_expects_progress(enum dstate);
 const char	*deploy_release_state(const enum dstate *, size_t);

@@ -309,7 +309,7 @@ types_load_prop(const char *file, const char *path, const char *name,
     json_object *decl, struct propdef *p, char *err, size_t errlen)
 {
 	json_object	*v, *opt;
-	char		 key[1024];
+	char		 key[1024], *why;
 	size_t		 i, n;
 
 	memset(p, 0, sizeof(*p));
@@ -334,10 +334,13 @@ types_load_prop(const char *file, const char *path, const char *name,
 	    !json_object_is_type(v, json_type_string))
 		return (yaml_errf(err, errlen, file, v ? v : decl, key,
 		    "missing or not a string"));
-	if (types_ptype_parse(json_object_get_string(v), &p->type) == -1)
-		return (yaml_errf(err, errlen, file, v, key, "unknown type "
-		    "(text, enum, boolean, integer, number, percentage, "
-		    "timespan or timestamp)"));
+	if (types_ptype_parse(json_object_get_string(v), &p->type) == -1) {
+		why = suggest_unknown("type", json_object_get_string(v),
+		    ptype_names, sizeof(ptype_names) / sizeof(ptype_names[0]));
+		yaml_errf(err, errlen, file, v, key, "%s", why);
+		free(why);
+		return (-1);
+	}
 	if (json_object_object_get_ex(decl, "required", &v)) {
 		snprintf(key, sizeof(key), "%s.required", path);
 		if (!json_object_is_type(v, json_type_boolean))
@@ -509,7 +512,7 @@ types_coerce1(const struct propdef *p, json_object *in, json_object **out,
     char *err, size_t errlen)
 {
 	const char	*s;
-	char		*end, tbuf[MP_TIMELEN];
+	char		*end, *why, tbuf[MP_TIMELEN];
 	double		 d;
 	long long	 ll;
 	int64_t		 us;
@@ -540,8 +543,12 @@ types_coerce1(const struct propdef *p, json_object *in, json_object **out,
 				*out = json_object_get(in);
 				return (0);
 			}
-		return (types_cerr(err, errlen, "%s is not one of the "
-		    "declared options", p->name));
+		/* "buildStatus: unknown value succes (did you mean ...)" */
+		why = suggest_unknown("value", s, (const char *const *)
+		    p->options, (size_t)(o - p->options));
+		snprintf(err, errlen, "%s: %s", p->name, why);
+		free(why);
+		return (-1);
 	case PT_BOOLEAN:
 		if (jt == json_type_boolean) {
 			*out = json_object_get(in);

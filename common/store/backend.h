@@ -48,6 +48,7 @@ struct ledger_backend {
 	int	(*claim_rev)(struct ledger *, const char *, const char *,
 		    int64_t, int, struct claim *);
 	int	(*claim_put)(struct ledger *, const struct claim *);
+	int64_t	(*claim_count)(struct ledger *, const char *);
 	int	(*claim_list)(struct ledger *, const char *, const char *,
 		    size_t, int64_t, ledger_claim_cb, void *);
 	int	(*claim_scan)(struct ledger *, const char *, int, int64_t,
@@ -80,6 +81,8 @@ struct ledger_backend {
 		    const char *, const char *, size_t, int64_t, int64_t,
 		    const char *);
 	int64_t	(*outbox_pending)(struct ledger *, const char *, int64_t);
+	int	(*outbox_stats)(struct ledger *, const char *,
+		    struct outbox_stats *);
 	int	(*outbox_backlog)(struct ledger *, const char *,
 		    void (*)(const char *, int64_t, void *), void *);
 	int	(*outbox_due)(struct ledger *, const char *, int64_t, size_t,

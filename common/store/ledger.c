@@ -330,6 +330,12 @@ ledger_claim_rev(struct ledger *l, const char *type, const char *id,
 	return (l->be->claim_rev(l, type, id, rev, before, c));
 }
 
+int64_t
+ledger_claim_count(struct ledger *l, const char *type)
+{
+	return (l->be->claim_count(l, type));
+}
+
 int
 ledger_claim_list(struct ledger *l, const char *type, const char *after,
     size_t limit, int64_t as_of, ledger_claim_cb cb, void *arg)
@@ -455,6 +461,12 @@ int64_t
 ledger_outbox_pending(struct ledger *l, const char *sink, int64_t cap)
 {
 	return (l->be->outbox_pending(l, sink, cap));
+}
+
+int
+ledger_outbox_stats(struct ledger *l, const char *sink, struct outbox_stats *st)
+{
+	return (l->be->outbox_stats(l, sink, st));
 }
 
 int

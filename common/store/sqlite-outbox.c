@@ -626,6 +626,37 @@ liteob_pending(struct ledger *l, const char *sink, int64_t cap)
 }
 
 /*
+ * How many of sink's rows are pending and dead, and the transaction time
+ * of the oldest pending one (0: none), by the (sink, status, ...) index.
+ * A read-only handle will do.  Returns 0 or -1.
+ */
+int
+liteob_stats(struct ledger *l, const char *sink, struct outbox_stats *os)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	const char	*status;
+	int		 rc;
+
+	memset(os, 0, sizeof(*os));
+	if ((db = lite_db(l)) == NULL || (st = liteob_prepare(db,
+	    "SELECT status, count(*), min(want_at) FROM outbox WHERE sink = ? "
+	    "AND status IN ('pending', 'dead') GROUP BY status")) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, sink, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		status = (const char *)sqlite3_column_text(st, 0);
+		if (strcmp(status, "pending") == 0) {
+			os->pending = sqlite3_column_int64(st, 1);
+			os->oldest_at = sqlite3_column_int64(st, 2);
+		} else
+			os->dead = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/*
  * For each sink with a cursor (or only sink), how many entries of the
  * change feed it has not taken into its outbox yet: cb(sink, n, arg).  A
  * read-only handle will do.  Returns 0 or -1.

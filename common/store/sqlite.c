@@ -659,6 +659,24 @@ lite_claim_list(struct ledger *l, const char *type, const char *after,
 	return (lite_claim_each(st, type, NULL, cb, arg));
 }
 
+/* How many claims of type there are, by the primary key; -1 on error. */
+static int64_t
+lite_claim_count(struct ledger *l, const char *type)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n = -1;
+
+	if (sqlite3_prepare_v2(SQ(l)->db, "SELECT count(*) FROM (SELECT "
+	    "DISTINCT id FROM claim_revisions WHERE type = ?1)", -1, &st,
+	    NULL) != SQLITE_OK)
+		return (-1);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (n);
+}
+
 /*
  * Every revision of type's claims with recorded_at (by 0) or anchor (by 1)
  * in [from, to), in (id, revision) order, at most limit.  Returns the
@@ -1097,6 +1115,7 @@ const struct ledger_backend ledger_sqlite = {
 	.get = lite_get,
 	.claim_get = lite_claim_get,
 	.claim_put = lite_claim_put,
+	.claim_count = lite_claim_count,
 	.claim_list = lite_claim_list,
 	.pending_put = lite_pending_put,
 	.pending_take = lite_pending_take,
@@ -1116,6 +1135,7 @@ const struct ledger_backend ledger_sqlite = {
 	.cursor_forget = liteob_cursor_forget,
 	.outbox_upsert = liteob_upsert,
 	.outbox_pending = liteob_pending,
+	.outbox_stats = liteob_stats,
 	.outbox_backlog = liteob_backlog,
 	.outbox_due = liteob_due,
 	.outbox_list = liteob_list,

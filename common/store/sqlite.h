@@ -33,6 +33,8 @@ int		 liteob_upsert(struct ledger *, const char *, const char *,
 		    const char *, const char *, size_t, int64_t, int64_t,
 		    const char *);
 int64_t		 liteob_pending(struct ledger *, const char *, int64_t);
+int		 liteob_stats(struct ledger *, const char *,
+		    struct outbox_stats *);
 int		 liteob_backlog(struct ledger *, const char *,
 		    void (*)(const char *, int64_t, void *), void *);
 int		 liteob_due(struct ledger *, const char *, int64_t, size_t,

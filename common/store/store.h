@@ -68,6 +68,8 @@ int		 ledger_claim_get(struct ledger *, const char *, const char *,
 /* Revision rev (before: the newest before rev): 1 found, 0 not, -1. */
 int		 ledger_claim_rev(struct ledger *, const char *, const char *,
 		    int64_t, int, struct claim *);
+/* How many claims of type there are (ids, any revision); -1 error. */
+int64_t		 ledger_claim_count(struct ledger *, const char *);
 int		 ledger_claim_list(struct ledger *, const char *, const char *,
 		    size_t, int64_t, ledger_claim_cb, void *);
 /*
@@ -190,6 +192,14 @@ int		 ledger_outbox_upsert(struct ledger *, const char *,
 		    const char *, const char *, const char *, size_t, int64_t,
 		    int64_t, const char *);
 int64_t		 ledger_outbox_pending(struct ledger *, const char *, int64_t);
+/* What waits for a sink, for /metrics: counts, and the oldest wanted. */
+struct outbox_stats {
+	int64_t		 pending;
+	int64_t		 dead;
+	int64_t		 oldest_at;	/* oldest pending want_at, or 0 */
+};
+int		 ledger_outbox_stats(struct ledger *, const char *,
+		    struct outbox_stats *);
 int		 ledger_outbox_backlog(struct ledger *, const char *,
 		    void (*)(const char *, int64_t, void *), void *);
 int		 ledger_outbox_due(struct ledger *, const char *, int64_t,

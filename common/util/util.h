@@ -95,6 +95,15 @@ void		 suggest_list(struct buf *, const char *const *, size_t);
 char		*suggest_unknown(const char *, const char *,
 		    const char *const *, size_t);
 
+/* number.c: numbers meant for people, rounded in one place */
+enum num_kind {
+	NUM_PERCENT = 0,	/* two decimals */
+	NUM_RATE,		/* three significant digits */
+	NUM_SECONDS,		/* three decimals */
+};
+double		 num_round(double, enum num_kind);
+json_object	*num_json(double, enum num_kind);
+
 /* payload.c: raw payloads as stored (encoding "lz4": one LZ4 frame) */
 #define PAYLOAD_ENCODING	"lz4"
 int	 payload_compress(const void *, size_t, struct buf *);

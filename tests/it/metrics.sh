@@ -7,10 +7,18 @@
 # deploys; an incident's updates count once; a deploy without a revision
 # still counts.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 34
 
 # Dated 2025: a timeout this long keeps the stall timer out of the way.
-write_config 'deployments: { timeout: 100000h }'
+# Two sinks nobody answers (port 9 is closed), for the per-sink series of
+# GET /metrics: one dead-letters at the first failure, one waits an hour.
+write_config 'deployments: { timeout: 100000h }
+sinks:
+  dead: { kind: mergepatch, url: "http://127.0.0.1:9/o/{type}/{id}", max_attempts: 1 }
+  later: { kind: mergepatch, url: "http://127.0.0.1:9/o/{type}/{id}", retry_base: 1h, retry_max: 1h }
+subscriptions:
+  - { sink: dead, types: [Deployment] }
+  - { sink: later, types: [Deployment] }'
 start_daemon
 export MILEPOST_TOKEN="$READER_TOKEN"
 emit_fail=0
@@ -82,7 +90,7 @@ ok_deploy d9 2025-08-02T10:00:00Z shop production
 eq "the agent delivered all of it" 0 "$emit_fail"
 
 # Deploys (shop, production, July): d1 d2 d3b d4 d5 d6 d7 d8 = 8.
-#   frequency 8/31 = 0.258 a day, 56/31 = 1.806 a week
+#   frequency 8/31 = 0.258 a day, 56/31 = 1.81 a week (3 significant digits)
 #   lead times 1800 3600 7200 14400 21600 43200 86400: median 14400, 1 missing
 #   failed d4 d5 d7 d8: 4/8 = 50 %
 #   restore 5400 7200 3600: median 5400
@@ -93,8 +101,10 @@ get() {		# get PATH [CURL-ARGS…]: status; body in $T/resp
 	    -H "Authorization: Bearer $READER_TOKEN" "$@" "$URL$p"
 }
 eq "GET /v1/metrics/dora" 200 "$(get "/v1/metrics/dora?$Q&period=week")"
-eq "deployment frequency: 8 deploys in 31 days, 0.258/day, 1.806/week" "8 31 0.258 1.806" \
+eq "deployment frequency: 8 deploys in 31 days, 0.258/day, 1.81/week" "8 31 0.258 1.81" \
     "$(json '" ".join(str(d["deployment_frequency"][k]) for k in ("deploys", "days", "per_day", "per_week"))')"
+check "... as sent: the shortest digits (not 0.25800000000000001)" \
+    grep -q '"per_day":0.258,"per_week":1.81' "$T/resp"
 eq "lead time: median 14400 s over 7, 1 deploy without a commit" "14400 7 1" \
     "$(json '" ".join(str(d["lead_time"][k]) for k in ("median_seconds", "samples", "missing_commit"))')"
 eq "change failure rate: 4 of 8, 50 %" "4 8 50" \
@@ -156,5 +166,37 @@ eq "unknown metrics: 404" 404 "$(get '/v1/metrics/velocity')"
 eq "no token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/metrics/dora")"
 "$MILEPOST" metrics velocity 2>/dev/null; rc=$?
 eq "milepost metrics velocity: usage error (exit 2)" 2 "$rc"
+# GET /metrics, the operator's series (milepostd(8)): by source and type,
+# by source and reason, per sink, and the timers' lag.
+prom() { curl -s "$URL/metrics" > "$T/prom"; }
+val() { awk -v n="$1" '$1 == n { print $2 }' "$T/prom"; }
+curl -s -o /dev/null --data-binary '{}' "$URL/v1/evidence"	# unsigned
+# Wait for the state: the stall timer (every 5 s) ticked twice, and sink
+# dead has nothing waiting or in flight.
+settled() {
+	prom
+	[ "$(val 'milepost_timer_ticks_total{timer="stall"}')" -ge 2 ] &&
+	    [ "$(val 'milepost_sink_pending{sink="dead"}')" = 0 ] &&
+	    [ "$(val 'milepost_sink_in_flight{sink="dead"}')" = 0 ]
+} 2>/dev/null
+deadline=$(( $(date +%s) + 30 ))
+until settled || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.2; done
+eq "evidence stored by source and type: 7 commits, 4 incident openings" "7 4" \
+    "$(val 'milepost_evidence_stored_total{source="agent",type="CommitPushed"}') $(val 'milepost_evidence_stored_total{source="agent",type="IncidentOpened"}')"
+eq "rejections by source and reason: the unsigned POST, the reads" "1 1 2" \
+    "$(val 'milepost_rejections_total{source="agent",reason="signature"}') $(val 'milepost_rejections_total{source="api",reason="auth"}') $(val 'milepost_rejections_total{source="api",reason="syntax"}')"
+check "the reason-only series stays as it was" grep -q '^milepost_requests_rejected_total{reason="signature"} 1$' "$T/prom"
+check "alias misses are a counter by source" grep -q '^# TYPE milepost_alias_misses_total counter$' "$T/prom"
+check "the stall timer ticked twice, and its lag is a number of seconds" \
+    grep -Eq '^milepost_timer_lag_seconds\{timer="stall"\} [0-9]+\.[0-9]{6}$' "$T/prom"
+dead_n=$(val 'milepost_sink_dead{sink="dead"}')
+eq "sink dead: every Deployment dead-lettered, none pending" "0" "$(val 'milepost_sink_pending{sink="dead"}')"
+check "sink dead: dead rows counted" test "${dead_n:-0}" -ge 1
+check "sink later: rows pending, the oldest older than 0 s" \
+    test "$(val 'milepost_sink_pending{sink="later"}')" -ge 1 -a "$(val 'milepost_sink_oldest_pending_seconds{sink="later"}' | tr -d .)" -gt 0
+check "push latency histogram per sink: a request per dead row at least" \
+    test "$(val 'milepost_push_seconds_count{sink="dead"}')" -ge "$dead_n" -a \
+    "$(val 'milepost_push_seconds_bucket{sink="dead",le="+Inf"}')" = \
+    "$(val 'milepost_push_seconds_count{sink="dead"}')"
 check "the daemon exits 0 on SIGTERM" stop_daemon
 finish

@@ -6,7 +6,7 @@
 # point twice; claims rebuild recomputes the same revisions; clock: false
 # appends nothing.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 17
 
 at() { python3 -c 'import sys,datetime as D; t=D.datetime.now(D.timezone.utc)+D.timedelta(seconds=float(sys.argv[1])); print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"; }
 # at_risk from DUE - 8 s, slipping after DUE.  milepostd must serve and
@@ -33,6 +33,8 @@ eq "MilestoneClock evidence after the day's: at_risk, due (of M-CLK)" "at_risk:M
 due_us=$(python3 -c 'import sys,datetime as D; t=D.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=D.timezone.utc); print(int(t.timestamp()) * 1000000 + 1)' "$DUE")
 eq "the due point's time and id: due + 1 us, clock.<us>" "$due_us clock.$due_us" \
     "$(sqlite3 -separator ' ' "$T/ledger.db" "SELECT time, id FROM evidence WHERE type = 'MilestoneClock' AND json_extract(properties, '\$.at') = 'due'")"
+check "GET /metrics: the clock's ticks (one a second) and their lag" sh -c \
+    'curl -s "$1/metrics" | grep -Eq "^milepost_timer_lag_seconds\{timer=\"milestone_clock\"\} [0-9.]+$"' _ "$URL"
 curl -s -o "$T/resp" -H "Authorization: Bearer $READER_TOKEN" "$URL/v1/milestones/M-CLK"
 eq "GET /v1/milestones/M-CLK: slipping" slipping "$(json 'd["properties"]["state"]')"
 "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db" >/dev/null 2>&1
