@@ -1,0 +1,68 @@
+/*
+ * config/config.h: the configuration file, the top of the library.  One
+ * YAML (or JSON) file becomes one immutable struct config: each section
+ * is parsed by the layer that owns it (evidence types by record/, claims,
+ * computed claims, deployments and milestones by derive/, redaction by
+ * access/), and this folder holds the sections no lower layer owns
+ * (listen, ledger, limits, tokens, sources, sinks and subscriptions).
+ * Every error is "file:line: key: reason".
+ *
+ * Rule: config/ may include every layer below it (util, record, store,
+ * derive, outbox, access) and the source and sink contracts; nothing in
+ * the library includes config/.
+ */
+#ifndef MP_CONFIG_H
+#define MP_CONFIG_H
+
+#include "access/access.h"
+#include "derive/derive.h"
+#include "outbox/outbox.h"
+#include "plugins/source.h"
+#include "sinks/sink.h"
+
+struct limits {
+	size_t		max_body;	/* bytes, POST bodies */
+	size_t		max_headers;	/* bytes, all request headers */
+	unsigned	max_connections;
+	unsigned	timeout;	/* seconds, per read/write */
+	size_t		queue_max;	/* evidence waiting for the writer */
+	size_t		batch_max;	/* evidence per transaction */
+};
+struct config {
+	char		*path;
+	char		*listen;
+	char		*ledger;
+	struct stdwh_key *agent_keys;
+	size_t		 nagent_keys;
+	struct token	*tokens;
+	size_t		 ntokens;
+	struct limits	 limits;
+	struct types	*types;		/* evidence types */
+	struct rules	*rules;		/* claims, computed, deployments */
+	struct source_conf *sources;	/* by source_index(); NULL: off */
+	struct rate_conf rate;		/* rate: per-token defaults */
+	struct redaction *redaction;	/* redaction: per role (redact.c) */
+	struct milestone_conf *milestones;	/* never NULL once loaded */
+	struct sinkconf	*sinks;		/* config-outbox.c */
+	size_t		 nsinks;
+	struct subscription *subs;
+	size_t		 nsubs;
+	json_object	*tree;		/* the whole file, owned */
+};
+
+/* config.c */
+struct config	*config_load(const char *, char *, size_t);
+struct config	*config_default(void);
+void		 config_free(struct config *);
+enum role	 config_token_role(const struct config *, const char *,
+		    const struct token **);
+const struct source_conf *config_source(const struct config *,
+		    const struct mp_source *);
+
+/* config-outbox.c: the sinks: and subscriptions: settings */
+int		 config_outbox_load(struct config *, json_object *,
+		    json_object *, const char *, char *, size_t);
+void		 config_outbox_free(struct config *);
+const struct sinkconf *config_sink(const struct config *, const char *);
+
+#endif /* MP_CONFIG_H */
