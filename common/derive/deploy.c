@@ -364,6 +364,9 @@ deploy_load(struct rules *t, json_object *v, const char *file, char *err,
 				return (yaml_errf(err, errlen, file, val ?
 				    val : v, k, "%s", "must be a mapping of "
 				    "service to its upstream services"));
+			log_warnx("%s:%d: deployments.dependencies: deprecated; "
+			    "declare services.NAME.depends_on instead", file,
+			    yaml_line(val));
 			n = (size_t)json_object_object_length(val);
 			cf->deps = xcalloc(n, sizeof(*cf->deps));
 			json_object_object_foreach(val, dk, dv) {
@@ -408,6 +411,40 @@ deploy_load(struct rules *t, json_object *v, const char *file, char *err,
 			    "pipelines)"));
 	}
 	return (0);
+}
+
+/*
+ * The catalog's depends_on of service svc (copied), added to what
+ * deployments.dependencies (deprecated) declared for it.
+ */
+void
+deploy_add_dependency(struct rules *t, const char *svc, char *const *up,
+    size_t n)
+{
+	struct deployconf	*cf;
+	struct deploydep	*d = NULL;
+	size_t			 i;
+
+	if (t->deploy == NULL) {
+		cf = t->deploy = xcalloc(1, sizeof(*cf));
+		*cf = deploy_defaults;
+	}
+	cf = t->deploy;
+	for (i = 0; i < cf->ndeps; i++)
+		if (strcmp(cf->deps[i].service, svc) == 0)
+			d = &cf->deps[i];
+	if (d == NULL) {
+		cf->deps = xreallocarray(cf->deps, cf->ndeps + 1,
+		    sizeof(*cf->deps));
+		d = &cf->deps[cf->ndeps++];
+		memset(d, 0, sizeof(*d));
+		d->service = xstrdup(svc);
+	}
+	for (i = 0; i < n; i++) {
+		d->upstream = xreallocarray(d->upstream, d->nupstream + 1,
+		    sizeof(*d->upstream));
+		d->upstream[d->nupstream++] = xstrdup(up[i]);
+	}
 }
 
 /* Are overrides forbidden in env? */
