@@ -18,6 +18,7 @@ static const char *reject_names[REJECT_MAX] = {
 	[REJECT_STORAGE] = "storage",
 	[REJECT_UNCONFIGURED] = "unconfigured_source",
 	[REJECT_RATE] = "rate",
+	[REJECT_ALIAS] = "unknown_alias",
 };
 
 /* Commit latency bucket bounds, in microseconds. */
@@ -121,6 +122,14 @@ metrics_render(struct metrics *m, struct buf *b)
 	    "# TYPE milepost_hooks_ignored_total counter\n"
 	    "milepost_hooks_ignored_total %llu\n",
 	    (unsigned long long)atomic_load(&m->hooks_ignored));
+	buf_printf(b, "# HELP milepost_alias_misses_total Evidence naming a "
+	    "service the catalog has no alias for, by source.\n"
+	    "# TYPE milepost_alias_misses_total counter\n");
+	for (i = 0; i <= source_count() && i < METRICS_SOURCES; i++)
+		buf_printf(b, "milepost_alias_misses_total{source=\"%s\"} %llu\n",
+		    i < source_count() ? source_table[i]->name : "agent",
+		    (unsigned long long)atomic_load(&m->alias_misses[i ==
+		    source_count() ? METRICS_SOURCES : i]));
 	buf_printf(b, "# HELP milepost_connections Open client connections.\n"
 	    "# TYPE milepost_connections gauge\nmilepost_connections %llu\n",
 	    (unsigned long long)atomic_load(&m->connections));

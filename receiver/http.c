@@ -106,6 +106,35 @@ http_parse_json(struct server *srv, const char *body, size_t len, char *err,
 	return (strict_parse(srv->tok, body, len, err, errlen));
 }
 
+/*
+ * Resolution before storage: evidence item (JSON, changed in place) from
+ * src (NULL: the agent) gets the catalog's canonical service and its
+ * environment, tenant and team links.  A name the catalog lacks is kept
+ * and counted, or refused with a 422 naming the alias to add when the
+ * source says unknown_alias: refuse.  Returns 0, or -1 once replied.
+ */
+static int
+http_resolve(struct server *srv, struct evhttp_request *req,
+    const struct mp_source *src, json_object *item, const char *where)
+{
+	char	miss[MP_ERRLEN], msg[MP_ERRLEN * 2];
+	size_t	i;
+
+	if (catalog_resolve(srv->cf->catalog, src != NULL ? src->name :
+	    "agent", item, miss, sizeof(miss)) != CAT_MISS)
+		return (0);
+	i = src != NULL ? source_index(src) : METRICS_SOURCES;
+	if (i <= METRICS_SOURCES)
+		atomic_fetch_add(&srv->metrics.alias_misses[i], 1);
+	if (!config_alias_refuse(srv->cf, src))
+		return (0);
+	snprintf(msg, sizeof(msg), "%s%sno service of the catalog has this "
+	    "alias; add %s to a service's aliases", where ? where : "",
+	    where ? ": " : "", miss);
+	http_error(srv, req, 422, REJECT_ALIAS, msg, "links.service");
+	return (-1);
+}
+
 static void
 http_evidence_post(struct server *srv, struct evhttp_request *req)
 {
@@ -190,6 +219,10 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 		item = ir->batch ? json_object_array_get_idx(list, i) : root;
 		if (ir->batch)
 			snprintf(idbuf, sizeof(idbuf), "%s.%zu", wid, i);
+		snprintf(msg, sizeof(msg), "evidence[%zu]", i);
+		if (http_resolve(srv, req, NULL, item, ir->batch ? msg :
+		    NULL) == -1)
+			goto out;
 		er = evidence_from_json(item, srv->cf->types, "agent",
 		    ir->batch ? idbuf : wid, now, &ir->ev[i], err,
 		    sizeof(err), prop, sizeof(prop));
@@ -318,6 +351,9 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 	ir->ev = xcalloc(n, sizeof(*ir->ev));
 	ir->dup = xcalloc(n, sizeof(*ir->dup));
 	for (i = 0; i < n; i++) {
+		if (http_resolve(srv, req, src, json_object_array_get_idx(out,
+		    i), NULL) == -1)
+			goto out;
 		er = evidence_from_json(json_object_array_get_idx(out, i),
 		    srv->cf->types, src->name, NULL, sr.now, &ir->ev[i], why,
 		    sizeof(why), prop, sizeof(prop));
@@ -395,6 +431,11 @@ http_route(struct evhttp_request *req, void *arg)
 	    strncmp(path, "/v1/milestones/", 15) == 0) {
 		if (m == EVHTTP_REQ_GET) {
 			api_milestones(srv, req, path[14] ? path + 15 : "");
+			return;
+		}
+	} else if (strcmp(path, "/v1/services") == 0) {
+		if (m == EVHTTP_REQ_GET) {
+			api_services(srv, req);
 			return;
 		}
 	} else if (strncmp(path, "/v1/metrics/", 12) == 0) {

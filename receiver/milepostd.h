@@ -36,10 +36,12 @@ enum reject_reason {
 	REJECT_STORAGE,
 	REJECT_UNCONFIGURED,
 	REJECT_RATE,
+	REJECT_ALIAS,		/* a name the catalog lacks, refused */
 	REJECT_MAX
 };
 #define METRICS_BATCH_BUCKETS	14	/* 1, 2, 4, ... 8192 */
 #define METRICS_LAT_BUCKETS	12
+#define METRICS_SOURCES		16	/* by source_index(); the agent last */
 struct metrics {
 	atomic_uint_fast64_t	accepted;
 	atomic_uint_fast64_t	duplicates;
@@ -54,6 +56,7 @@ struct metrics {
 	atomic_uint_fast64_t	queue_depth;
 	atomic_uint_fast64_t	connections;
 	atomic_uint_fast64_t	hooks_ignored;
+	atomic_uint_fast64_t	alias_misses[METRICS_SOURCES + 1];
 };
 void	metrics_reject(struct metrics *, enum reject_reason);
 void	metrics_batch(struct metrics *, size_t, int64_t);
@@ -152,6 +155,9 @@ enum role api_auth(struct server *, struct evhttp_request *, enum role);
 
 /* api-milestones.c: GET /v1/milestones[/{id}] */
 void	api_milestones(struct server *, struct evhttp_request *, const char *);
+
+/* api-services.c: GET /v1/services */
+void	api_services(struct server *, struct evhttp_request *);
 
 /* api-dora.c: GET /v1/metrics/{dora,deployments,incidents} */
 void	api_dora(struct server *, struct evhttp_request *, const char *);
