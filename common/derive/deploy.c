@@ -55,7 +55,7 @@ static const unsigned deploy_allowed[DS_MAX] = {
 	    B(DS_STALLED) | B(DS_BLOCKED) | B(DS_ROLLING_BACK),
 	[DS_VERIFIED] = B(DS_IN_PROGRESS) | B(DS_FAILED) | B(DS_ROLLING_BACK),
 	[DS_FAILED] = B(DS_IN_PROGRESS) | B(DS_ROLLING_BACK) |
-	    B(DS_MANUAL_INTERVENTION),
+	    B(DS_MANUAL_INTERVENTION) | B(DS_RECOVERED),
 	[DS_STALLED] = B(DS_IN_PROGRESS) | B(DS_DEPLOYED) | B(DS_VERIFIED) |
 	    B(DS_FAILED) | B(DS_ROLLING_BACK) | B(DS_MANUAL_INTERVENTION),
 	[DS_BLOCKED] = B(DS_IN_PROGRESS) | B(DS_VERIFIED) | B(DS_FAILED) |
@@ -63,10 +63,10 @@ static const unsigned deploy_allowed[DS_MAX] = {
 	[DS_ROLLING_BACK] = B(DS_REVERTED) | B(DS_PARTIALLY_RESTORED) |
 	    B(DS_ROLLBACK_FAILED) | B(DS_STALLED),
 	[DS_REVERTED] = B(DS_IN_PROGRESS) | B(DS_RECOVERED) |
-	    B(DS_ROLLBACK_FAILED),
+	    B(DS_PARTIALLY_RESTORED) | B(DS_ROLLBACK_FAILED),
 	[DS_PARTIALLY_RESTORED] = B(DS_RECOVERED) | B(DS_ROLLBACK_FAILED) |
 	    B(DS_MANUAL_INTERVENTION),
-	[DS_RECOVERED] = B(DS_IN_PROGRESS),
+	[DS_RECOVERED] = B(DS_IN_PROGRESS) | B(DS_FAILED),
 	[DS_ROLLBACK_FAILED] = B(DS_ROLLING_BACK) | B(DS_MANUAL_INTERVENTION),
 	[DS_MANUAL_INTERVENTION] = B(DS_IN_PROGRESS) | B(DS_ROLLING_BACK),
 };
@@ -710,6 +710,7 @@ struct cause {				/* why a transition is wanted */
 	const char		*actor;
 	char			 reason[MP_ERRLEN];
 	struct basis		 basis;	/* extra basis, before ev */
+	int			 note;	/* a revision in the same state */
 };
 
 static int	deploy_move(struct deploy *, struct ledger *, struct dep *,
@@ -966,10 +967,10 @@ deploy_move(struct deploy *dp, struct ledger *l, struct dep *d,
 	struct dep	*p;
 	int		 rc, override;
 
-	if (from == to)
+	if (from == to && !c->note)
 		return (0);
 	override = strcmp(c->ev->type, "DeploymentOverride") == 0;
-	if (!override && !deploy_transition_ok(from, to)) {
+	if (!override && !c->note && !deploy_transition_ok(from, to)) {
 		if (c->reason[0] == '\0' || from != DS_NONE)
 			snprintf(c->reason, sizeof(c->reason), "%s: %s -> %s "
 			    "is not a transition the state machine allows",
@@ -991,16 +992,21 @@ deploy_move(struct deploy *dp, struct ledger *l, struct dep *d,
 	/* Old waits and pending checks hold only while blocked. */
 	json_object_object_del(np, "waiting_for");
 	json_object_object_del(np, "pending_check");
+	/* Only an incident's own failure is undone by its resolution. */
+	if (!c->note)
+		json_object_object_del(np, "failed_by_incident");
 	if (extra != NULL) {
 		json_object_object_foreach(extra, k, ev) {
 			json_object_object_add(np, k, json_object_get(ev));
 		}
 	}
 	deploy_set(np, "state", deploy_state_name(to));
-	deploy_set(np, "previous_state", from == DS_NONE ? "" :
-	    deploy_state_name(from));
 	tf_format(c->ev->time, t);
-	deploy_set(np, "since", t);
+	if (from != to) {
+		deploy_set(np, "previous_state", from == DS_NONE ? "" :
+		    deploy_state_name(from));
+		deploy_set(np, "since", t);
+	}
 	if (to == DS_IN_PROGRESS)
 		deploy_set(np, "started", t);
 	deploy_set(np, "actor", c->actor);
@@ -1044,7 +1050,8 @@ deploy_move(struct deploy *dp, struct ledger *l, struct dep *d,
 
 	/* A rollback deployment moves the one it rolls back. */
 	did = xstrdup(d->id);
-	if ((v = NULL, json_object_object_get_ex(np, "rollback_of", &v)) &&
+	if (!c->note && (v = NULL, json_object_object_get_ex(np,
+	    "rollback_of", &v)) &&
 	    (p = deploy_find(dp, json_object_get_string(v))) != NULL) {
 		enum dstate	 pto = DS_NONE;
 
@@ -1065,7 +1072,8 @@ deploy_move(struct deploy *dp, struct ledger *l, struct dep *d,
 			snprintf(c->reason, sizeof(c->reason), "%s", reason);
 		}
 	}
-	if (rc == 0 && to == DS_VERIFIED && (d = deploy_find(dp, did)) != NULL)
+	if (rc == 0 && !c->note && to == DS_VERIFIED &&
+	    (d = deploy_find(dp, did)) != NULL)
 		rc = deploy_unblock(dp, l, d, c);
 	free(did);
 	return (rc);
@@ -1256,32 +1264,182 @@ deploy_event(struct deploy *dp, struct ledger *l, struct cause *c,
 	return (rc);
 }
 
-/* An incident fails the latest deployment of each slot of its service. */
+/* Does the string array a (may be NULL) hold s? */
+static int
+deploy_strv_has(json_object *a, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(a,
+		    i)), s) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * d's incident lists with iid added (add) or taken from the open ones, as
+ * extra properties (new): incidents (every incident attributed to d) and
+ * open_incidents (those not resolved yet).
+ */
+static json_object *
+deploy_incident_lists(const struct dep *d, const char *iid, int add)
+{
+	json_object	*extra, *all, *open, *v, *nall, *nopen;
+	size_t		 i;
+
+	if (!json_object_object_get_ex(d->props, "incidents", &all) ||
+	    !json_object_is_type(all, json_type_array))
+		all = NULL;
+	if (!json_object_object_get_ex(d->props, "open_incidents", &open) ||
+	    !json_object_is_type(open, json_type_array))
+		open = NULL;
+	nall = json_object_new_array();
+	nopen = json_object_new_array();
+	for (i = 0; all != NULL && i < json_object_array_length(all); i++)
+		json_object_array_add(nall, json_object_get(
+		    json_object_array_get_idx(all, i)));
+	for (i = 0; open != NULL && i < json_object_array_length(open); i++) {
+		v = json_object_array_get_idx(open, i);
+		if (!add && strcmp(json_object_get_string(v), iid) == 0)
+			continue;
+		json_object_array_add(nopen, json_object_get(v));
+	}
+	if (add && !deploy_strv_has(all, iid))
+		json_object_array_add(nall, json_object_new_string(iid));
+	if (add && !deploy_strv_has(open, iid))
+		json_object_array_add(nopen, json_object_new_string(iid));
+	extra = json_object_new_object();
+	json_object_object_add(extra, "incidents", nall);
+	json_object_object_add(extra, "open_incidents", nopen);
+	if (json_object_object_get_ex(d->props, "failed_by_incident", &v))
+		json_object_object_add(extra, "failed_by_incident",
+		    json_object_get(v));
+	return (extra);
+}
+
+/*
+ * The deployment of a slot current at time `when`: the one started last
+ * at or before it (ties as in deploy_slot_latest).
+ */
+static struct dep *
+deploy_slot_at(struct deploy *dp, const char *svc, const char *env,
+    const char *region, int64_t when)
+{
+	struct dep	*best = NULL;
+	size_t		 i;
+
+	for (i = 0; i < dp->ndeps; i++) {
+		if (dp->deps[i].state == DS_NONE ||
+		    dp->deps[i].started > when ||
+		    !deploy_same_slot(&dp->deps[i], svc, env, region))
+			continue;
+		if (best == NULL || dp->deps[i].started > best->started ||
+		    (dp->deps[i].started == best->started &&
+		    strcmp(dp->deps[i].id, best->id) > 0))
+			best = &dp->deps[i];
+	}
+	return (best);
+}
+
+/*
+ * An incident belongs to one service in one environment (the catalog
+ * resolved both before storage): it is attributed to the deployment of
+ * each slot there that was current when it began, listed in that
+ * deployment's incidents, and fails it when it was running or healthy.
+ * An incident naming no environment touches every environment of the
+ * service.
+ */
 static int
 deploy_incident(struct deploy *dp, struct ledger *l, struct cause *c)
 {
-	const char	*svc, *env, *title;
+	const char	*svc, *env, *title, *iid;
+	json_object	*extra;
 	struct dep	*d;
 	size_t		 i;
-	int		 rc = 0;
+	int		 rc = 0, healthy;
 
 	if ((svc = deploy_field(c->props, c->links, "service")) == NULL)
 		return (0);
 	env = deploy_field(c->props, c->links, "environment");
 	title = deploy_str(c->props, "title");
+	if ((iid = deploy_str(c->props, "incidentId")) == NULL)
+		iid = c->ev->subject;
 	for (i = 0; i < dp->ndeps && rc == 0; i++) {
 		d = &dp->deps[i];
-		if (d->state != DS_IN_PROGRESS && d->state != DS_DEPLOYED &&
-		    d->state != DS_VERIFIED && d->state != DS_BLOCKED)
+		if (d->state == DS_NONE || !deploy_same_slot(d, svc, env, NULL) ||
+		    d != deploy_slot_at(dp, svc, deploy_pstr(d, "environment"),
+		    deploy_pstr(d, "region"), c->ev->time))
 			continue;
-		if (!deploy_same_slot(d, svc, env, NULL) ||
-		    d != deploy_slot_latest(dp, svc, deploy_pstr(d,
-		    "environment"), deploy_pstr(d, "region"), NULL))
+		extra = deploy_incident_lists(d, iid, 1);
+		healthy = d->state == DS_IN_PROGRESS ||
+		    d->state == DS_DEPLOYED || d->state == DS_VERIFIED ||
+		    d->state == DS_BLOCKED || d->state == DS_RECOVERED;
+		if (healthy) {
+			json_object_object_add(extra, "failed_by_incident",
+			    json_object_new_boolean(1));
+			snprintf(c->reason, sizeof(c->reason), "incident %s "
+			    "opened%s%s", iid, title ? ": " : "",
+			    title ? title : "");
+			c->note = 0;
+			rc = deploy_move(dp, l, d, DS_FAILED, c, extra);
+		} else if (!deploy_strv_has(json_object_object_get(d->props,
+		    "incidents"), iid)) {
+			snprintf(c->reason, sizeof(c->reason), "incident %s "
+			    "attributed (already %s)", iid,
+			    deploy_state_name(d->state));
+			c->note = 1;
+			rc = deploy_move(dp, l, d, d->state, c, extra);
+			c->note = 0;
+		}
+		json_object_put(extra);
+	}
+	return (rc);
+}
+
+/*
+ * An incident resolved: taken from the open incidents of the deployments
+ * it was attributed to.  One it failed, with no other incident open and
+ * no newer deployment in its slot, is recovered (basis: the resolution).
+ */
+static int
+deploy_incident_resolved(struct deploy *dp, struct ledger *l,
+    struct cause *c)
+{
+	json_object	*extra, *open, *fbi;
+	const char	*iid;
+	struct dep	*d;
+	size_t		 i;
+	int		 rc = 0;
+
+	if ((iid = deploy_str(c->props, "incidentId")) == NULL)
+		iid = c->ev->subject;
+	for (i = 0; i < dp->ndeps && rc == 0; i++) {
+		d = &dp->deps[i];
+		if (d->state == DS_NONE || !json_object_object_get_ex(d->props,
+		    "open_incidents", &open) || !deploy_strv_has(open, iid))
 			continue;
-		snprintf(c->reason, sizeof(c->reason), "incident %s opened%s%s",
-		    deploy_str(c->props, "incidentId") ? deploy_str(c->props,
-		    "incidentId") : "", title ? ": " : "", title ? title : "");
-		rc = deploy_move(dp, l, d, DS_FAILED, c, NULL);
+		extra = deploy_incident_lists(d, iid, 0);
+		json_object_object_get_ex(extra, "open_incidents", &open);
+		if (d->state == DS_FAILED && json_object_array_length(open) ==
+		    0 && json_object_object_get_ex(d->props,
+		    "failed_by_incident", &fbi) && json_object_get_boolean(fbi) &&
+		    d == deploy_slot_latest(dp, deploy_pstr(d, "service"),
+		    deploy_pstr(d, "environment"), deploy_pstr(d, "region"),
+		    NULL)) {
+			json_object_object_del(extra, "failed_by_incident");
+			snprintf(c->reason, sizeof(c->reason), "incident %s "
+			    "resolved with no new deployment", iid);
+			c->note = 0;
+			rc = deploy_move(dp, l, d, DS_RECOVERED, c, extra);
+		} else {
+			snprintf(c->reason, sizeof(c->reason), "incident %s "
+			    "resolved", iid);
+			c->note = 1;
+			rc = deploy_move(dp, l, d, d->state, c, extra);
+			c->note = 0;
+		}
+		json_object_put(extra);
 	}
 	return (rc);
 }
@@ -1398,6 +1556,7 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct rules *t,
 
 	if (strncmp(ty, "Deployment", 10) != 0 && strcmp(ty, "TestRun") != 0 &&
 	    strcmp(ty, "IncidentOpened") != 0 &&
+	    strcmp(ty, "IncidentResolved") != 0 &&
 	    strcmp(ty, "BuildCompleted") != 0 &&
 	    ((strcmp(ty, "PipelineStarted") != 0 &&
 	    strcmp(ty, "PipelineCompleted") != 0) || dp->cf->npipes == 0))
@@ -1464,6 +1623,8 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct rules *t,
 			    DCHK_TEST);
 	} else if (strcmp(ty, "IncidentOpened") == 0)
 		rc = deploy_incident(dp, l, &c);
+	else if (strcmp(ty, "IncidentResolved") == 0)
+		rc = deploy_incident_resolved(dp, l, &c);
 	else if ((pipe = deploy_pipe(dp->cf, c.props)) != NULL) {
 		s = deploy_str(c.props, "status");
 		if (strcmp(ty, "PipelineStarted") == 0)
