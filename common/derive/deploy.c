@@ -1711,9 +1711,10 @@ deploy_release_put(struct deploy *dp, struct ledger *l, struct drel *r,
 	enum dstate	 *st;
 	struct claim	  cur, cl;
 	json_object	 *p, *comps, *hold, *one;
+	const char	 *tenant = NULL, *t;
 	char		 *props, *basis;
 	size_t		  i, n = 0;
-	int		  rc, found;
+	int		  rc, found, one_tenant = 1;
 
 	v = xcalloc(dp->ndeps + 1, sizeof(*v));
 	for (i = 0; i < dp->ndeps; i++)
@@ -1737,6 +1738,11 @@ deploy_release_put(struct deploy *dp, struct ledger *l, struct drel *r,
 		if (v[i]->state != DS_VERIFIED && v[i]->state != DS_RECOVERED)
 			json_object_array_add(hold,
 			    json_object_new_string(v[i]->id));
+		/* A release is a tenant's when all its components are. */
+		t = deploy_str(v[i]->links, "tenant");
+		if (t == NULL || (tenant != NULL && strcmp(t, tenant) != 0))
+			one_tenant = 0;
+		tenant = t;
 	}
 	p = json_object_new_object();
 	deploy_set(p, "state", deploy_release_state(st, n));
@@ -1768,6 +1774,8 @@ deploy_release_put(struct deploy *dp, struct ledger *l, struct drel *r,
 	cl.properties = props;
 	p = json_object_new_object();
 	deploy_set(p, "release", r->id);
+	if (one_tenant && tenant != NULL)
+		deploy_set(p, "tenant", tenant);
 	cl.links = deploy_canonical(p);
 	json_object_put(p);
 	cl.basis = basis;
