@@ -520,6 +520,27 @@ START_TEST(test_rollback_states)
 }
 END_TEST
 
+/* A source that announces a deployment before it starts: planned. */
+START_TEST(test_planned)
+{
+	configure("{}");
+	dev("DeploymentPlanned", "shop", "production", "", SHA_A, "",
+	    "2025-09-01T09:59:00Z");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "planned");
+	dev("DeploymentStarted", "shop", "production", "", SHA_A, "",
+	    "2025-09-01T10:00:00Z");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "in_progress");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "previous_state"),
+	    "planned");
+	/* Announced again once running (a redelivery): nothing changes. */
+	dev("DeploymentPlanned", "shop", "production", "", SHA_A, "",
+	    "2025-09-01T10:01:00Z");
+	ck_assert_int_eq(revisions("Deployment", DEP_A), 2);
+	ck_assert_int_eq(rejections(), 0);
+	rebuild_equal();
+}
+END_TEST
+
 START_TEST(test_overrides_and_stalls)
 {
 	configure("deployments: { overrides: { forbid_in: [production] } }");
@@ -729,6 +750,7 @@ make_deploy_suite(void)
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_incident_scope);
 	tcase_add_test(tc, test_rollback_states);
+	tcase_add_test(tc, test_planned);
 	tcase_add_test(tc, test_overrides_and_stalls);
 	tcase_add_test(tc, test_dependencies_and_release);
 	tcase_add_test(tc, test_mttsr_walk);

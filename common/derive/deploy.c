@@ -1253,7 +1253,9 @@ deploy_event(struct deploy *dp, struct ledger *l, struct cause *c,
 		snprintf(c->reason, sizeof(c->reason), "%s from %s%s%s",
 		    c->ev->type, c->ev->source, r ? ": " : "", r ? r : "");
 	}
-	if (to == DS_IN_PROGRESS && d->state != DS_IN_PROGRESS)
+	if (to == DS_PLANNED && d->state != DS_NONE)
+		rc = 0;		/* announced after it began: nothing to say */
+	else if (to == DS_IN_PROGRESS && d->state != DS_IN_PROGRESS)
 		rc = deploy_start(dp, l, d, c);
 	else if (to == DS_DEPLOYED && d->state == DS_DEPLOYED)
 		rc = 0;
@@ -1578,7 +1580,9 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct rules *t,
 	basis_init(&c.basis, DEPLOY_BASIS_MAX);
 	c.props = json_tokener_parse(ev->properties);
 	c.links = json_tokener_parse(ev->links);
-	if (strcmp(ty, "DeploymentStarted") == 0)
+	if (strcmp(ty, "DeploymentPlanned") == 0)
+		rc = deploy_event(dp, l, &c, DS_PLANNED, NULL);
+	else if (strcmp(ty, "DeploymentStarted") == 0)
 		rc = deploy_event(dp, l, &c, DS_IN_PROGRESS, NULL);
 	else if (strcmp(ty, "DeploymentSucceeded") == 0)
 		rc = deploy_event(dp, l, &c, DS_DEPLOYED, NULL);
