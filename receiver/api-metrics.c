@@ -27,6 +27,7 @@ static const char *reject_names[REJECT_MAX] = {
 	[REJECT_UNCONFIGURED] = "unconfigured_source",
 	[REJECT_RATE] = "rate",
 	[REJECT_AMBIGUOUS] = "ambiguous",
+	[REJECT_ALIAS] = "unknown_alias",
 };
 
 /* Commit latency bucket bounds, in microseconds. */

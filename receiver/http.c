@@ -228,6 +228,32 @@ http_unknown_milestones(struct server *srv, struct ingest_req *ir)
 	}
 }
 
+/*
+ * Resolution before storage: evidence item (JSON, changed in place) from
+ * src (NULL: the agent) gets the catalog's canonical service and its
+ * environment, tenant and team links.  A name the catalog lacks is kept
+ * and counted, or refused with a 422 naming the alias to add when the
+ * source says unknown_alias: refuse.  Returns 0, or -1 once replied.
+ */
+static int
+http_resolve(struct server *srv, struct evhttp_request *req,
+    const struct mp_source *src, json_object *item, const char *where)
+{
+	char	miss[MP_ERRLEN], msg[MP_ERRLEN * 2];
+
+	if (catalog_resolve(srv->cf->catalog, src != NULL ? src->name :
+	    "agent", item, miss, sizeof(miss)) != CAT_MISS)
+		return (0);
+	metrics_alias_miss(&srv->metrics, src != NULL ? src->name : "agent");
+	if (!config_alias_refuse(srv->cf, src))
+		return (0);
+	snprintf(msg, sizeof(msg), "%s%sno service of the catalog has this "
+	    "alias; add %s to a service's aliases", where ? where : "",
+	    where ? ": " : "", miss);
+	http_error(srv, req, 422, REJECT_ALIAS, msg, "links.service");
+	return (-1);
+}
+
 static void
 http_evidence_post(struct server *srv, struct evhttp_request *req)
 {
@@ -312,6 +338,10 @@ http_evidence_post(struct server *srv, struct evhttp_request *req)
 		item = ir->batch ? json_object_array_get_idx(list, i) : root;
 		if (ir->batch)
 			snprintf(idbuf, sizeof(idbuf), "%s.%zu", wid, i);
+		snprintf(msg, sizeof(msg), "evidence[%zu]", i);
+		if (http_resolve(srv, req, NULL, item, ir->batch ? msg :
+		    NULL) == -1)
+			goto out;
 		aprop = NULL;
 		if (http_admit(srv, item, NULL, now, err, sizeof(err),
 		    &aprop) == -1)
@@ -451,6 +481,8 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 	ir->dup = xcalloc(n, sizeof(*ir->dup));
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(out, i);
+		if (http_resolve(srv, req, src, o, NULL) == -1)
+			goto out;
 		aprop = NULL;
 		if (http_admit(srv, o, NULL, sr.now, why, sizeof(why),
 		    &aprop) == 0) {
@@ -544,6 +576,11 @@ http_route(struct evhttp_request *req, void *arg)
 	    strncmp(path, "/v1/milestones/", 15) == 0) {
 		if (m == EVHTTP_REQ_GET) {
 			api_milestones(srv, req, path[14] ? path + 15 : "");
+			return;
+		}
+	} else if (strcmp(path, "/v1/services") == 0) {
+		if (m == EVHTTP_REQ_GET) {
+			api_services(srv, req);
 			return;
 		}
 	} else if (strncmp(path, "/v1/metrics/", 12) == 0) {

@@ -37,6 +37,7 @@ enum reject_reason {
 	REJECT_UNCONFIGURED,
 	REJECT_RATE,
 	REJECT_AMBIGUOUS,
+	REJECT_ALIAS,		/* a name the catalog lacks, refused */
 	REJECT_MAX
 };
 enum metrics_timer {
@@ -196,6 +197,9 @@ enum role api_auth(struct server *, struct evhttp_request *, enum role);
 
 /* api-milestones.c: GET /v1/milestones[/{id}] */
 void	api_milestones(struct server *, struct evhttp_request *, const char *);
+
+/* api-services.c: GET /v1/services */
+void	api_services(struct server *, struct evhttp_request *);
 
 /* api-dora.c: GET /v1/metrics/{dora,deployments,incidents} */
 void	api_dora(struct server *, struct evhttp_request *, const char *);

@@ -227,11 +227,14 @@ START_TEST(test_table)
 	ck_assert(!deploy_transition_ok(DS_IN_PROGRESS, DS_VERIFIED));
 	ck_assert(!deploy_transition_ok(DS_PLANNED, DS_VERIFIED));
 	ck_assert(!deploy_transition_ok(DS_FAILED, DS_VERIFIED));
-	ck_assert(!deploy_transition_ok(DS_FAILED, DS_RECOVERED));
+	/* An incident's resolution recovers what the incident failed. */
+	ck_assert(deploy_transition_ok(DS_FAILED, DS_RECOVERED));
+	ck_assert(deploy_transition_ok(DS_RECOVERED, DS_FAILED));
+	ck_assert(deploy_transition_ok(DS_REVERTED, DS_PARTIALLY_RESTORED));
 	ck_assert(!deploy_transition_ok(DS_DEPLOYED, DS_RECOVERED));
 	ck_assert(!deploy_transition_ok(DS_VERIFIED, DS_REVERTED));
 	ck_assert(!deploy_transition_ok(DS_IN_PROGRESS, DS_ROLLING_BACK));
-	ck_assert(!deploy_transition_ok(DS_RECOVERED, DS_FAILED));
+	ck_assert(!deploy_transition_ok(DS_RECOVERED, DS_VERIFIED));
 	ck_assert(!deploy_transition_ok(DS_VERIFIED, DS_DEPLOYED));
 	ck_assert(!deploy_transition_ok(DS_DEPLOYED, DS_MAX));
 	ck_assert(!deploy_transition_ok(DS_MAX, DS_DEPLOYED));
@@ -356,11 +359,15 @@ START_TEST(test_rollback)
 	dev("DeploymentFailed", "shop", "production", "", SHA_B, "",
 	    "2025-09-02T10:01:00Z");
 	ck_assert_str_eq(prop("Deployment", DEP_B, "state"), "failed");
-	/* An incident on a failed deployment changes nothing more. */
+	/* An incident on a failed deployment is only listed on it. */
 	ev("pagerduty", "IncidentOpened", "2025-09-02T10:02:00Z",
 	    "{\"incidentId\":\"P1\",\"service\":\"shop\"}", NULL);
 	ck_assert_int_eq(revisions("Deployment", DEP_A), 2);
-	ck_assert_int_eq(revisions("Deployment", DEP_B), 2);
+	ck_assert_int_eq(revisions("Deployment", DEP_B), 3);
+	ck_assert_str_eq(prop("Deployment", DEP_B, "state"), "failed");
+	ck_assert_str_eq(prop("Deployment", DEP_B, "incidents"), "[\"P1\"]");
+	ck_assert_str_eq(prop("Deployment", DEP_B, "since"),
+	    "2025-09-02T10:01:00Z");
 	/* A test cannot recover what was never rolled back. */
 	ev("agent", "TestRun", "2025-09-02T10:03:00Z",
 	    "{\"status\":\"passed\"}", "{\"deployment\":\"" DEP_B "\"}");
@@ -388,6 +395,148 @@ START_TEST(test_rollback)
 	    "{\"incidentId\":\"P2\",\"service\":\"shop\"}", NULL);
 	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "failed");
 	ck_assert_str_eq(prop("Deployment", DEP_B, "state"), "recovered");
+	rebuild_equal();
+}
+END_TEST
+
+#define INC(id)	"{\"incidentId\":\"" id "\",\"service\":\"shop\"}"
+#define ENV(e)	"{\"environment\":\"" e "\"}"
+#define DEP_S	"shop/staging/" SHA_A
+
+/*
+ * Incidents where they happen: only the deployment of that environment
+ * current when the incident began; listed on it; recovered on resolution
+ * with no new deployment, and not when a newer deployment came since.
+ */
+START_TEST(test_incident_scope)
+{
+	configure("{}");
+	dev("DeploymentStarted", "shop", "staging", "", SHA_A, "",
+	    "2025-09-01T09:00:00Z");
+	dev("DeploymentSucceeded", "shop", "staging", "", SHA_A, "",
+	    "2025-09-01T09:01:00Z");
+	dev("DeploymentStarted", "shop", "production", "", SHA_A, "",
+	    "2025-09-01T10:00:00Z");
+	dev("DeploymentSucceeded", "shop", "production", "", SHA_A, "",
+	    "2025-09-01T10:01:00Z");
+	/* A production incident: production only. */
+	ev("pagerduty", "IncidentOpened", "2025-09-01T11:00:00Z", INC("P7"),
+	    ENV("production"));
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "failed");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "incidents"), "[\"P7\"]");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "open_incidents"),
+	    "[\"P7\"]");
+	ck_assert_str_eq(prop("Deployment", DEP_S, "state"), "deployed");
+	ck_assert_int_eq(revisions("Deployment", DEP_S), 2);
+	/* A second one, then the first resolves: still failed. */
+	ev("pagerduty", "IncidentOpened", "2025-09-01T11:05:00Z", INC("P8"),
+	    ENV("production"));
+	ck_assert_str_eq(prop("Deployment", DEP_A, "incidents"),
+	    "[\"P7\",\"P8\"]");
+	ev("pagerduty", "IncidentResolved", "2025-09-01T11:30:00Z",
+	    INC("P7"), ENV("production"));
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "failed");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "open_incidents"),
+	    "[\"P8\"]");
+	/* The last one resolves: recovered, at the resolution's time. */
+	ev("pagerduty", "IncidentResolved", "2025-09-01T12:00:00Z",
+	    INC("P8"), ENV("production"));
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "recovered");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "since"),
+	    "2025-09-01T12:00:00Z");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "previous_state"),
+	    "failed");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "open_incidents"), "[]");
+	ck_assert_str_eq(prop("Deployment", DEP_S, "state"), "deployed");
+	/* Attributed to the deployment current when it began (late news). */
+	dev("DeploymentStarted", "shop", "production", "", SHA_B, "",
+	    "2025-09-02T10:00:00Z");
+	ev("pagerduty", "IncidentOpened", "2025-09-01T13:00:00Z", INC("P9"),
+	    ENV("production"));
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "failed");
+	ck_assert_str_eq(prop("Deployment", DEP_B, "state"), "in_progress");
+	ck_assert_str_eq(prop("Deployment", DEP_B, "incidents"), "");
+	/* A newer deployment since: the resolution recovers nothing. */
+	ev("pagerduty", "IncidentResolved", "2025-09-02T10:30:00Z",
+	    INC("P9"), ENV("production"));
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "failed");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "open_incidents"), "[]");
+	/* A deployment that failed by itself is not recovered either. */
+	dev("DeploymentFailed", "shop", "staging", "", SHA_A, "",
+	    "2025-09-02T11:00:00Z");
+	ev("pagerduty", "IncidentOpened", "2025-09-02T11:01:00Z", INC("P10"),
+	    ENV("staging"));
+	ev("pagerduty", "IncidentResolved", "2025-09-02T11:02:00Z",
+	    INC("P10"), ENV("staging"));
+	ck_assert_str_eq(prop("Deployment", DEP_S, "state"), "failed");
+	ck_assert_str_eq(prop("Deployment", DEP_S, "incidents"), "[\"P10\"]");
+	rebuild_equal();
+}
+END_TEST
+
+/*
+ * The rollback states: a rollback that fails is rollback_failed; one
+ * that deploys and then fails leaves the deployment partially_restored,
+ * which a passing check still recovers.
+ */
+START_TEST(test_rollback_states)
+{
+	configure("{}");
+	dev("DeploymentStarted", "shop", "production", "", SHA_A, "",
+	    "2025-09-01T10:00:00Z");
+	dev("DeploymentSucceeded", "shop", "production", "", SHA_A, "",
+	    "2025-09-01T10:01:00Z");
+	dev("DeploymentStarted", "shop", "production", "", SHA_B, "",
+	    "2025-09-02T10:00:00Z");
+	dev("DeploymentFailed", "shop", "production", "", SHA_B, "",
+	    "2025-09-02T10:01:00Z");
+	/* Roll back to A; it fails: rollback_failed. */
+	dev("DeploymentStarted", "shop", "production", "", SHA_A, "",
+	    "2025-09-02T10:05:00Z");
+	ck_assert_str_eq(prop("Deployment", DEP_B, "state"), "rolling_back");
+	dev("DeploymentFailed", "shop", "production", "", SHA_A, "",
+	    "2025-09-02T10:06:00Z");
+	ck_assert_str_eq(prop("Deployment", DEP_B, "state"),
+	    "rollback_failed");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "failed");
+	/* Again: it deploys (reverted), then fails: partially_restored. */
+	dev("DeploymentStarted", "shop", "production", "", SHA_A, "",
+	    "2025-09-02T10:10:00Z");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "rollback_of"), DEP_B);
+	ck_assert_str_eq(prop("Deployment", DEP_B, "state"), "rolling_back");
+	dev("DeploymentSucceeded", "shop", "production", "", SHA_A, "",
+	    "2025-09-02T10:11:00Z");
+	ck_assert_str_eq(prop("Deployment", DEP_B, "state"), "reverted");
+	ev("agent", "DeploymentHealth", "2025-09-02T10:12:00Z",
+	    "{\"deploymentId\":\"x\",\"service\":\"shop\",\"environment\":"
+	    "\"production\",\"revision\":\"" SHA_A "\",\"health\":"
+	    "\"Degraded\"}", NULL);
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "failed");
+	ck_assert_str_eq(prop("Deployment", DEP_B, "state"),
+	    "partially_restored");
+	ck_assert_str_eq(prop("Deployment", DEP_B, "previous_state"),
+	    "reverted");
+	rebuild_equal();
+}
+END_TEST
+
+/* A source that announces a deployment before it starts: planned. */
+START_TEST(test_planned)
+{
+	configure("{}");
+	dev("DeploymentPlanned", "shop", "production", "", SHA_A, "",
+	    "2025-09-01T09:59:00Z");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "planned");
+	dev("DeploymentStarted", "shop", "production", "", SHA_A, "",
+	    "2025-09-01T10:00:00Z");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "state"), "in_progress");
+	ck_assert_str_eq(prop("Deployment", DEP_A, "previous_state"),
+	    "planned");
+	/* Announced again once running (a redelivery): nothing changes. */
+	dev("DeploymentPlanned", "shop", "production", "", SHA_A, "",
+	    "2025-09-01T10:01:00Z");
+	ck_assert_int_eq(revisions("Deployment", DEP_A), 2);
+	ck_assert_int_eq(rejections(), 0);
 	rebuild_equal();
 }
 END_TEST
@@ -599,6 +748,9 @@ make_deploy_suite(void)
 	tcase_add_test(tc, test_config);
 	tcase_add_test(tc, test_verify_by_test);
 	tcase_add_test(tc, test_rollback);
+	tcase_add_test(tc, test_incident_scope);
+	tcase_add_test(tc, test_rollback_states);
+	tcase_add_test(tc, test_planned);
 	tcase_add_test(tc, test_overrides_and_stalls);
 	tcase_add_test(tc, test_dependencies_and_release);
 	tcase_add_test(tc, test_mttsr_walk);

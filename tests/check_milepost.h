@@ -36,6 +36,9 @@ Suite	*make_rate_suite(void);
 /* check_milestone.c */
 Suite	*make_milestone_suite(void);
 
+/* check_catalog.c */
+Suite	*make_catalog_suite(void);
+
 /* check_outbox.c */
 Suite	*make_outbox_suite(void);
 

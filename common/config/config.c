@@ -439,18 +439,38 @@ config_sources(struct cfgctx *c, json_object *o, struct config *cf)
 		return (config_err(c, o, "sources", "must be a mapping of "
 		    "source name to credentials"));
 	cf->sources = xcalloc(source_count(), sizeof(*cf->sources));
+	cf->alias_refuse = xcalloc(source_count() + 1, 1);
 	json_object_object_foreach(o, name, decl) {
 		snprintf(key, sizeof(key), "sources.%s", name);
-		if ((src = source_find(name)) == NULL)
+		if ((src = source_find(name)) == NULL &&
+		    strcmp(name, "agent") != 0)
 			return (config_err(c, decl ? decl : o, key, "unknown "
-			    "source (%s)", names));
+			    "source (%s, agent)", names));
 		if (decl == NULL || !json_object_is_type(decl,
 		    json_type_object) || json_object_object_length(decl) == 0)
 			return (config_err(c, decl ? decl : o, key, "must be a "
 			    "mapping with the source's credentials"));
-		sc = &cf->sources[source_index(src)];
+		sc = src != NULL ? &cf->sources[source_index(src)] : NULL;
 		json_object_object_foreach(decl, k2, v) {
 			snprintf(key, sizeof(key), "sources.%s.%s", name, k2);
+			/* What to do with a name the catalog does not know. */
+			if (strcmp(k2, "unknown_alias") == 0) {
+				if (!json_object_is_type(v, json_type_string) ||
+				    (strcmp(json_object_get_string(v), "keep") &&
+				    strcmp(json_object_get_string(v), "refuse")))
+					return (config_err(c, v ? v : decl, key,
+					    "must be keep or refuse"));
+				cf->alias_refuse[src != NULL ?
+				    source_index(src) : source_count()] =
+				    strcmp(json_object_get_string(v),
+				    "refuse") == 0;
+				continue;
+			}
+			if (src == NULL)
+				return (config_err(c, v ? v : decl, key, "the "
+				    "agent (POST /v1/evidence) takes only "
+				    "unknown_alias here; its secret is "
+				    "agent_secret"));
 			need = strcmp(k2, "secret") == 0 ? SRC_AUTH_SECRET :
 			    strcmp(k2, "token") == 0 ? SRC_AUTH_TOKEN :
 			    strcmp(k2, "bearer") == 0 ? SRC_AUTH_BEARER :
@@ -624,13 +644,17 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		} else if (strcmp(key, "milestones") == 0 ||
 		    strcmp(key, "milestone_rules") == 0) {
 			continue;	/* milestone_conf_load, below */
+		} else if (strcmp(key, "tenants") == 0 ||
+		    strcmp(key, "environments") == 0 ||
+		    strcmp(key, "services") == 0) {
+			continue;	/* config_services_load, below */
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, ledger, agent_secret, tokens, limits, "
 			    "access_log, rate, redaction, sources, "
 			    "evidence_types, claim_types, computed_claims, "
 			    "deployments, milestones, milestone_rules, sinks, "
-			    "subscriptions)");
+			    "subscriptions, tenants, environments, services)");
 			goto fail;
 		}
 	}
@@ -645,6 +669,8 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		goto fail;
 	if ((cf->milestones = milestone_conf_load(tree, file, err, errlen)) ==
 	    NULL)
+		goto fail;
+	if (config_services_load(cf, tree, file, err, errlen) == -1)
 		goto fail;
 	s = json_object_object_get_ex(tree, "listen", &v) ?
 	    json_object_get_string(v) : MP_DEFAULT_LISTEN;
@@ -728,6 +754,7 @@ config_free(struct config *cf)
 	free(cf->sources);
 	free(cf->tokens);
 	config_outbox_free(cf);
+	config_services_free(cf);
 	rules_free(cf->rules);
 	types_free(cf->types);
 	json_object_put(cf->tree);

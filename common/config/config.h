@@ -4,7 +4,8 @@
  * is parsed by the layer that owns it (evidence types by record/, claims,
  * computed claims, deployments and milestones by derive/, redaction by
  * access/), and this folder holds the sections no lower layer owns
- * (listen, ledger, limits, tokens, sources, sinks and subscriptions).
+ * (listen, ledger, limits, tokens, sources, sinks and subscriptions, and
+ * the service catalog, whose data model is record/'s).
  * Every error is "file:line: key: reason".
  *
  * Rule: config/ may include every layer below it (util, record, store,
@@ -55,6 +56,8 @@ struct config {
 	size_t		 nsinks;
 	struct subscription *subs;
 	size_t		 nsubs;
+	struct catalog	*catalog;	/* config-services.c; never NULL */
+	unsigned char	*alias_refuse;	/* by source_index(); agent last */
 	json_object	*tree;		/* the whole file, owned */
 };
 
@@ -72,5 +75,12 @@ int		 config_outbox_load(struct config *, json_object *,
 		    json_object *, const char *, char *, size_t);
 void		 config_outbox_free(struct config *);
 const struct sinkconf *config_sink(const struct config *, const char *);
+
+/* config-services.c: tenants:, environments:, services: (the catalog) */
+int		 config_services_load(struct config *, json_object *,
+		    const char *, char *, size_t);
+void		 config_services_free(struct config *);
+int		 config_alias_refuse(const struct config *,
+		    const struct mp_source *);
 
 #endif /* MP_CONFIG_H */

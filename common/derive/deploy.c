@@ -55,7 +55,7 @@ static const unsigned deploy_allowed[DS_MAX] = {
 	    B(DS_STALLED) | B(DS_BLOCKED) | B(DS_ROLLING_BACK),
 	[DS_VERIFIED] = B(DS_IN_PROGRESS) | B(DS_FAILED) | B(DS_ROLLING_BACK),
 	[DS_FAILED] = B(DS_IN_PROGRESS) | B(DS_ROLLING_BACK) |
-	    B(DS_MANUAL_INTERVENTION),
+	    B(DS_MANUAL_INTERVENTION) | B(DS_RECOVERED),
 	[DS_STALLED] = B(DS_IN_PROGRESS) | B(DS_DEPLOYED) | B(DS_VERIFIED) |
 	    B(DS_FAILED) | B(DS_ROLLING_BACK) | B(DS_MANUAL_INTERVENTION),
 	[DS_BLOCKED] = B(DS_IN_PROGRESS) | B(DS_VERIFIED) | B(DS_FAILED) |
@@ -63,10 +63,10 @@ static const unsigned deploy_allowed[DS_MAX] = {
 	[DS_ROLLING_BACK] = B(DS_REVERTED) | B(DS_PARTIALLY_RESTORED) |
 	    B(DS_ROLLBACK_FAILED) | B(DS_STALLED),
 	[DS_REVERTED] = B(DS_IN_PROGRESS) | B(DS_RECOVERED) |
-	    B(DS_ROLLBACK_FAILED),
+	    B(DS_PARTIALLY_RESTORED) | B(DS_ROLLBACK_FAILED),
 	[DS_PARTIALLY_RESTORED] = B(DS_RECOVERED) | B(DS_ROLLBACK_FAILED) |
 	    B(DS_MANUAL_INTERVENTION),
-	[DS_RECOVERED] = B(DS_IN_PROGRESS),
+	[DS_RECOVERED] = B(DS_IN_PROGRESS) | B(DS_FAILED),
 	[DS_ROLLBACK_FAILED] = B(DS_ROLLING_BACK) | B(DS_MANUAL_INTERVENTION),
 	[DS_MANUAL_INTERVENTION] = B(DS_IN_PROGRESS) | B(DS_ROLLING_BACK),
 };
@@ -385,6 +385,9 @@ deploy_load(struct rules *t, json_object *v, const char *file, char *err,
 				return (yaml_errf(err, errlen, file, val ?
 				    val : v, k, "%s", "must be a mapping of "
 				    "service to its upstream services"));
+			log_warnx("%s:%d: deployments.dependencies: deprecated; "
+			    "declare services.NAME.depends_on instead", file,
+			    yaml_line(val));
 			n = (size_t)json_object_object_length(val);
 			cf->deps = xcalloc(n, sizeof(*cf->deps));
 			json_object_object_foreach(val, dk, dv) {
@@ -429,6 +432,40 @@ deploy_load(struct rules *t, json_object *v, const char *file, char *err,
 			    "pipelines)"));
 	}
 	return (0);
+}
+
+/*
+ * The catalog's depends_on of service svc (copied), added to what
+ * deployments.dependencies (deprecated) declared for it.
+ */
+void
+deploy_add_dependency(struct rules *t, const char *svc, char *const *up,
+    size_t n)
+{
+	struct deployconf	*cf;
+	struct deploydep	*d = NULL;
+	size_t			 i;
+
+	if (t->deploy == NULL) {
+		cf = t->deploy = xcalloc(1, sizeof(*cf));
+		*cf = deploy_defaults;
+	}
+	cf = t->deploy;
+	for (i = 0; i < cf->ndeps; i++)
+		if (strcmp(cf->deps[i].service, svc) == 0)
+			d = &cf->deps[i];
+	if (d == NULL) {
+		cf->deps = xreallocarray(cf->deps, cf->ndeps + 1,
+		    sizeof(*cf->deps));
+		d = &cf->deps[cf->ndeps++];
+		memset(d, 0, sizeof(*d));
+		d->service = xstrdup(svc);
+	}
+	for (i = 0; i < n; i++) {
+		d->upstream = xreallocarray(d->upstream, d->nupstream + 1,
+		    sizeof(*d->upstream));
+		d->upstream[d->nupstream++] = xstrdup(up[i]);
+	}
 }
 
 /* Are overrides forbidden in env? */
@@ -694,6 +731,7 @@ struct cause {				/* why a transition is wanted */
 	const char		*actor;
 	char			 reason[MP_ERRLEN];
 	struct basis		 basis;	/* extra basis, before ev */
+	int			 note;	/* a revision in the same state */
 };
 
 static int	deploy_move(struct deploy *, struct ledger *, struct dep *,
@@ -950,10 +988,10 @@ deploy_move(struct deploy *dp, struct ledger *l, struct dep *d,
 	struct dep	*p;
 	int		 rc, override;
 
-	if (from == to)
+	if (from == to && !c->note)
 		return (0);
 	override = strcmp(c->ev->type, "DeploymentOverride") == 0;
-	if (!override && !deploy_transition_ok(from, to)) {
+	if (!override && !c->note && !deploy_transition_ok(from, to)) {
 		if (c->reason[0] == '\0' || from != DS_NONE)
 			snprintf(c->reason, sizeof(c->reason), "%s: %s -> %s "
 			    "is not a transition the state machine allows",
@@ -975,16 +1013,21 @@ deploy_move(struct deploy *dp, struct ledger *l, struct dep *d,
 	/* Old waits and pending checks hold only while blocked. */
 	json_object_object_del(np, "waiting_for");
 	json_object_object_del(np, "pending_check");
+	/* Only an incident's own failure is undone by its resolution. */
+	if (!c->note)
+		json_object_object_del(np, "failed_by_incident");
 	if (extra != NULL) {
 		json_object_object_foreach(extra, k, ev) {
 			json_object_object_add(np, k, json_object_get(ev));
 		}
 	}
 	deploy_set(np, "state", deploy_state_name(to));
-	deploy_set(np, "previous_state", from == DS_NONE ? "" :
-	    deploy_state_name(from));
 	tf_format(c->ev->time, t);
-	deploy_set(np, "since", t);
+	if (from != to) {
+		deploy_set(np, "previous_state", from == DS_NONE ? "" :
+		    deploy_state_name(from));
+		deploy_set(np, "since", t);
+	}
 	if (to == DS_IN_PROGRESS)
 		deploy_set(np, "started", t);
 	deploy_set(np, "actor", c->actor);
@@ -1028,7 +1071,8 @@ deploy_move(struct deploy *dp, struct ledger *l, struct dep *d,
 
 	/* A rollback deployment moves the one it rolls back. */
 	did = xstrdup(d->id);
-	if ((v = NULL, json_object_object_get_ex(np, "rollback_of", &v)) &&
+	if (!c->note && (v = NULL, json_object_object_get_ex(np,
+	    "rollback_of", &v)) &&
 	    (p = deploy_find(dp, json_object_get_string(v))) != NULL) {
 		enum dstate	 pto = DS_NONE;
 
@@ -1049,7 +1093,8 @@ deploy_move(struct deploy *dp, struct ledger *l, struct dep *d,
 			snprintf(c->reason, sizeof(c->reason), "%s", reason);
 		}
 	}
-	if (rc == 0 && to == DS_VERIFIED && (d = deploy_find(dp, did)) != NULL)
+	if (rc == 0 && !c->note && to == DS_VERIFIED &&
+	    (d = deploy_find(dp, did)) != NULL)
 		rc = deploy_unblock(dp, l, d, c);
 	free(did);
 	return (rc);
@@ -1229,7 +1274,9 @@ deploy_event(struct deploy *dp, struct ledger *l, struct cause *c,
 		snprintf(c->reason, sizeof(c->reason), "%s from %s%s%s",
 		    c->ev->type, c->ev->source, r ? ": " : "", r ? r : "");
 	}
-	if (to == DS_IN_PROGRESS && d->state != DS_IN_PROGRESS)
+	if (to == DS_PLANNED && d->state != DS_NONE)
+		rc = 0;		/* announced after it began: nothing to say */
+	else if (to == DS_IN_PROGRESS && d->state != DS_IN_PROGRESS)
 		rc = deploy_start(dp, l, d, c);
 	else if (to == DS_DEPLOYED && d->state == DS_DEPLOYED)
 		rc = 0;
@@ -1240,32 +1287,182 @@ deploy_event(struct deploy *dp, struct ledger *l, struct cause *c,
 	return (rc);
 }
 
-/* An incident fails the latest deployment of each slot of its service. */
+/* Does the string array a (may be NULL) hold s? */
+static int
+deploy_strv_has(json_object *a, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(a,
+		    i)), s) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * d's incident lists with iid added (add) or taken from the open ones, as
+ * extra properties (new): incidents (every incident attributed to d) and
+ * open_incidents (those not resolved yet).
+ */
+static json_object *
+deploy_incident_lists(const struct dep *d, const char *iid, int add)
+{
+	json_object	*extra, *all, *open, *v, *nall, *nopen;
+	size_t		 i;
+
+	if (!json_object_object_get_ex(d->props, "incidents", &all) ||
+	    !json_object_is_type(all, json_type_array))
+		all = NULL;
+	if (!json_object_object_get_ex(d->props, "open_incidents", &open) ||
+	    !json_object_is_type(open, json_type_array))
+		open = NULL;
+	nall = json_object_new_array();
+	nopen = json_object_new_array();
+	for (i = 0; all != NULL && i < json_object_array_length(all); i++)
+		json_object_array_add(nall, json_object_get(
+		    json_object_array_get_idx(all, i)));
+	for (i = 0; open != NULL && i < json_object_array_length(open); i++) {
+		v = json_object_array_get_idx(open, i);
+		if (!add && strcmp(json_object_get_string(v), iid) == 0)
+			continue;
+		json_object_array_add(nopen, json_object_get(v));
+	}
+	if (add && !deploy_strv_has(all, iid))
+		json_object_array_add(nall, json_object_new_string(iid));
+	if (add && !deploy_strv_has(open, iid))
+		json_object_array_add(nopen, json_object_new_string(iid));
+	extra = json_object_new_object();
+	json_object_object_add(extra, "incidents", nall);
+	json_object_object_add(extra, "open_incidents", nopen);
+	if (json_object_object_get_ex(d->props, "failed_by_incident", &v))
+		json_object_object_add(extra, "failed_by_incident",
+		    json_object_get(v));
+	return (extra);
+}
+
+/*
+ * The deployment of a slot current at time `when`: the one started last
+ * at or before it (ties as in deploy_slot_latest).
+ */
+static struct dep *
+deploy_slot_at(struct deploy *dp, const char *svc, const char *env,
+    const char *region, int64_t when)
+{
+	struct dep	*best = NULL;
+	size_t		 i;
+
+	for (i = 0; i < dp->ndeps; i++) {
+		if (dp->deps[i].state == DS_NONE ||
+		    dp->deps[i].started > when ||
+		    !deploy_same_slot(&dp->deps[i], svc, env, region))
+			continue;
+		if (best == NULL || dp->deps[i].started > best->started ||
+		    (dp->deps[i].started == best->started &&
+		    strcmp(dp->deps[i].id, best->id) > 0))
+			best = &dp->deps[i];
+	}
+	return (best);
+}
+
+/*
+ * An incident belongs to one service in one environment (the catalog
+ * resolved both before storage): it is attributed to the deployment of
+ * each slot there that was current when it began, listed in that
+ * deployment's incidents, and fails it when it was running or healthy.
+ * An incident naming no environment touches every environment of the
+ * service.
+ */
 static int
 deploy_incident(struct deploy *dp, struct ledger *l, struct cause *c)
 {
-	const char	*svc, *env, *title;
+	const char	*svc, *env, *title, *iid;
+	json_object	*extra;
 	struct dep	*d;
 	size_t		 i;
-	int		 rc = 0;
+	int		 rc = 0, healthy;
 
 	if ((svc = deploy_field(c->props, c->links, "service")) == NULL)
 		return (0);
 	env = deploy_field(c->props, c->links, "environment");
 	title = deploy_str(c->props, "title");
+	if ((iid = deploy_str(c->props, "incidentId")) == NULL)
+		iid = c->ev->subject;
 	for (i = 0; i < dp->ndeps && rc == 0; i++) {
 		d = &dp->deps[i];
-		if (d->state != DS_IN_PROGRESS && d->state != DS_DEPLOYED &&
-		    d->state != DS_VERIFIED && d->state != DS_BLOCKED)
+		if (d->state == DS_NONE || !deploy_same_slot(d, svc, env, NULL) ||
+		    d != deploy_slot_at(dp, svc, deploy_pstr(d, "environment"),
+		    deploy_pstr(d, "region"), c->ev->time))
 			continue;
-		if (!deploy_same_slot(d, svc, env, NULL) ||
-		    d != deploy_slot_latest(dp, svc, deploy_pstr(d,
-		    "environment"), deploy_pstr(d, "region"), NULL))
+		extra = deploy_incident_lists(d, iid, 1);
+		healthy = d->state == DS_IN_PROGRESS ||
+		    d->state == DS_DEPLOYED || d->state == DS_VERIFIED ||
+		    d->state == DS_BLOCKED || d->state == DS_RECOVERED;
+		if (healthy) {
+			json_object_object_add(extra, "failed_by_incident",
+			    json_object_new_boolean(1));
+			snprintf(c->reason, sizeof(c->reason), "incident %s "
+			    "opened%s%s", iid, title ? ": " : "",
+			    title ? title : "");
+			c->note = 0;
+			rc = deploy_move(dp, l, d, DS_FAILED, c, extra);
+		} else if (!deploy_strv_has(json_object_object_get(d->props,
+		    "incidents"), iid)) {
+			snprintf(c->reason, sizeof(c->reason), "incident %s "
+			    "attributed (already %s)", iid,
+			    deploy_state_name(d->state));
+			c->note = 1;
+			rc = deploy_move(dp, l, d, d->state, c, extra);
+			c->note = 0;
+		}
+		json_object_put(extra);
+	}
+	return (rc);
+}
+
+/*
+ * An incident resolved: taken from the open incidents of the deployments
+ * it was attributed to.  One it failed, with no other incident open and
+ * no newer deployment in its slot, is recovered (basis: the resolution).
+ */
+static int
+deploy_incident_resolved(struct deploy *dp, struct ledger *l,
+    struct cause *c)
+{
+	json_object	*extra, *open, *fbi;
+	const char	*iid;
+	struct dep	*d;
+	size_t		 i;
+	int		 rc = 0;
+
+	if ((iid = deploy_str(c->props, "incidentId")) == NULL)
+		iid = c->ev->subject;
+	for (i = 0; i < dp->ndeps && rc == 0; i++) {
+		d = &dp->deps[i];
+		if (d->state == DS_NONE || !json_object_object_get_ex(d->props,
+		    "open_incidents", &open) || !deploy_strv_has(open, iid))
 			continue;
-		snprintf(c->reason, sizeof(c->reason), "incident %s opened%s%s",
-		    deploy_str(c->props, "incidentId") ? deploy_str(c->props,
-		    "incidentId") : "", title ? ": " : "", title ? title : "");
-		rc = deploy_move(dp, l, d, DS_FAILED, c, NULL);
+		extra = deploy_incident_lists(d, iid, 0);
+		json_object_object_get_ex(extra, "open_incidents", &open);
+		if (d->state == DS_FAILED && json_object_array_length(open) ==
+		    0 && json_object_object_get_ex(d->props,
+		    "failed_by_incident", &fbi) && json_object_get_boolean(fbi) &&
+		    d == deploy_slot_latest(dp, deploy_pstr(d, "service"),
+		    deploy_pstr(d, "environment"), deploy_pstr(d, "region"),
+		    NULL)) {
+			json_object_object_del(extra, "failed_by_incident");
+			snprintf(c->reason, sizeof(c->reason), "incident %s "
+			    "resolved with no new deployment", iid);
+			c->note = 0;
+			rc = deploy_move(dp, l, d, DS_RECOVERED, c, extra);
+		} else {
+			snprintf(c->reason, sizeof(c->reason), "incident %s "
+			    "resolved", iid);
+			c->note = 1;
+			rc = deploy_move(dp, l, d, d->state, c, extra);
+			c->note = 0;
+		}
+		json_object_put(extra);
 	}
 	return (rc);
 }
@@ -1382,6 +1579,7 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct rules *t,
 
 	if (strncmp(ty, "Deployment", 10) != 0 && strcmp(ty, "TestRun") != 0 &&
 	    strcmp(ty, "IncidentOpened") != 0 &&
+	    strcmp(ty, "IncidentResolved") != 0 &&
 	    strcmp(ty, "BuildCompleted") != 0 &&
 	    ((strcmp(ty, "PipelineStarted") != 0 &&
 	    strcmp(ty, "PipelineCompleted") != 0) || dp->cf->npipes == 0))
@@ -1403,7 +1601,9 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct rules *t,
 	basis_init(&c.basis, DEPLOY_BASIS_MAX);
 	c.props = json_tokener_parse(ev->properties);
 	c.links = json_tokener_parse(ev->links);
-	if (strcmp(ty, "DeploymentStarted") == 0)
+	if (strcmp(ty, "DeploymentPlanned") == 0)
+		rc = deploy_event(dp, l, &c, DS_PLANNED, NULL);
+	else if (strcmp(ty, "DeploymentStarted") == 0)
 		rc = deploy_event(dp, l, &c, DS_IN_PROGRESS, NULL);
 	else if (strcmp(ty, "DeploymentSucceeded") == 0)
 		rc = deploy_event(dp, l, &c, DS_DEPLOYED, NULL);
@@ -1448,6 +1648,8 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct rules *t,
 			    DCHK_TEST);
 	} else if (strcmp(ty, "IncidentOpened") == 0)
 		rc = deploy_incident(dp, l, &c);
+	else if (strcmp(ty, "IncidentResolved") == 0)
+		rc = deploy_incident_resolved(dp, l, &c);
 	else if ((pipe = deploy_pipe(dp->cf, c.props)) != NULL) {
 		s = deploy_str(c.props, "status");
 		if (strcmp(ty, "PipelineStarted") == 0)
@@ -1534,9 +1736,10 @@ deploy_release_put(struct deploy *dp, struct ledger *l, struct drel *r,
 	enum dstate	 *st;
 	struct claim	  cur, cl;
 	json_object	 *p, *comps, *hold, *one;
+	const char	 *tenant = NULL, *t;
 	char		 *props, *basis;
 	size_t		  i, n = 0;
-	int		  rc, found;
+	int		  rc, found, one_tenant = 1;
 
 	v = xcalloc(dp->ndeps + 1, sizeof(*v));
 	for (i = 0; i < dp->ndeps; i++)
@@ -1560,6 +1763,11 @@ deploy_release_put(struct deploy *dp, struct ledger *l, struct drel *r,
 		if (v[i]->state != DS_VERIFIED && v[i]->state != DS_RECOVERED)
 			json_object_array_add(hold,
 			    json_object_new_string(v[i]->id));
+		/* A release is a tenant's when all its components are. */
+		t = deploy_str(v[i]->links, "tenant");
+		if (t == NULL || (tenant != NULL && strcmp(t, tenant) != 0))
+			one_tenant = 0;
+		tenant = t;
 	}
 	p = json_object_new_object();
 	deploy_set(p, "state", deploy_release_state(st, n));
@@ -1591,6 +1799,8 @@ deploy_release_put(struct deploy *dp, struct ledger *l, struct drel *r,
 	cl.properties = props;
 	p = json_object_new_object();
 	deploy_set(p, "release", r->id);
+	if (one_tenant && tenant != NULL)
+		deploy_set(p, "tenant", tenant);
 	cl.links = deploy_canonical(p);
 	json_object_put(p);
 	cl.basis = basis;

@@ -129,6 +129,8 @@ const char	*deploy_release_state(const enum dstate *, size_t);
 int		 deploy_load(struct rules *, json_object *, const char *,
 		    char *, size_t);
 void		 deploy_free_conf(struct rules *);
+void		 deploy_add_dependency(struct rules *, const char *,
+		    char *const *, size_t);
 double		 deploy_timeout(const struct rules *, const char *);
 int		 deploy_override_forbidden(const struct rules *, const char *);
 struct deploy	*deploy_new(const struct rules *);

@@ -3,6 +3,9 @@
  * the coercion of values to canonical form), the evidence record (its JSON
  * codec, canonical form and chain hash), and the claim revision as stored.
  *
+ * The service catalog (catalog.c) is here too: a lookup both the receiver
+ * and derivation need, with no storage behind it.
+ *
  * Rule: record/ includes util/ and nothing else of the project.  It knows
  * nothing of storage or derivation: a record is data and its checks.
  */
@@ -120,5 +123,64 @@ void		 evidence_json_string(struct buf *, const char *, size_t);
 void		 evidence_hash(const struct evidence *, const char *,
 		    char [MP_HASHLEN]);
 
+/*
+ * catalog.c: the service catalog (tenants:, environments:, services:),
+ * filled by the configuration and read by the receiver (resolution before
+ * storage) and derivation.  Every lookup is one hash probe (catalog_index
+ * builds the table once).  catalog_*_ok answer 1 when the catalog does not
+ * declare that kind of name at all.
+ */
+extern const char *const catalog_tools[];	/* NULL-terminated */
+struct catalias {
+	char		*tool;		/* one of catalog_tools */
+	int		 by_id;		/* id: rather than name: */
+	char		*name;
+	char		*environment;	/* pinned, or NULL */
+};
+struct catservice {
+	char		*name;		/* canonical */
+	char		**tenants;
+	size_t		  ntenants;
+	char		*team;		/* or NULL */
+	int		 tier;		/* 1 = highest; 0: not set */
+	char		**depends_on;
+	size_t		  ndepends_on;
+	char		*default_environment;	/* of its incidents, or NULL */
+	struct catalias	*aliases;
+	size_t		 naliases;
+};
+struct catslot;
+struct catalog {
+	char		**tenants;
+	size_t		  ntenants;
+	char		**environments;
+	size_t		  nenvironments;
+	struct catservice *services;
+	size_t		  nservices;
+	struct catslot	*slots;		/* the hash table, catalog_index */
+	size_t		  nslots;
+};
+enum catalog_result {
+	CAT_NOTHING = 0,	/* nothing to resolve, or no catalog */
+	CAT_RESOLVED,
+	CAT_MISS,		/* names none of the catalog's aliases */
+};
+struct catalog	*catalog_new(void);
+void		 catalog_free(struct catalog *);
+struct catservice *catalog_add_service(struct catalog *, const char *);
+void		 catalog_add_alias(struct catservice *, const char *, int,
+		    const char *, const char *);
+int		 catalog_index(struct catalog *, char *, size_t);
+const struct catservice *catalog_service(const struct catalog *,
+		    const char *);
+const struct catalias *catalog_alias(const struct catalog *, const char *,
+		    int, const char *, const struct catservice **);
+int		 catalog_tool_ok(const char *);
+int		 catalog_tenant_ok(const struct catalog *, const char *);
+int		 catalog_environment_ok(const struct catalog *, const char *);
+int		 catalog_service_ok(const struct catalog *, const char *);
+const char	**catalog_service_names(const struct catalog *, size_t *);
+enum catalog_result catalog_resolve(const struct catalog *, const char *,
+		    json_object *, char *, size_t);
 
 #endif /* MP_RECORD_H */

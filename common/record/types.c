@@ -109,6 +109,7 @@ static const struct builtin_prop builtin_props[] = {
 	    "success,failure,cancelled,error,skipped,unstable" },
 	{ "PipelineCompleted", "duration", PT_TIMESPAN, 0, 0, NULL },
 
+	DEPLOY_PROPS("DeploymentPlanned"),
 	DEPLOY_PROPS("DeploymentStarted"),
 	DEPLOY_PROPS("DeploymentSucceeded"),
 	DEPLOY_PROPS("DeploymentFailed"),

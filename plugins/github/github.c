@@ -5,7 +5,8 @@
  * body> with any configured secret.  Delivery id: X-GitHub-Delivery (kept
  * on redelivery).  Events (X-GitHub-Event):
  *   push               CommitPushed per new (distinct) commit
- *   deployment         DeploymentStarted
+ *   deployment         DeploymentPlanned (announced; its first status
+ *                      starts it)
  *                      (deployment.payload.release and .region, when
  *                      given, are the release and region)
  *   deployment_status  DeploymentStarted (queued, pending, in_progress),
@@ -187,7 +188,7 @@ github_deployment(json_object *p, const char *event, const char *delivery,
 		return (1);
 	}
 	if (strcmp(event, "deployment") == 0) {
-		ev = source_evidence(out, delivery, "DeploymentStarted",
+		ev = source_evidence(out, delivery, "DeploymentPlanned",
 		    source_str(p, "deployment.id"),
 		    source_str(p, "deployment.created_at"));
 		github_deploy_common(ev, p);

@@ -126,7 +126,7 @@ def deploy_common(e, p):
     put(ln, "release", get(p, "deployment.payload.release"))
 
 def deployment(p, d):
-    e = ev(d, "DeploymentStarted", get(p, "deployment.id"),
+    e = ev(d, "DeploymentPlanned", get(p, "deployment.id"),
            get(p, "deployment.created_at"))
     deploy_common(e, p)
     return [e]
