@@ -69,7 +69,10 @@ eq "... listing the candidates" "2 shop/production/$A shop/staging/$A" \
 check "... and naming them in the error" grep -q "commit prefix 9fceb02 names 2 deployments: shop/production/$A, shop/staging/$A; give more" "$T/resp"
 eq "?environment= narrows it: 200" "200 shop/staging/$A" "$(get '/v1/deployments/9fceb02?environment=staging') $(json 'd["id"]')"
 eq "a client token never looks up by commit: 404" 404 "$(TOKEN=$CLIENT_TOKEN get /v1/deployments/4e2a1c0)"
-eq "... though it sees the deployment by its id" 200 "$(TOKEN=$CLIENT_TOKEN get /v1/deployments/shop%2Fproduction%2F$C)"
+# A client names a deployment by its public id (the presentation's).
+TOKEN=$CLIENT_TOKEN get /v1/deployments >/dev/null
+pub=$(json '[x["id"] for x in d["deployments"] if x["id"].startswith("shop/production/x")][0]')
+eq "... though it sees the deployment by its public id" 200 "$(TOKEN=$CLIENT_TOKEN get "/v1/deployments/$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$pub")")"
 "$MILEPOST" deploy show 9fceb1f > "$T/out"; rc=$?
 eq "milepost deploy show with a short commit: exit 0" "0 shop/production/$B" \
     "$rc $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/out")"

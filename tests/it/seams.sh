@@ -248,12 +248,15 @@ for (t, i), st in sorted(seen.items()):
 PY
 }
 i=0
-until pushed 2>/dev/null | grep -qF "Deployment $PROD checkout production recovered" || [ $i -ge 600 ]; do
+# A client sink names deployments by their public id (no commit in it).
+until pushed 2>/dev/null | grep -qE "^Deployment checkout/production/x[0-9a-f]{16} checkout production recovered$" || [ $i -ge 600 ]; do
 	sleep 0.05; i=$((i + 1))
 done
 pushed > "$T/pushed.txt"
-check "a Deployment push for production, recovered" grep -qxF "Deployment $PROD checkout production recovered" "$T/pushed.txt"
-check "a Deployment push for staging, verified" grep -qxF "Deployment $STAGING checkout staging verified" "$T/pushed.txt"
+check "a Deployment push for production, recovered, by its public id" \
+    grep -qxE "Deployment checkout/production/x[0-9a-f]{16} checkout production recovered" "$T/pushed.txt"
+check "a Deployment push for staging, verified, by its public id" \
+    grep -qxE "Deployment checkout/staging/x[0-9a-f]{16} checkout staging verified" "$T/pushed.txt"
 check "a Release push" grep -q '^Release 2025.07.3 ' "$T/pushed.txt"
 check "a Milestone push" grep -q '^Milestone M-7 ' "$T/pushed.txt"
 eq "acme's claims, each pushed: three deployments, one release, one milestone" 5 "$(wc -l < "$T/pushed.txt")"
