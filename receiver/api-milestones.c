@@ -24,6 +24,19 @@
  * declared scope (revision 0) evaluated now.  NULL on a storage error;
  * *found is 0 when there is no claim at as_of and as_of is in the past.
  */
+#define API_UNKNOWN_MAX	100	/* unknown milestone names listed */
+
+/* One MilestoneUnknown claim as {milestone, commits, last_commit, …}. */
+static int
+api_milestones_unknown(const struct claim *c, void *arg)
+{
+	json_object	*p;
+
+	if ((p = json_tokener_parse(c->properties)) != NULL)
+		json_object_array_add(arg, p);
+	return (0);
+}
+
 static json_object *
 api_milestones_one(struct server *srv, const struct milestone_def *d,
     int64_t as_of)
@@ -147,6 +160,18 @@ api_milestones(struct server *srv, struct evhttp_request *req,
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "milestones", arr);
+	/* Names that commits use and no milestone declares (not a client's). */
+	if (tenant == NULL) {
+		arr = json_object_new_array();
+		if (ledger_claim_list(srv->reader, "MilestoneUnknown", NULL,
+		    API_UNKNOWN_MAX, as_of, api_milestones_unknown, arr) == -1) {
+			json_object_put(arr);
+			json_object_put(o);
+			api_unreadable(srv, req);
+			goto out;
+		}
+		json_object_object_add(o, "unknown", arr);
+	}
 	api_reply_etag(req, o);
 	json_object_put(o);
 out:

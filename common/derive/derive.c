@@ -168,7 +168,7 @@ derive_rebuild(struct ledger *l, const struct rules *t,
 	 * it does not declare (a computed claim of another file, given
 	 * --ledger alone) cannot be rebuilt, and is not a difference.
 	 */
-	types = xcalloc(t->ncl + t->ncc + 5, sizeof(*types));
+	types = xcalloc(t->ncl + t->ncc + 6, sizeof(*types));
 	for (i = 0; i < t->ncl; i++)
 		types[n++] = t->cl[i].t.name;
 	for (i = 0; i < t->ncc; i++)
@@ -176,8 +176,10 @@ derive_rebuild(struct ledger *l, const struct rules *t,
 	types[n++] = "Deployment";
 	types[n++] = "DeploymentRejection";
 	types[n++] = "Release";
-	if (mc != NULL && mc->nms > 0)
+	if (mc != NULL && mc->nms > 0) {
 		types[n++] = "Milestone";
+		types[n++] = "MilestoneUnknown";
+	}
 	rc = ledger_rebuild_diff(l, types, r->diff, sizeof(r->diff),
 	    r->skipped, sizeof(r->skipped));
 	free(types);

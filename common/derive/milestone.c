@@ -551,6 +551,83 @@ ms_recheck(json_object *p)
 	}
 }
 
+/*
+ * A trailer naming a milestone the configuration does not declare is a
+ * visible rejection, not a silent drop: each such name is a
+ * MilestoneUnknown claim (id: the name), revised by every commit that
+ * names it, with the count and the last commit, which GET /v1/milestones
+ * lists under "unknown".  It has no tenant link, so no client sees it.
+ * Returns 0 or -1.
+ */
+static int
+ms_unknown(struct milestones *ms, struct ledger *l, const struct evidence *ev,
+    json_object *props)
+{
+	json_object	*names, *p, *v;
+	struct claim	 cur, c;
+	struct buf	 b;
+	const char	*name, *sha;
+	char		*basis, t[MP_TIMELEN];
+	int64_t		 commits;
+	size_t		 i;
+	int		 found, rc = 0;
+
+	names = ms_get(props, "milestones");
+	if (!json_object_is_type(names, json_type_array))
+		return (0);
+	if ((sha = ms_str(props, "sha")) == NULL)
+		sha = ev->subject;
+	for (i = 0; rc == 0 && i < json_object_array_length(names); i++) {
+		name = json_object_get_string(json_object_array_get_idx(names,
+		    i));
+		if (name == NULL || *name == '\0' || strlen(name) > MP_IDMAX ||
+		    milestone_conf_index(ms->mc, name) != -1)
+			continue;
+		memset(&cur, 0, sizeof(cur));
+		if ((found = ledger_claim_get(l, "MilestoneUnknown", name,
+		    INT64_MAX, &cur)) == -1)
+			return (-1);
+		commits = 0;
+		if (found == 1 && (p = json_tokener_parse(cur.properties)) !=
+		    NULL) {
+			if (json_object_object_get_ex(p, "commits", &v))
+				commits = json_object_get_int64(v);
+			json_object_put(p);
+		}
+		p = json_object_new_object();
+		json_object_object_add(p, "milestone",
+		    json_object_new_string(name));
+		json_object_object_add(p, "commits",
+		    json_object_new_int64(commits + 1));
+		json_object_object_add(p, "last_commit",
+		    json_object_new_string(sha));
+		tf_format(ev->time, t);
+		json_object_object_add(p, "last_seen", json_object_new_string(t));
+		json_object_object_add(p, "reason", json_object_new_string(
+		    "a commit names a milestone that is not declared"));
+		buf_init(&b);
+		evidence_canonical_json(p, &b);
+		json_object_put(p);
+		basis = ms_basis_ev(ev);
+		memset(&c, 0, sizeof(c));
+		c.type = (char *)"MilestoneUnknown";
+		c.id = (char *)name;
+		c.revision = found == 1 ? cur.revision + 1 : 1;
+		c.anchor = found == 1 ? cur.anchor : ev->time;
+		c.time = ev->time;
+		c.recorded_at = ev->recorded_at;
+		c.properties = buf_cstr(&b);
+		c.links = (char *)"{}";
+		xasprintf(&c.basis, "[%s]", basis);
+		rc = ledger_claim_put(l, &c);
+		free(c.basis);
+		free(basis);
+		buf_free(&b);
+		claim_clear(&cur);
+	}
+	return (rc);
+}
+
 /* CommitPushed: map the commit to milestones and record checkpoints. */
 static int
 ms_commit(struct milestones *ms, struct ledger *l, const struct evidence *ev,
@@ -743,9 +820,11 @@ milestone_apply(struct milestones *ms, struct ledger *l,
 		return (0);
 	props = json_tokener_parse(ev->properties);
 	links = json_tokener_parse(ev->links);
-	if (strcmp(ev->type, "CommitPushed") == 0)
-		rc = ms_commit(ms, l, ev, props, links);
-	else
+	if (strcmp(ev->type, "CommitPushed") == 0) {
+		rc = ms_unknown(ms, l, ev, props);
+		if (rc == 0)
+			rc = ms_commit(ms, l, ev, props, links);
+	} else
 		rc = ms_incident(ms, l, ev, props, links,
 		    strcmp(ev->type, "IncidentOpened") == 0);
 	json_object_put(props);

@@ -9,7 +9,7 @@
 # than max_per_deployment milestones is rejected with its reason.  The
 # read API: list and one, tenant scoping for client tokens, ETag and 304.
 . "$(dirname "$0")/lib.sh"
-plan 42
+plan 44
 
 # The scripted events are dated 2025: a timeout that long keeps the stall
 # timer from stalling them while the test runs.
@@ -204,6 +204,14 @@ check "an ETag is sent" test -n "$etag"
 eq "If-None-Match with it: 304" 304 "$(get /v1/milestones/M-42 -H "If-None-Match: $etag")"
 eq "as_of before the incident: 66.7, on track" "on_track 66.7" \
     "$(get "/v1/milestones/M-42?as_of=$(sqlite3 "$T/ledger.db" "SELECT printf('%s.%06dZ', strftime('%Y-%m-%dT%H:%M:%S', recorded_at / 1000000, 'unixepoch'), recorded_at % 1000000) FROM claim_revisions WHERE type='Milestone' AND id='M-42' AND properties LIKE '%\"progress\":66.7%' ORDER BY revision LIMIT 1")" >/dev/null; json '"%s %s" % (d["properties"]["state"], d["properties"]["progress"])')"
+# A trailer naming a milestone nobody declared is a visible rejection.
+commit 7777777aaaa 2025-08-20T09:00:00Z $'Tidy\n\nMilestone: M-01' 'milestones:=["M-01"]'
+commit 8888888bbbb 2025-08-21T09:00:00Z $'More\n\nMilestone: M-01' 'milestones:=["M-01"]'
+eq "an undeclared milestone named by commits is listed under unknown" \
+    "200 M-01 2 8888888bbbb" \
+    "$(get /v1/milestones) $(json '" ".join("%s %s %s" % (u["milestone"], u["commits"], u["last_commit"]) for u in d["unknown"])')"
+eq "... but not to a client" "200 False" \
+    "$(TOKEN=$CLIENT_TOKEN get /v1/milestones) $(json '"unknown" in d')"
 eq "bad configuration: a rule naming an undeclared milestone" 1 \
     "$(printf 'milestones: [ { id: M-1, tenant: a, due: "2025-01-01" } ]\nmilestone_rules: { branches: [ { pattern: "x/*", milestone: M-2 } ] }\n' > "$T/bad.yaml"; "$MILEPOSTD" -n -c "$T/bad.yaml" 2>"$T/bad.err"; echo $?)"
 check "the error names the rule and the milestone" grep -q "branches: entry 1: milestone M-2 is not declared" "$T/bad.err"
