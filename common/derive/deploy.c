@@ -1581,7 +1581,8 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct rules *t,
 	    strcmp(ty, "IncidentOpened") != 0 &&
 	    strcmp(ty, "IncidentResolved") != 0 &&
 	    strcmp(ty, "BuildCompleted") != 0 &&
-	    ((strcmp(ty, "PipelineStarted") != 0 &&
+	    ((strcmp(ty, "PipelineQueued") != 0 &&
+	    strcmp(ty, "PipelineStarted") != 0 &&
 	    strcmp(ty, "PipelineCompleted") != 0) || dp->cf->npipes == 0))
 		return (0);
 	/*
@@ -1652,7 +1653,9 @@ deploy_apply(struct deploy *dp, struct ledger *l, const struct rules *t,
 		rc = deploy_incident_resolved(dp, l, &c);
 	else if ((pipe = deploy_pipe(dp->cf, c.props)) != NULL) {
 		s = deploy_str(c.props, "status");
-		if (strcmp(ty, "PipelineStarted") == 0)
+		if (strcmp(ty, "PipelineQueued") == 0)
+			rc = deploy_event(dp, l, &c, DS_PLANNED, pipe);
+		else if (strcmp(ty, "PipelineStarted") == 0)
 			rc = deploy_event(dp, l, &c, DS_IN_PROGRESS, pipe);
 		else if (s != NULL && strcmp(s, "success") == 0)
 			rc = deploy_event(dp, l, &c, DS_DEPLOYED, pipe);

@@ -103,6 +103,7 @@ static const struct builtin_prop builtin_props[] = {
 	{ "CommitPushed", "forced", PT_BOOLEAN, 0, 0, NULL },
 	{ "CommitPushed", "tool", PT_TEXT, 0, 0, NULL },
 
+	PIPELINE_PROPS("PipelineQueued"),
 	PIPELINE_PROPS("PipelineStarted"),
 	PIPELINE_PROPS("PipelineCompleted"),
 	{ "PipelineCompleted", "status", PT_ENUM, 1, 0,

@@ -26,11 +26,12 @@
  * versions of CDEvents spec v0.3 (0.1.x), v0.4 (0.2.0) and v0.5 (0.3.0),
  * a pre-release suffix ("-draft") allowed.  Other versions and types are
  * acknowledged and ignored.
- *   pipelinerun.queued, .started    PipelineStarted (kind pipeline)
+ *   pipelinerun.queued              PipelineQueued (kind pipeline)
+ *   pipelinerun.started             PipelineStarted (kind pipeline)
  *   pipelinerun.finished            PipelineCompleted (kind pipeline)
  *   taskrun.started / .finished     PipelineStarted / PipelineCompleted
  *                                   (kind task)
- *   build.queued, .started          PipelineStarted (kind build)
+ *   build.queued, .started          PipelineQueued, PipelineStarted (build)
  *   build.finished                  PipelineCompleted (kind build)
  *   artifact.published              ReleasePublished
  *   service.deployed, .upgraded     DeploymentSucceeded
@@ -558,6 +559,7 @@ cdevents_run(const struct cdevents_ctx *c, json_object *out, char *why,
 		}
 	}
 	ev = source_evidence(out, c->id, status ? "PipelineCompleted" :
+	    strcmp(c->predicate, "queued") == 0 ? "PipelineQueued" :
 	    "PipelineStarted", c->subject, c->time);
 	if (status != NULL)
 		source_prop(ev, "status", status);

@@ -9,7 +9,7 @@
  * jobs of one name in different folders (every branch of a multibranch
  * project is named after its branch).  Bytes that an id may not hold are
  * written %XX.  Events (build.phase):
- *   QUEUED      ignored: the plugin sends it with STARTED, at the start
+ *   QUEUED      PipelineQueued (a deploy job's: a planned deployment)
  *   STARTED     PipelineStarted
  *   COMPLETED   PipelineCompleted, status from build.status: SUCCESS
  *               success, FAILURE failure, UNSTABLE unstable, ABORTED
@@ -262,7 +262,7 @@ jenkins_normalize(const struct source_req *r, json_object *p,
 	char		 pid[JENKINS_JOBMAX + 32], id[MP_IDMAX];
 	char		 tbuf[MP_TIMELEN], rbuf[256], tag[JENKINS_JOBMAX + 48];
 	char		*p2;
-	int		 done;
+	int		 done, queued;
 
 	/* delivery_id has checked all three. */
 	if (jenkins_job(p, job, sizeof(job)) == -1 ||
@@ -271,13 +271,11 @@ jenkins_normalize(const struct source_req *r, json_object *p,
 		snprintf(ignored, ilen, "no name, build.number or build.phase");
 		return (-1);
 	}
-	if (strcmp(phase, "QUEUED") == 0) {
-		snprintf(ignored, ilen, "phase QUEUED: STARTED follows at once");
-		return (1);
-	}
+	/* QUEUED announces the build: a deploy job's is a planned deployment. */
+	queued = strcmp(phase, "QUEUED") == 0;
 	done = strcmp(phase, "COMPLETED") == 0 ||
 	    strcmp(phase, "FINALIZED") == 0 || strcmp(phase, "FINISHED") == 0;
-	if (!done && strcmp(phase, "STARTED") != 0) {
+	if (!done && !queued && strcmp(phase, "STARTED") != 0) {
 		snprintf(ignored, ilen, "phase %.32s is not used", phase);
 		return (1);
 	}
@@ -304,8 +302,8 @@ jenkins_normalize(const struct source_req *r, json_object *p,
 			    json_object_new_double(
 			    (double)json_object_get_int64(d) / 1000));
 	} else
-		ev = source_evidence(out, delivery, "PipelineStarted", pid,
-		    jenkins_time(p, tbuf));
+		ev = source_evidence(out, delivery, queued ? "PipelineQueued" :
+		    "PipelineStarted", pid, jenkins_time(p, tbuf));
 	jenkins_unescape(job, name, sizeof(name));
 	branch = jenkins_branch(source_str(p, "build.scm.branch"));
 	url = source_str(p, "build.full_url");

@@ -7,7 +7,7 @@
 # regions; then the ledger still verifies and the claims rebuild equal.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
-plan 113
+plan 115
 
 FIX="$top_srcdir/tests/fixtures"
 ARGO_TOK="argo-$(head -c 12 /dev/urandom | xxd -p)"
@@ -63,6 +63,7 @@ argo() {
 jenkins() {
 	local f=started
 	[ "$1" = COMPLETED ] && f=completed
+	[ "$1" = QUEUED ] && f=queued
 	python3 - "$FIX/jenkins/$f.json" "$T/jk.json" "$2" "$3" "$4" "${5:-SUCCESS}" <<'PY'
 import json, sys, datetime
 d = json.load(open(sys.argv[1]))
@@ -125,6 +126,8 @@ eq "the Deployment claim is also under /v1/claims" verified \
 # (b) Jenkins: cart OLD deployed; NEW fails; an incident; rollback; smoke.
 CA=cart/production/$OLD
 CB=cart/production/$NEW
+eq "Jenkins #41 QUEUED" 202 "$(jenkins QUEUED 41 $OLD 2025-07-01T08:59:00Z)"
+eq "the deploy job's QUEUED announces the deployment: planned" planned "$(dep $CA state)"
 eq "Jenkins #41 STARTED" 202 "$(jenkins STARTED 41 $OLD 2025-07-01T09:00:00Z)"
 eq "Jenkins #41 COMPLETED" 202 "$(jenkins COMPLETED 41 $OLD 2025-07-01T09:04:00Z)"
 eq "the deploy job's success makes the old revision deployed" deployed "$(dep $CA state)"

@@ -100,7 +100,7 @@ def expected(cde, did):
                 return []
             e["type"] = "PipelineCompleted"; pr["status"] = status
         else:
-            e["type"] = "PipelineStarted"
+            e["type"] = "PipelineQueued" if pred == "queued" else "PipelineStarted"
         e["subject"] = subj["id"]
         pr["pipelineId"] = subj["id"]; pr["kind"] = kind; pr["tool"] = "cdevents"
         put(pr, "name", c.get("taskName" if kind == "task" else "pipelineName"))

@@ -42,11 +42,11 @@ hook() {
 r=$(curl -s -o /dev/null -w '%{http_code}' --data-binary '{}' "$URL/hooks/gitlab")
 eq "404 for a source not configured on this receiver" 404 "$r"
 
-# QUEUED comes with STARTED, at the same moment: acknowledged, not used.
+# QUEUED announces the build: PipelineQueued (a deploy job's is planned).
 ig=$(metric milepost_hooks_ignored_total)
-r=$(hook queued); eq "QUEUED: 200 ignored" "200 True" "${r%% *} $(json '"QUEUED" in d["ignored"]')"
-eq "QUEUED is counted in milepost_hooks_ignored_total" "$((ig + 1))" "$(metric milepost_hooks_ignored_total)"
-eq "QUEUED writes nothing" 0 "$(rows)"
+r=$(hook queued); eq "QUEUED: 202, PipelineQueued" "202 acme/shop/main#42.QUEUED" "${r%% *} $(json 'd["evidence"][0]["id"]')"
+eq "QUEUED is not ignored" "$ig" "$(metric milepost_hooks_ignored_total)"
+eq "QUEUED writes one PipelineQueued" 1 "$(rows "type = 'PipelineQueued' AND subject = 'acme/shop/main#42'")"
 
 # STARTED: PipelineStarted; the id is <full name>#<number>.<phase>.
 r=$(hook started); eq "STARTED: 202" "202 acme/shop/main#42.STARTED" "${r%% *} $(json 'd["evidence"][0]["id"]')"
