@@ -13,7 +13,7 @@
 # GET /v1/services and milepost services show the state per environment.
 . "$(dirname "$0")/outbox-lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
-plan 125
+plan 127
 
 FIX="$top_srcdir/tests/fixtures"
 SHA=9fceb02d0ae598e95dc970b74767f19372d61af8
@@ -259,6 +259,46 @@ check "a Deployment push for staging, verified, by its public id" \
     grep -qxE "Deployment checkout/staging/x[0-9a-f]{16} checkout staging verified" "$T/pushed.txt"
 check "a Release push" grep -q '^Release 2025.07.3 ' "$T/pushed.txt"
 check "a Milestone push" grep -q '^Milestone M-7 ' "$T/pushed.txt"
+# Every push body to the client sink is a client view: no commit, person,
+# reason, basis or incident title (the presentation), and the milestone's
+# title is there for a status page.
+oracle "the client sink's pushes" 2 python3 - "$T/client/log" "$SHA" <<'PY'
+import json, sys
+KEYS = {"seq", "sha", "actor", "basis", "reason", "rejections", "checkpoints",
+        "commit", "repo", "branch", "author", "tool_service"}
+BAD = [sys.argv[2][:7], "Checkout p99 latency", "PF9KMXH"]
+def bad(o, path="$"):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k in KEYS:
+                return "key %s at %s" % (k, path)
+            r = bad(v, path + "." + k)
+            if r:
+                return r
+    elif isinstance(o, list):
+        for i, v in enumerate(o):
+            r = bad(v, "%s[%d]" % (path, i))
+            if r:
+                return r
+    elif isinstance(o, str):
+        for w in BAD:
+            if w in o:
+                return "%r in %r at %s" % (w, o, path)
+    return None
+why, titles, n = [], set(), 0
+for l in open(sys.argv[1]):
+    n += 1
+    b = json.loads(json.loads(l)["body"])
+    r = bad(b.get("data"))
+    if r:
+        why.append("%s/%s: %s" % (b["data"].get("claim_type"), b["data"].get("id"), r))
+    d = b.get("data", {})
+    for part in (d.get("state") or {}, d.get("patch") or {}):
+        if d.get("claim_type") == "Milestone" and part.get("title"):
+            titles.add(part["title"])
+print(("ok - " if n and not why else "not ok - ") + "%d pushes, none with a forbidden field%s" % (n, ": " + "; ".join(why[:3]) if why else ""))
+print(("ok - " if "Checkout v2" in titles else "not ok - ") + "the milestone push carries its title (%s)" % sorted(titles))
+PY
 eq "acme's claims, each pushed: three deployments, one release, one milestone" 5 "$(wc -l < "$T/pushed.txt")"
 eq "the release pushed holds both environments" "checkout/production checkout/staging" \
     "$(python3 -c 'import json,sys
