@@ -556,21 +556,21 @@ lite_claim_each(sqlite3_stmt *st, const char *type, const char *id,
 }
 
 /*
- * The revision of (type, id) believed at transaction time as_of (INT64_MAX:
- * the latest) into c (cleared by the caller).  1 found, 0 not, -1.
+ * One revision of (type, id) by statement sid, whose third parameter is n
+ * (as_of or a revision), into c.  1 found, 0 not, -1.
  */
 static int
-lite_claim_get(struct ledger *l, const char *type, const char *id,
-    int64_t as_of, struct claim *c)
+lite_claim_one(struct ledger *l, enum lite_stmt_id sid, const char *type,
+    const char *id, int64_t n, struct claim *c)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = lite_st(l, ST_CLAIM_GET)) == NULL)
+	if ((st = lite_st(l, sid)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, as_of);
+	sqlite3_bind_int64(st, 3, n);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		c->type = xstrdup(type);
 		c->id = xstrdup(id);
@@ -581,6 +581,17 @@ lite_claim_get(struct ledger *l, const char *type, const char *id,
 }
 
 /*
+ * The revision of (type, id) believed at transaction time as_of (INT64_MAX:
+ * the latest) into c (cleared by the caller).  1 found, 0 not, -1.
+ */
+static int
+lite_claim_get(struct ledger *l, const char *type, const char *id,
+    int64_t as_of, struct claim *c)
+{
+	return (lite_claim_one(l, ST_CLAIM_GET, type, id, as_of, c));
+}
+
+/*
  * Revision rev of (type, id), or with before the newest revision before
  * rev, into c (cleared by the caller).  1 found, 0 not, -1.
  */
@@ -588,21 +599,8 @@ static int
 lite_claim_rev(struct ledger *l, const char *type, const char *id,
     int64_t rev, int before, struct claim *c)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = lite_st(l, before ? ST_CLAIM_BEFORE : ST_CLAIM_REV)) == NULL)
-		return (-1);
-	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, rev);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		c->type = xstrdup(type);
-		c->id = xstrdup(id);
-		lite_claim_row(st, 0, c);
-	}
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+	return (lite_claim_one(l, before ? ST_CLAIM_BEFORE : ST_CLAIM_REV,
+	    type, id, rev, c));
 }
 
 static int
