@@ -566,8 +566,9 @@ ms_unknown(struct milestones *ms, struct ledger *l, const struct evidence *ev,
 	json_object	*names, *p, *v;
 	struct claim	 cur, c;
 	struct buf	 b;
+	struct basis	 bs;
 	const char	*name, *sha;
-	char		*basis, t[MP_TIMELEN];
+	char		 t[MP_TIMELEN];
 	int64_t		 commits;
 	size_t		 i;
 	int		 found, rc = 0;
@@ -608,7 +609,8 @@ ms_unknown(struct milestones *ms, struct ledger *l, const struct evidence *ev,
 		buf_init(&b);
 		evidence_canonical_json(p, &b);
 		json_object_put(p);
-		basis = ms_basis_ev(ev);
+		basis_init(&bs, 1);
+		basis_add_ev(&bs, ev->id, ev->seq);
 		memset(&c, 0, sizeof(c));
 		c.type = (char *)"MilestoneUnknown";
 		c.id = (char *)name;
@@ -618,10 +620,10 @@ ms_unknown(struct milestones *ms, struct ledger *l, const struct evidence *ev,
 		c.recorded_at = ev->recorded_at;
 		c.properties = buf_cstr(&b);
 		c.links = (char *)"{}";
-		xasprintf(&c.basis, "[%s]", basis);
+		c.basis = basis_json(&bs, 0);
 		rc = ledger_claim_put(l, &c);
 		free(c.basis);
-		free(basis);
+		basis_free(&bs);
 		buf_free(&b);
 		claim_clear(&cur);
 	}

@@ -11,7 +11,7 @@
 # globex's names.  Sink URLs are closed: a repo link "../../orgs/x" stays
 # one encoded segment, and a placeholder in the host is refused at load.
 . "$(dirname "$0")/outbox-lib.sh"
-plan 44
+plan 45
 
 CLIENT_B_TOKEN="client-b-token-$(head -c 8 /dev/urandom | xxd -p)"
 SHA1=1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a
@@ -61,6 +61,11 @@ rc=0; "$MILEPOSTD" -n -c "$T/typo.yaml" 2> "$T/typo.err" || rc=$?
 eq "fields: [progres] fails -n" 1 "$rc"
 line=$(grep -n 'progres\]' "$T/typo.yaml" | cut -d: -f1)
 check "with file:line and the nearest valid field" grep -qF "typo.yaml:$line: subscriptions[1].fields: unknown field progres (did you mean progress?)" "$T/typo.err"
+sed 's|audience: client,|audience: clients,|' "$T/milepost.yaml" > "$T/aud.yaml"
+rc=0; "$MILEPOSTD" -n -c "$T/aud.yaml" 2> "$T/aud.err" || rc=$?
+line=$(grep -n 'audience: clients' "$T/aud.yaml" | cut -d: -f1)
+eq "audience: clients fails -n, at its line, naming the valid values" "1 1" \
+    "$rc $(grep -cF "aud.yaml:$line: subscriptions[1].audience: must be client or internal" "$T/aud.err")"
 check "the configuration itself is valid (-n)" "$MILEPOSTD" -n -c "$T/milepost.yaml"
 
 start_daemon
