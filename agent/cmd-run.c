@@ -358,6 +358,10 @@ cmd_run_exec(const struct cmd_entry *ce, int argc, char **argv)
 		for (i = 0; i < CMD_RUN_NSIGNALS; i++)
 			sigaction(cmd_run_signals[i], &old[i], NULL);
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		/* CMD is the user's: it never sees the signing secret or the
+		 * read token (milepost has read them already). */
+		unsetenv("MILEPOST_SECRET");
+		unsetenv("MILEPOST_TOKEN");
 		execvp(cmd[0], cmd);
 		rc = errno;
 		if (rc == ENOENT && strchr(cmd[0], '/') == NULL)

@@ -3,7 +3,7 @@
 # status, duration and git links; build ids from the CI's environment;
 # emit's typed properties, idempotency and refusals; a wrong secret.
 . "$(dirname "$0")/lib.sh"
-plan 68
+plan 72
 
 unset GITHUB_RUN_ATTEMPT MILEPOST_TIMEOUT
 # Never find a repository above $T, whatever /tmp sits in.
@@ -60,6 +60,16 @@ eq "run -- sh -c 'exit 7' exits 7" 7 "$rc"
 eq "BuildCompleted records exit code 7" "failure|7" \
     "$(ev "json_extract(properties,'\$.buildStatus'), json_extract(properties,'\$.exitCode')" \
     "subject='b-3' AND $completed")"
+# run: CMD never sees the signing secret or the read token (milepost has
+# used the secret: both evidence are stored, so the secret was there).
+MILEPOST_TOKEN=tok-env-check "$MILEPOST" run --id b-env -- env > "$T/env"; rc=$?
+eq "run -- env exits 0, both evidence stored with the secret" "0 2" \
+    "$rc $(ev 'count(*)' "subject='b-env'")"
+check "the wrapped env printed the environment (MILEPOST_SPOOL is there)" \
+    grep -q '^MILEPOST_SPOOL=' "$T/env"
+check "the wrapped command's environment has no MILEPOST_SECRET" \
+    no_grep -e '^MILEPOST_SECRET=' -e "$SECRET" "$T/env"
+check "... and no MILEPOST_TOKEN" no_grep -e '^MILEPOST_TOKEN=' -e tok-env-check "$T/env"
 "$MILEPOST" run --id b-4 -- "$T/no-such-command" 2>/dev/null; rc=$?
 eq "run of a missing command exits 127" 127 "$rc"
 "$MILEPOST" run --id b-5 -- sleep 1; rc=$?
