@@ -6,7 +6,7 @@
 # ignored phases, two passwords (rotation) and a bearer token.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
-plan 120
+plan 123
 
 FIX="$top_srcdir/tests/fixtures/jenkins"
 PW1="jk-old-$(head -c 12 /dev/urandom | xxd -p)"
@@ -139,24 +139,32 @@ else
 	: "${JAVA_HOME:=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
 	export JAVA_HOME
 	groovy "$top_srcdir/tests/it/jenkins-step.groovy" \
-	    "$top_srcdir/plugins/jenkins/vars/milepost.groovy" "$T/cmds" 2> "$T/groovy.err"
+	    "$top_srcdir/plugins/jenkins/vars/milepost.groovy" "$T/cmds" "$T/notes" 2> "$T/groovy.err"
 	rc=$?
 	eq "milepost.groovy: jenkins-step.groovy runs it (exit 0)" 0 "$rc"
 	[ "$rc" = 0 ] || sed 's/^/# /' "$T/groovy.err"
-	eq "milepost.groovy: three sh steps" 3 "$(tr -cd '\0' < "$T/cmds" | wc -c | awk '{ print $1 + 1 }')"
+	eq "milepost.groovy: four sh steps" 4 "$(tr -cd '\0' < "$T/cmds" | wc -c | awk '{ print $1 + 1 }')"
 	mkdir -p "$T/bin"
 	ln -sf "$MILEPOST" "$T/bin/milepost"
 	codes=
 	while IFS= read -r -d '' cmd; do
-		PATH="$T/bin:$PATH" sh -c "$cmd" >> "$T/steps.out" 2>&1
+		# As Jenkins's sh runs a script without #!: sh -xe.
+		PATH="$T/bin:$PATH" sh -xe -c "$cmd" >> "$T/steps.out" 2>&1
 		codes="$codes$? "
 	done < <(cat "$T/cmds"; printf '\0')
-	eq "milepost.groovy: each step exits as its script does" "0 4 0 " "$codes"
+	eq "milepost.groovy: each step exits as its script does" "0 4 0 0 " "$codes"
 	check "milepost.groovy: quotes in a script survive" grep -q "^it's quoted$" "$T/steps.out"
+	check "milepost.groovy: a plain script is traced (sh -xe, as Jenkins runs it)" \
+	    grep -qx '+ echo building' "$T/steps.out"
+	check "milepost.groovy: a #!/bin/bash script runs under bash" \
+	    grep -q '^shebang: [0-9]' "$T/steps.out"
+	eq "milepost.groovy: bat and powershell run unwrapped, each after a warning" \
+	    "echo milepost: bat is not wrapped; this step runs without evidence|bat echo windows|echo milepost: powershell is not wrapped; this step runs without evidence|powershell Write-Output windows" \
+	    "$(paste -sd'|' "$T/notes")"
 	B=jenkins-acme-shop-main-42-Unit-tests
-	eq "milepost.groovy: BuildCompleted per step, id \$BUILD_TAG-<stage>, with exitCode" "0 0 4" \
+	eq "milepost.groovy: BuildCompleted per step, id \$BUILD_TAG-<stage>, with exitCode" "0 0 0 4" \
 	    "$(sqlite3 "$T/ledger.db" "SELECT json_extract(properties,'\$.exitCode') FROM evidence WHERE type='BuildCompleted' AND subject='$B' ORDER BY 1" | tr '\n' ' ' | sed 's/ $//')"
-	eq "milepost.groovy: service: reaches the evidence" 2 \
+	eq "milepost.groovy: service: reaches the evidence" 3 \
 	    "$(rows "type='BuildStartedEvent' AND subject='$B' AND json_extract(properties,'\$.service')='shop'")"
 	n=$(rows)
 	PATH=/usr/bin:/bin sh -c "$(tr '\0' '\n' < "$T/cmds" | sed -n '1,/^fi$/p')" > "$T/plain.out" 2>&1
