@@ -99,6 +99,7 @@ metrics_init(struct metrics *m, const struct types *types)
 	m->rej_src = xcalloc(m->nsrc * REJECT_MAX, sizeof(*m->rej_src));
 	m->ev_src = xcalloc(m->nsrc * m->ntype, sizeof(*m->ev_src));
 	m->alias_miss = xcalloc(m->nsrc, sizeof(*m->alias_miss));
+	m->last_delivery = xcalloc(m->nsrc, sizeof(*m->last_delivery));
 }
 
 void
@@ -107,7 +108,9 @@ metrics_free(struct metrics *m)
 	free(m->rej_src);
 	free(m->ev_src);
 	free(m->alias_miss);
+	free(m->last_delivery);
 	m->rej_src = m->ev_src = m->alias_miss = NULL;
+	m->last_delivery = NULL;
 }
 
 void
@@ -145,6 +148,20 @@ metrics_evidence(struct metrics *m, const char *source, const char *type)
 }
 
 /*
+ * A genuine delivery (its signature or credential verified) came from
+ * source, whatever became of it: stored, a duplicate or ignored.  Read as
+ * milepost_source_last_delivery_age_seconds{source}, so that a sender
+ * that stopped (PagerDuty disables a failing subscription) shows.
+ */
+void
+metrics_delivery(struct metrics *m, const char *source)
+{
+	if (m->last_delivery != NULL)
+		atomic_store(&m->last_delivery[metrics_source(m, source)],
+		    (int_fast64_t)time(NULL));
+}
+
+/*
  * A name from source found no alias in the service catalog and was kept
  * as it is (milepost_alias_misses_total{source}).
  */
@@ -178,6 +195,7 @@ metrics_render_labelled(struct metrics *m, struct buf *b)
 {
 	uint64_t	v;
 	size_t		i, j;
+	int64_t		t, now = (int64_t)time(NULL);
 
 	buf_adds(b, "# HELP milepost_rejections_total Requests refused, by "
 	    "source and reason.\n# TYPE milepost_rejections_total counter\n");
@@ -208,6 +226,14 @@ metrics_render_labelled(struct metrics *m, struct buf *b)
 			buf_printf(b, "milepost_alias_misses_total{source="
 			    "\"%s\"} %llu\n", metrics_source_name(m, i),
 			    (unsigned long long)v);
+	buf_adds(b, "# HELP milepost_source_last_delivery_age_seconds "
+	    "Seconds since the last genuine delivery from the source, since "
+	    "start.\n# TYPE milepost_source_last_delivery_age_seconds gauge\n");
+	for (i = 0; m->last_delivery != NULL && i < m->nsrc; i++)
+		if ((t = atomic_load(&m->last_delivery[i])) > 0)
+			buf_printf(b, "milepost_source_last_delivery_age_seconds"
+			    "{source=\"%s\"} %lld\n", metrics_source_name(m, i),
+			    (long long)(now > t ? now - t : 0));
 	buf_adds(b, "# HELP milepost_timer_lag_seconds How late the timer's "
 	    "last tick came.\n# TYPE milepost_timer_lag_seconds gauge\n");
 	for (i = 0; i < METRICS_TIMER_MAX; i++)

@@ -444,6 +444,7 @@ http_hook_post(struct server *srv, struct evhttp_request *req,
 		http_error(srv, req, 401, REJECT_SIGNATURE, why, NULL);
 		return;
 	}
+	metrics_delivery(&srv->metrics, src->name);	/* a genuine one */
 	/* Parsed once, here; a raw_body source also takes a non-JSON body. */
 	if ((payload = http_parse_json(srv, sr.body, sr.len, why, sizeof(why))) ==
 	    NULL && !src->raw_body) {

@@ -71,6 +71,7 @@ struct metrics {
 	atomic_uint_fast64_t	*rej_src;	/* [nsrc][REJECT_MAX] */
 	atomic_uint_fast64_t	*ev_src;	/* [nsrc][ntype] */
 	atomic_uint_fast64_t	*alias_miss;	/* [nsrc] */
+	atomic_int_fast64_t	*last_delivery;	/* [nsrc]: unix s, 0 none */
 	/* The loop's timers: when each last ran, and how late it was. */
 	atomic_int_fast64_t	 timer_last[METRICS_TIMER_MAX];
 	atomic_int_fast64_t	 timer_lag[METRICS_TIMER_MAX];
@@ -87,6 +88,7 @@ void	metrics_reject_source(struct metrics *, const char *,
 	    enum reject_reason);
 void	metrics_evidence(struct metrics *, const char *, const char *);
 void	metrics_alias_miss(struct metrics *, const char *);
+void	metrics_delivery(struct metrics *, const char *);
 void	metrics_timer(struct metrics *, enum metrics_timer, int64_t);
 void	metrics_batch(struct metrics *, size_t, int64_t);
 void	metrics_render(struct metrics *, struct buf *);

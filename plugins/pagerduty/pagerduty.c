@@ -8,11 +8,14 @@
  * Delivery id: X-Webhook-Id (kept across retries), else event.id.
  * Events (event.event_type in the body):
  *   incident.triggered     IncidentOpened
+ *   incident.reopened      IncidentOpened: a reopening (a resolved
+ *                          incident is open again), so that the next
+ *                          incident.resolved closes an open incident
  *   incident.acknowledged  IncidentAcknowledged
  *   incident.resolved      IncidentResolved
  *   pagey.ping, service.*, and every other incident.* event (annotated,
- *   escalated, priority_updated, reassigned, reopened, ...): acknowledged
- *   and ignored.
+ *   escalated, priority_updated, reassigned, unacknowledged, ...):
+ *   acknowledged and ignored.
  * The evidence id is event.id: one outbound event of PagerDuty is one
  * fact, whatever delivery or subscription carried it, so a retry or a
  * second overlapping subscription is a duplicate, never a second incident.
@@ -102,7 +105,8 @@ pagerduty_normalize(const struct source_req *r, json_object *p,
 		    "(no event.event_type)");
 		return (-1);
 	}
-	if (strcmp(type, "incident.triggered") == 0)
+	if (strcmp(type, "incident.triggered") == 0 ||
+	    strcmp(type, "incident.reopened") == 0)
 		kind = "IncidentOpened";
 	else if (strcmp(type, "incident.acknowledged") == 0)
 		kind = "IncidentAcknowledged";

@@ -7,7 +7,7 @@
 # fingerprints, ignored and refused payloads, and the credentials.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
-plan 113
+plan 116
 
 FIX="$top_srcdir/tests/fixtures/alertmanager"
 BEAR1="am-old-$(head -c 12 /dev/urandom | xxd -p)"
@@ -166,4 +166,21 @@ r=$(hook firing -H "Authorization: Bearer $BEAR2"); eq "after rotation, the new 
 
 stop_daemon TERM; eq "SIGTERM: the daemon exits 0" 0 "$?"
 check "the ledger verifies" "$MILEPOST" ledger verify --ledger "sqlite:$T/ledger.db"
+# README.md's complete alertmanager.yml, checked by Alertmanager's own
+# amtool (script/setup installs prometheus-alertmanager; without it this
+# fails): valid, and every alert reaches milepost besides its receiver.
+python3 - "$top_srcdir/plugins/alertmanager/README.md" > "$T/am.yml" <<'PY'
+import re, sys
+s = open(sys.argv[1]).read()
+b = [x for x in re.findall(r"```yaml\n(.*?)```", s, re.S) if "route:" in x and "receivers:" in x]
+sys.stdout.write(b[0] if b else "")
+PY
+amtool check-config "$T/am.yml" > "$T/amtool.out" 2>&1; rc=$?
+eq "README.md's alertmanager.yml passes amtool check-config" "0 1" \
+    "$rc $(grep -c SUCCESS "$T/amtool.out")"
+[ "$rc" = 0 ] || sed 's/^/# /' "$T/amtool.out"
+eq "a critical alert reaches milepost and pagerduty" "milepost,pagerduty" \
+    "$(amtool config routes test --config.file="$T/am.yml" severity=critical env=production 2>/dev/null)"
+eq "an alert no other route matches reaches milepost and default" "milepost,default" \
+    "$(amtool config routes test --config.file="$T/am.yml" alertname=Other 2>/dev/null)"
 finish

@@ -7,7 +7,7 @@
 # a secret rotation.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
-plan 80
+plan 101
 
 FIX="$top_srcdir/tests/fixtures/pagerduty"
 SEC1="pd-old-$(head -c 12 /dev/urandom | xxd -p)"
@@ -108,6 +108,32 @@ expect pagerduty 01J1YB7Q0E2G4J6L8N0R2T4W6Y type=IncidentResolved subject=$INC \
 eq "one incident, three evidence: opened, acknowledged, resolved" \
     "IncidentOpened IncidentAcknowledged IncidentResolved" \
     "$(sqlite3 "$T/ledger.db" "SELECT group_concat(type, ' ') FROM (SELECT type FROM evidence WHERE source='pagerduty' AND subject='$INC' ORDER BY seq)")"
+
+# incident.reopened: the resolved incident is open again (IncidentOpened,
+# a reopening), so the second resolution that follows closes an open one.
+f=incident.reopened
+r=$(hook $f "$(v1 "$SEC1" "$FIX/$f.json")")
+eq "incident.reopened: 202, one evidence" "202 1" "${r%% *} $(json 'd["accepted"]')"
+fetch
+expect pagerduty 01J1YE3K5N7Q9S1U3W5Y7A9C1E type=IncidentOpened subject=$INC \
+    time=2025-07-03T11:40:12.305000Z p.incidentId=$INC \
+    p.title="Checkout p99 latency > 2 s – eu-west" p.status=triggered p.urgency=high \
+    p.priority=P1 p.service="Checkout API" p.url=$WEB/incidents/$INC p.tool=pagerduty \
+    l.incident=$INC l.service="Checkout API" l.service_id=PF9KMXH
+f=incident.resolved-again
+r=$(hook $f "$(v1 "$SEC1" "$FIX/$f.json")")
+eq "the second incident.resolved: 202" 202 "${r%% *}"
+eq "opened, acknowledged, resolved, reopened, resolved again" \
+    "IncidentOpened IncidentAcknowledged IncidentResolved IncidentOpened IncidentResolved" \
+    "$(sqlite3 "$T/ledger.db" "SELECT group_concat(type, ' ') FROM (SELECT type FROM evidence WHERE source='pagerduty' AND subject='$INC' ORDER BY seq)")"
+
+# The time since the last genuine delivery, per source (README: PagerDuty
+# disables a failing subscription, and then sends nothing).
+age=$(metric 'milepost_source_last_delivery_age_seconds{source="pagerduty"}')
+check "milepost_source_last_delivery_age_seconds{source=\"pagerduty\"} is a recent age (got ${age:-none})" \
+    test "${age:-x}" -ge 0 -a "${age:-x}" -lt 600
+check "... and there is no series for a source that sent nothing" \
+    cmd_lacks 'milepost_source_last_delivery_age_seconds{source="github"}' curl -sf "$URL/metrics"
 
 # Genuine events that Milepost does not use: 200 {"ignored":...}, counted.
 n=$(rows); ig=$(metric milepost_hooks_ignored_total)
