@@ -10,7 +10,7 @@
 #   since the template's GIT_CLEAN_FLAGS keep .milepost/;
 # - a job's own after_script with README.md's !reference still flushes.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 17
 
 start_daemon
 P="$T/proj"
@@ -53,10 +53,11 @@ PY
 eq "the template and README.md's job read with python3's yaml (exit 0)" 0 "$?"
 sed 's/^/# /' "$T/yaml.err"
 
-# job ID SCRIPT: before_script and SCRIPT in one shell, in $P.
+# job ID SCRIPT: before_script and SCRIPT in one shell, in $P (PATH: the
+# agent's, or $JOBPATH).
 job() {
 	printf '%s\n' "$2" > "$T/script.sh"
-	(cd "$P" && env PATH="$T/bin:$PATH" CI_PROJECT_DIR="$P" CI_JOB_ID="$1" \
+	(cd "$P" && env PATH="${JOBPATH:-$T/bin:$PATH}" CI_PROJECT_DIR="$P" CI_JOB_ID="$1" \
 	    MILEPOST_URL="$URL" MILEPOST_SECRET="$SECRET" \
 	    sh -e -c '. "$1"; . "$2"; . "$3"' job "$T/vars.sh" "$T/before.sh" "$T/script.sh")
 }
@@ -81,6 +82,14 @@ job 101 "milepost run -- sh -c 'env > \"$T/env-101\"'" > "$T/job.out" 2>&1
 eq "up: the job passes, both evidence for CI_JOB_ID 101" "0 2" "$? $(ev 101)"
 check "up: the wrapped command printed the job's environment" grep -q '^CI_JOB_ID=101$' "$T/env-101"
 check "up: ... without MILEPOST_SECRET" no_grep -e '^MILEPOST_SECRET=' -e "$SECRET" "$T/env-101"
+
+# Without the agent: the command runs, without MILEPOST_SECRET, with its
+# status.
+JOBPATH=/usr/bin:/bin job 100 "milepost run -- sh -c 'env > \"$T/env-100\"; exit 3'" > "$T/job.out" 2>&1
+eq "no agent: the job exits with the command's status (3), with a warning" "3 1" \
+    "$? $(grep -c 'agent is not installed' "$T/job.out")"
+check "no agent: the command's environment has no MILEPOST_SECRET" \
+    no_grep -e '^MILEPOST_SECRET=' -e "$SECRET" "$T/env-100"
 
 # B: down during the job, up again for after_script.
 check "the receiver stops" stop_daemon

@@ -6,7 +6,7 @@
 # ignored phases, two passwords (rotation) and a bearer token.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
-plan 123
+plan 125
 
 FIX="$top_srcdir/tests/fixtures/jenkins"
 PW1="jk-old-$(head -c 12 /dev/urandom | xxd -p)"
@@ -156,6 +156,8 @@ else
 	check "milepost.groovy: quotes in a script survive" grep -q "^it's quoted$" "$T/steps.out"
 	check "milepost.groovy: a plain script is traced (sh -xe, as Jenkins runs it)" \
 	    grep -qx '+ echo building' "$T/steps.out"
+	check "milepost.groovy: the script's environment has no MILEPOST_SECRET" \
+	    grep -qx 'secret-lines: 0' "$T/steps.out"
 	check "milepost.groovy: a #!/bin/bash script runs under bash" \
 	    grep -q '^shebang: [0-9]' "$T/steps.out"
 	eq "milepost.groovy: bat and powershell run unwrapped, each after a warning" \
@@ -170,6 +172,8 @@ else
 	PATH=/usr/bin:/bin sh -c "$(tr '\0' '\n' < "$T/cmds" | sed -n '1,/^fi$/p')" > "$T/plain.out" 2>&1
 	eq "milepost.groovy: without the agent the step still runs" "0 True" \
 	    "$? $(grep -q 'not on the PATH' "$T/plain.out" && grep -q building "$T/plain.out" && echo True)"
+	check "milepost.groovy: ... and without MILEPOST_SECRET (set here: ${MILEPOST_SECRET:+yes})" \
+	    grep -qx 'secret-lines: 0' "$T/plain.out"
 	eq "milepost.groovy: and sends nothing" "$n" "$(rows)"
 fi
 

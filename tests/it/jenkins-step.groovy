@@ -23,7 +23,7 @@ def milepost = new GroovyShell(this.class.classLoader, binding).parse(new File(a
 
 // A Jenkinsfile's stage:
 milepost(service: 'shop') {
-    sh 'echo building'
+    sh 'echo building; echo "secret-lines: $(env | grep -c ^MILEPOST_SECRET=)"'
     sh(script: 'echo "it\'s quoted"; exit 4', returnStatus: true)
     sh '#!/bin/bash\necho "shebang: $BASH_VERSION"; [[ -n $BASH_VERSION ]]'
     bat 'echo windows'

@@ -110,7 +110,7 @@ String milepostCommand(Map opts, String script) {
         "  ${run} -- ${inner}\n" +
         "else\n" +
         "  echo 'milepost: the agent is not on the PATH; running without evidence' >&2\n" +
-        "  ${inner}\n" +
+        "  (unset MILEPOST_SECRET MILEPOST_TOKEN; ${inner})\n" +
         "fi\n"
 }
 
