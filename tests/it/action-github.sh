@@ -12,7 +12,7 @@
 # - a runner that is not Linux runs the command bare, with a warning;
 # - the command never sees MILEPOST_SECRET.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 21
 
 start_daemon
 export HOME="$T/home" RUNNER_OS=Linux RUNNER_ARCH=X64 ImageOS=ubuntu24 \
@@ -21,13 +21,15 @@ mkdir -p "$HOME" "$RUNNER_TEMP" "$T/cache" "$T/work"
 : > "$T/cache/log"
 
 # The action's repository as GitHub fetches it: the sources it hashes, the
-# action, and script/setup (stubbed: no apt, the build is the one here).
+# action, and script/setup (its package list, with setup_install recording
+# what it would install and setup_build copying the agent built here).
 A="$T/repo"
 mkdir -p "$A/script"
 cp -r "$top_srcdir/common" "$top_srcdir/agent" "$top_srcdir/plugins" \
     "$top_srcdir/configure.ac" "$top_srcdir/Makefile.am" "$A/"
 cat > "$A/script/setup" <<EOF
-setup_install() { :; }
+. "$top_srcdir/script/setup"
+setup_install() { printf '%s\\n' "\${SETUP_PACKAGES[@]}" > "$T/setup-packages"; }
 setup_build() { mkdir -p "\$1" && cp "$MILEPOST" "\$1/milepost"; }
 EOF
 ACT="$A/plugins/github"
@@ -50,6 +52,9 @@ eq "miss: the step exits with the command's status (4)" 4 "$rc"
 key=$(sed -n 's/^restore \(.*\) miss$/\1/p' "$T/cache/log" | head -1)
 eq "miss: restored nothing, then saved the same key before the command" \
     "restore $key miss|save $key" "$(paste -sd'|' "$T/cache/log")"
+check "miss: the build installs script/setup's packages less the test suite's" \
+    test -n "$(grep -x libcurl4-openssl-dev "$T/setup-packages")" -a \
+    -z "$(grep -E -x 'groovy|golang-go|python3-yaml|prometheus-alertmanager' "$T/setup-packages")"
 check "miss: the saved cache holds the agent and its run-time packages" \
     test -x "$T/cache/$key/milepost" -a -s "$T/cache/$key/runtime-packages"
 eq "miss: the build's evidence arrived (exit code 4)" \
