@@ -7,7 +7,7 @@
 # still verifies.  Bad bodies get 400 or 422 naming the field, and change
 # nothing.  No source may send the audit types.
 . "$(dirname "$0")/outbox-lib.sh"
-plan 59
+plan 60
 
 OP_TOKEN="operator-token-$(head -c 8 /dev/urandom | xxd -p)"
 WRITER_TOKEN="writer-token-$(head -c 8 /dev/urandom | xxd -p)"
@@ -130,6 +130,8 @@ opened d3 planned
 check "the daemon appends after it" wait_status down Status d3 done
 eq "at the seq after the audit" "$((n + 2))" "$(sqlite3 "$T/ledger.db" "SELECT max(seq) FROM evidence;")"
 check "the chain verifies after both writers" "$MILEPOST" ledger verify -c "$CONF"
+out=$("$MILEPOST" claims rebuild -c "$CONF" 2>&1); rc=$?
+eq "claims rebuild over the audit evidence: the claims are equal (exit 0)" "0 1" "$rc $(grep -c "equal to what is stored" <<<"$out")"
 
 # milepost outbox --url: over HTTP with a token.
 out=$(MILEPOST_TOKEN=$OP_TOKEN "$MILEPOST" outbox replay --url "$URL" --since 1h --sink down 2>"$T/err"); rc=$?
