@@ -62,6 +62,11 @@ extern const struct cmd_entry	 cmd_run_entry;
 extern const struct cmd_entry	 cmd_services_entry;
 int		 cmd_claim_fetch(const char *, const char *, json_object **);
 void		 cmd_claim_print(json_object *);
+int		 cmd_emit_prop(const char *, json_object *);
+int		 cmd_flush_id(const struct buf *, char *, size_t);
+void		 cmd_git_env_load(const char *);
+int		 cmd_git_read_refs(FILE *, void (*)(void *, const char *,
+		    const char *, const char *), void *);
 int		 cmd_ledger_missing(const char *);
 int		 cmd_ledger_options(const struct cmd_entry *, int, char **,
 		    const char **, const char **);

@@ -54,13 +54,18 @@ const struct cmd_entry cmd_emit_entry = {
 
 /*
  * Parse s strictly as one JSON value into *out (a new object; NULL for
- * JSON null).  Returns 0, or -1 if s is not exactly one JSON value.
+ * JSON null).  Returns 0, or -1 if s is not exactly one JSON value, or
+ * holds a number that is not finite (NaN, Infinity, 1e999: json-c's
+ * strict mode takes them, the receiver's strict_parse does not, and no
+ * JSON text could carry them).
  */
 static int
 cmd_emit_json(const char *s, json_object **out)
 {
 	struct json_tokener	*tok;
+	json_object		*o;
 	size_t			 len = strlen(s);
+	char			 why[MP_ERRLEN];
 	int			 rc = 0;
 
 	if ((tok = json_tokener_new_ex(CMD_EMIT_JSON_DEPTH)) == NULL)
@@ -75,7 +80,48 @@ cmd_emit_json(const char *s, json_object **out)
 		rc = -1;
 	}
 	json_tokener_free(tok);
+	if (*out != NULL) {
+		/* The one strict parse decides (a NUL ends it as a blank). */
+		tok = strict_new(CMD_EMIT_JSON_DEPTH);
+		if ((o = strict_parse(tok, s, len + 1, why, sizeof(why))) ==
+		    NULL) {
+			log_debug("%s: %s", __func__, why);
+			json_object_put(*out);
+			*out = NULL;
+			rc = -1;
+		}
+		json_object_put(o);
+		json_tokener_free(tok);
+	}
 	return (rc);
+}
+
+/*
+ * Add one PROP=VALUE (a string) or PROP:=JSON (the JSON value as it is)
+ * argument to props.  Returns 0; -1 when arg is neither form (no '=', or
+ * an empty PROP); -2 when the JSON is not exactly one JSON value.
+ */
+int
+cmd_emit_prop(const char *arg, json_object *props)
+{
+	json_object	*v;
+	const char	*eq;
+	char		*key;
+
+	if ((eq = strchr(arg, '=')) == NULL || eq == arg ||
+	    (eq == arg + 1 && eq[-1] == ':'))
+		return (-1);
+	if (eq[-1] == ':') {
+		if (cmd_emit_json(eq + 1, &v) == -1)
+			return (-2);
+		key = xstrndup(arg, (size_t)(eq - 1 - arg));
+	} else {
+		v = json_object_new_string(eq + 1);
+		key = xstrndup(arg, (size_t)(eq - arg));
+	}
+	json_object_object_add(props, key, v);
+	free(key);
+	return (0);
 }
 
 /*
@@ -97,12 +143,12 @@ cmd_emit_exec(const struct cmd_entry *ce, int argc, char **argv)
 	};
 	struct client_reply	 r;
 	enum client_status	 st;
-	json_object		*ev = NULL, *props, *links, *v;
+	json_object		*ev = NULL, *props, *links;
 	const char		*type, *subject = NULL, *time = NULL;
 	const char		*id = NULL, *eq;
 	char			*key, gen[32], hex[21], now[MP_TIMELEN];
 	int64_t			 us;
-	int			 ch, i, git = 0, spooled, rc;
+	int			 ch, i, git = 0, spooled, rc, pr;
 
 	links = json_object_new_object();
 	props = json_object_new_object();
@@ -174,25 +220,15 @@ cmd_emit_exec(const struct cmd_entry *ce, int argc, char **argv)
 	}
 	type = argv[optind];
 	for (i = optind + 1; i < argc; i++) {
-		if ((eq = strchr(argv[i], '=')) == NULL || eq == argv[i] ||
-		    (eq == argv[i] + 1 && eq[-1] == ':')) {
+		if ((pr = cmd_emit_prop(argv[i], props)) == -1) {
 			rc = cmd_usage_error(ce, "%s: expected PROP=VALUE or "
 			    "PROP:=JSON", argv[i]);
 			goto out;
 		}
-		if (eq[-1] == ':') {
-			if (cmd_emit_json(eq + 1, &v) == -1) {
-				rc = cmd_usage_error(ce, "%s: not valid JSON",
-				    argv[i]);
-				goto out;
-			}
-			key = xstrndup(argv[i], (size_t)(eq - 1 - argv[i]));
-		} else {
-			v = json_object_new_string(eq + 1);
-			key = xstrndup(argv[i], (size_t)(eq - argv[i]));
+		if (pr == -2) {
+			rc = cmd_usage_error(ce, "%s: not valid JSON", argv[i]);
+			goto out;
 		}
-		json_object_object_add(props, key, v);
-		free(key);
 	}
 	if (client_key() == CLIENT_KEY_BAD) {
 		log_warnx("emit: MILEPOST_SECRET is not a valid Standard "

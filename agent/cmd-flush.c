@@ -23,7 +23,6 @@
 #include "agent.h"
 
 static int	cmd_flush_exec(const struct cmd_entry *, int, char **);
-static int	cmd_flush_id(const struct buf *, char *, size_t);
 
 const struct cmd_entry cmd_flush_entry = {
 	.name = "flush",
@@ -42,7 +41,7 @@ const struct cmd_entry cmd_flush_entry = {
  * evidence's, or a batch's webhook-id (client_batch_id).  Returns 0, or
  * -1 if unusable.
  */
-static int
+int
 cmd_flush_id(const struct buf *b, char *id, size_t idlen)
 {
 	struct json_tokener	*tok;

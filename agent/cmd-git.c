@@ -93,7 +93,6 @@ static int	cmd_git_exec(const struct cmd_entry *, int, char **);
 static int	cmd_git_post_receive(const struct cmd_entry *, int, char **);
 static int	cmd_git_install(const struct cmd_entry *, int, char **);
 static int	cmd_git_open(git_repository **, const char *, int);
-static void	cmd_git_env_load(const char *);
 static int	cmd_git_read(struct cmd_git_push *, FILE *);
 static int	cmd_git_parse(char *, struct cmd_git_update *);
 static int	cmd_git_cmpstr(const void *, const void *);
@@ -220,7 +219,7 @@ cmd_git_open(git_repository **repo, const char *path, int quiet)
  * dir/milepost.env: "KEY=VALUE" lines, '#' comments, no quoting.  A
  * missing file is not an error; a bad line is skipped with a warning.
  */
-static void
+void
 cmd_git_env_load(const char *dir)
 {
 	static const char	*keys[] = {
@@ -286,12 +285,14 @@ out:
 
 /*
  * Parse "<old> <new> <ref>" (line is modified) into u; u->ref is new.
- * Returns 0, or -1 if the line is not one.
+ * A ref holds no control character or DEL (git-check-ref-format(1) says
+ * so; one would end up in the evidence's links).  Returns 0, or -1 if the
+ * line is not one.
  */
 static int
 cmd_git_parse(char *line, struct cmd_git_update *u)
 {
-	char	*p, *q;
+	char	*p, *q, *r;
 
 	memset(u, 0, sizeof(*u));
 	if ((p = strchr(line, ' ')) == NULL || (q = strchr(p + 1, ' ')) ==
@@ -299,6 +300,9 @@ cmd_git_parse(char *line, struct cmd_git_update *u)
 		return (-1);
 	*p++ = '\0';
 	*q++ = '\0';
+	for (r = q; *r != '\0'; r++)
+		if ((unsigned char)*r < ' ' || *r == 0x7f)
+			return (-1);
 	if (strlen(line) != GIT_OID_HEXSZ || strlen(p) != GIT_OID_HEXSZ ||
 	    git_oid_fromstr(&u->old, line) != 0 ||
 	    git_oid_fromstr(&u->new, p) != 0)
@@ -352,6 +356,31 @@ cmd_git_read(struct cmd_git_push *p, FILE *f)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * Read git's post-receive input from f as the hook does (cmd_git_read),
+ * and call fn(arg, ref, old, new) for each update taken, the ids in hex.
+ * Returns what cmd_git_read returns.
+ */
+int
+cmd_git_read_refs(FILE *f, void (*fn)(void *, const char *, const char *,
+    const char *), void *arg)
+{
+	struct cmd_git_push	 p;
+	char			 o[GIT_OID_HEXSZ + 1], n[GIT_OID_HEXSZ + 1];
+	size_t			 i;
+	int			 rc;
+
+	memset(&p, 0, sizeof(p));
+	rc = cmd_git_read(&p, f);
+	for (i = 0; i < p.nu; i++) {
+		git_oid_tostr(o, sizeof(o), &p.u[i].old);
+		git_oid_tostr(n, sizeof(n), &p.u[i].new);
+		fn(arg, p.u[i].ref, o, n);
+	}
+	cmd_git_push_clear(&p);
+	return (rc);
 }
 
 static int

@@ -1,25 +1,38 @@
 /*
- * cmd-outbox.c: "milepost outbox list|retry|replay", which read and
- * update the outbox in the ledger directly (--ledger URL or -c FILE, as
- * ledger verify does), beside a running milepostd: each update is one
- * short transaction, and the daemon picks the rows up on its next scan
- * (within a quarter of a second).  No HTTP and no token: whoever may
- * write the ledger file may do this.
+ * cmd-outbox.c: "milepost outbox list|retry|replay".
+ *
+ * With --ledger URL or -c FILE it reads and updates the outbox in the
+ * ledger directly, beside a running milepostd: whoever may write the
+ * ledger file may do this.  Each update is one short transaction that
+ * also appends its audit evidence (OutboxRetried, OutboxReplayed, via
+ * "cli", the user as actor: outbox_op_apply), and the daemon picks the
+ * rows up on its next scan (within a quarter of a second).
+ *
+ * With --url URL it asks a milepostd over HTTP instead (GET /v1/outbox,
+ * POST /v1/outbox/retry, /v1/outbox/replay), with MILEPOST_TOKEN, which
+ * must be an operator's or an admin's; the daemon writes the audit.
  */
 #include <getopt.h>
+#include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 
 static void	cmd_outbox_backlog(const char *, int64_t, void *);
 static int	cmd_outbox_exec(const struct cmd_entry *, int, char **);
+static int	cmd_outbox_http(const char *, const char *, const char *,
+		    const char *, const char *, const char *);
+static int64_t	cmd_outbox_write(struct ledger *, const struct config *,
+		    struct outbox_op *);
 
 const struct cmd_entry cmd_outbox_entry = {
 	.name = "outbox",
-	.usage = "list|retry|replay [--ledger URL | -c FILE] [--sink NAME] "
-	    "[--status S] [--since TIME] [TYPE/ID]",
+	.usage = "list|retry|replay [--ledger URL | -c FILE | --url URL] "
+	    "[--sink NAME] [--status S] [--since TIME] [TYPE/ID]",
 	.summary = "inspect the outbox and dead-letter queue; send again",
 	.help =
 	    "commands:\n"
@@ -40,8 +53,13 @@ const struct cmd_entry cmd_outbox_entry = {
 	    "  --ledger URL  the ledger, such as sqlite:/var/lib/milepost/"
 	    "ledger.db\n"
 	    "  -c FILE       use the ledger of this milepostd configuration\n"
+	    "  --url URL     ask the milepostd at URL over HTTP instead, with\n"
+	    "                $MILEPOST_TOKEN (an operator's or an admin's)\n"
 	    "  --sink NAME   only this sink\n"
-	    "\nexit status: 0 done, 2 usage or the ledger cannot be used.\n",
+	    "\nretry and replay write an audit evidence (OutboxRetried, "
+	    "OutboxReplayed)\nin the ledger, in the same transaction.\n"
+	    "\nexit status: 0 done, 2 usage, refused, or the ledger cannot "
+	    "be used;\n3 the receiver did not answer, or answered 5xx.\n",
 	.exec = cmd_outbox_exec,
 };
 
@@ -92,11 +110,14 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 		{ "sink",	required_argument,	NULL,	's' },
 		{ "since",	required_argument,	NULL,	'S' },
 		{ "status",	required_argument,	NULL,	't' },
+		{ "url",	required_argument,	NULL,	'u' },
 		{ NULL,		0,			NULL,	0 }
 	};
+	struct outbox_op op;
 	struct config	*cf = NULL;
 	struct ledger	*l = NULL;
 	const char	*url = NULL, *file = NULL, *sink = NULL, *since = NULL;
+	const char	*http = NULL;
 	const char	*status = NULL, *sub, *obj = NULL;
 	char		 err[MP_ERRLEN], *type = NULL, *slash;
 	int64_t		 t, n;
@@ -113,14 +134,15 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 		case 's': sink = optarg; break;
 		case 'S': since = optarg; break;
 		case 't': status = optarg; break;
+		case 'u': http = optarg; break;
 		default:
 			return (cmd_usage_error(ce, "unknown or incomplete "
 			    "option: %s", argv[optind - 1]));
 		}
 	}
-	if ((url == NULL) == (file == NULL))
-		return (cmd_usage_error(ce, "which ledger? give --ledger URL "
-		    "or -c FILE (one of them)"));
+	if ((url != NULL) + (file != NULL) + (http != NULL) != 1)
+		return (cmd_usage_error(ce, "which ledger? give --ledger URL, "
+		    "-c FILE or --url URL (one of them)"));
 	if (optind >= argc)
 		return (cmd_usage_error(ce, "no outbox command (list, retry, "
 		    "replay)"));
@@ -143,6 +165,8 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 	if (obj != NULL && ((slash = strchr(obj, '/')) == NULL ||
 	    slash == obj || slash[1] == '\0'))
 		return (cmd_usage_error(ce, "an object is TYPE/ID"));
+	if (http != NULL)
+		return (cmd_outbox_http(http, sub, sink, status, since, obj));
 	if (file != NULL) {
 		if ((cf = config_load(file, err, sizeof(err))) == NULL) {
 			log_warnx("outbox: %s", err);
@@ -175,8 +199,13 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 			type = xstrdup(obj);
 			*strchr(type, '/') = '\0';
 		}
-		if ((n = ledger_outbox_retry(l, sink, type, type ? type +
-		    strlen(type) + 1 : NULL)) == -1)
+		memset(&op, 0, sizeof(op));
+		if (type != NULL) {
+			op.type = type;
+			op.id = type + strlen(type) + 1;
+		}
+		op.sink = sink;
+		if ((n = cmd_outbox_write(l, cf, &op)) == -1)
 			goto out;
 		printf("%lld dead-lettered push%s queued again\n",
 		    (long long)n, n == 1 ? "" : "es");
@@ -190,7 +219,11 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 			}
 			t = tf_now() - (int64_t)(ago * 1e6);
 		}
-		if ((n = ledger_outbox_replay(l, sink, t)) == -1)
+		memset(&op, 0, sizeof(op));
+		op.replay = 1;
+		op.sink = sink;
+		op.since = t;
+		if ((n = cmd_outbox_write(l, cf, &op)) == -1)
 			goto out;
 		printf("%lld object%s queued for sending again\n",
 		    (long long)n, n == 1 ? "" : "s");
@@ -202,5 +235,133 @@ out:
 	free(type);
 	ledger_close(l);
 	config_free(cf);
+	return (rc);
+}
+
+/*
+ * op on the ledger l directly, in one transaction with its audit evidence
+ * (outbox_op_apply), checked against cf's types or the built-in ones.
+ * The actor is the user running this.  Returns the rows queued, or -1
+ * with a warning.
+ */
+static int64_t
+cmd_outbox_write(struct ledger *l, const struct config *cf,
+    struct outbox_op *op)
+{
+	struct outbox_op_result	 res;
+	struct types		*own = NULL;
+	struct passwd		*pw;
+	char			 actor[128];
+
+	pw = getpwuid(getuid());
+	snprintf(actor, sizeof(actor), "user %s (uid %ld) on the ledger",
+	    pw != NULL ? pw->pw_name : "?", (long)getuid());
+	op->actor = actor;
+	op->via = "cli";
+	op->source = "cli";
+	if (cf == NULL)
+		own = types_new();
+	if (ledger_begin(l) == -1) {
+		log_warnx("outbox: begin: %s", ledger_error(l));
+		types_free(own);
+		return (-1);
+	}
+	if (outbox_op_apply(l, cf != NULL ? cf->types : own, op, tf_now(),
+	    &res) == -1) {
+		log_warnx("outbox: %s; nothing changed", res.err);
+		ledger_rollback(l);
+		types_free(own);
+		return (-1);
+	}
+	types_free(own);
+	if (ledger_commit(l) == -1) {
+		log_warnx("outbox: commit: %s; nothing changed",
+		    ledger_error(l));
+		return (-1);
+	}
+	log_info("outbox: audit evidence %s (seq %lld)", res.evid,
+	    (long long)res.seq);
+	return (res.queued);
+}
+
+/*
+ * The outbox command sub over HTTP, at the milepostd base URL base,
+ * with $MILEPOST_TOKEN.  Prints what the receiver answered.  Returns an
+ * exit status: 0, 2 refused, 3 no answer or 5xx.
+ */
+static int
+cmd_outbox_http(const char *base, const char *sub, const char *sink,
+    const char *status, const char *since, const char *obj)
+{
+	struct client_reply	 r;
+	struct buf		 path, out;
+	json_object		*o, *rows, *v;
+	const char		*s;
+	char			*e;
+	size_t			 i;
+	int			 sent, rc = CMD_EXIT_OK;
+
+	setenv("MILEPOST_URL", base, 1);
+	buf_init(&path);
+	buf_init(&out);
+	o = json_object_new_object();
+	if (strcmp(sub, "list") == 0) {
+		buf_adds(&path, "/v1/outbox?");
+		if (sink != NULL && (e = client_escape(sink)) != NULL) {
+			buf_printf(&path, "sink=%s&", e);
+			free(e);
+		}
+		if (status != NULL && (e = client_escape(status)) != NULL) {
+			buf_printf(&path, "status=%s", e);
+			free(e);
+		}
+		sent = client_get(buf_cstr(&path), &out, &r);
+	} else {
+		buf_printf(&path, "/v1/outbox/%s", sub);
+		if (sink != NULL)
+			json_object_object_add(o, "sink",
+			    json_object_new_string(sink));
+		if (obj != NULL)
+			json_object_object_add(o, "object",
+			    json_object_new_string(obj));
+		if (since != NULL)
+			json_object_object_add(o, "since",
+			    json_object_new_string(since));
+		s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		sent = client_post_json(buf_cstr(&path), s, strlen(s), &out,
+		    &r);
+	}
+	if (sent == -1 || r.code >= 500 || r.code == 0) {
+		log_warnx("outbox: %s: %s", base, r.error[0] ? r.error :
+		    "no answer");
+		rc = CMD_EXIT_DOWN;
+		goto out;
+	}
+	if (r.code != 200) {
+		log_warnx("outbox: %s: HTTP %ld: %s", base, r.code,
+		    r.error[0] ? r.error : "refused");
+		rc = CMD_EXIT_USAGE;
+		goto out;
+	}
+	json_object_put(o);
+	if ((o = json_tokener_parse(buf_cstr(&out))) == NULL) {
+		log_warnx("outbox: %s: the reply is not JSON", base);
+		rc = CMD_EXIT_DOWN;
+		goto out;
+	}
+	if (strcmp(sub, "list") == 0 &&
+	    json_object_object_get_ex(o, "outbox", &rows)) {
+		for (i = 0; i < json_object_array_length(rows); i++) {
+			v = json_object_array_get_idx(rows, i);
+			printf("%s\n", json_object_to_json_string_ext(v,
+			    JSON_C_TO_STRING_PLAIN));
+		}
+	} else
+		printf("%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN));
+out:
+	json_object_put(o);
+	buf_free(&path);
+	buf_free(&out);
 	return (rc);
 }

@@ -143,7 +143,7 @@ http_admit(struct server *srv, json_object *o, const struct evidence *ev,
     int64_t now, char *msg, size_t len, const char **prop)
 {
 	static const char *const own[] = { "MilestoneClock",
-	    "DeploymentStalled" };
+	    "DeploymentStalled", "OutboxRetried", "OutboxReplayed" };
 	json_object	*v;
 	int64_t		 skew = srv->cf->limits.max_future_skew;
 	char		 t[MP_TIMELEN], b[32];
@@ -596,6 +596,10 @@ http_route(struct evhttp_request *req, void *arg)
 	} else if (strncmp(path, "/v1/releases", 12) == 0 &&
 	    (path[12] == '\0' || path[12] == '/')) {
 		deployments_release_route(srv, req, path + 12);
+		return;
+	} else if (strncmp(path, "/v1/outbox", 10) == 0 &&
+	    (path[10] == '\0' || path[10] == '/')) {
+		api_outbox_route(srv, req, path + 10);
 		return;
 	} else if (strcmp(path, "/v1/changes") == 0) {
 		if (m == EVHTTP_REQ_GET) {

@@ -132,9 +132,16 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev,
 		log_warnx("%s: claims: %s", __func__, ledger_error(in->ledger));
 		failed = 1;
 	}
-	/* Jobs (outbox acknowledgements): a failed one fails only itself. */
-	TAILQ_FOREACH(job, jobs, entry)
+	/*
+	 * Jobs (outbox acknowledgements): a failed one fails only itself,
+	 * unless it is atomic (an outbox write and its audit evidence),
+	 * whose half-done work must not commit.
+	 */
+	TAILQ_FOREACH(job, jobs, entry) {
 		job->failed = failed || job->run(in->ledger, job->arg) == -1;
+		if (job->failed && job->atomic)
+			failed = 1;
+	}
 	if (failed)
 		ledger_rollback(in->ledger);
 	else if (ledger_commit(in->ledger) == -1) {

@@ -167,6 +167,7 @@ struct ingest_job {
 	void			(*done)(struct ingest_job *, void *); /* loop */
 	void			*arg;
 	int			 failed;
+	int			 atomic;	/* a failure fails the batch */
 };
 TAILQ_HEAD(ingest_jobq, ingest_job);
 void		 ingest_job_submit(struct ingest *, struct ingest_job *);
@@ -202,6 +203,10 @@ void	api_milestones(struct server *, struct evhttp_request *, const char *);
 
 /* api-services.c: GET /v1/services */
 void	api_services(struct server *, struct evhttp_request *);
+
+/* api-outbox.c: GET /v1/outbox, POST /v1/outbox/{retry,replay} */
+void	api_outbox_route(struct server *, struct evhttp_request *,
+	    const char *);
 
 /* api-dora.c: GET /v1/metrics/{dora,deployments,incidents} */
 void	api_dora(struct server *, struct evhttp_request *, const char *);

@@ -57,4 +57,25 @@ void		 outbox_msgid(const struct outbox_row *, char *, size_t);
 int64_t		 outbox_backoff(double, double, int64_t, uint32_t);
 int64_t		 outbox_retry_after(const char *, int64_t);
 
+/* outbox-ops.c: retry and replay, each with its audit evidence */
+struct outbox_op {
+	int		 replay;	/* 0: retry, 1: replay */
+	const char	*sink;		/* NULL: every sink */
+	const char	*type, *id;	/* retry: one object, or NULL */
+	int64_t		 since;		/* replay: changed since (us) */
+	const char	*actor;		/* who asked, for the audit */
+	const char	*role;		/* their token's role, or NULL */
+	const char	*via;		/* "http" or "cli" */
+	const char	*source;	/* the evidence's source */
+};
+struct outbox_op_result {
+	int64_t		 queued;	/* rows queued again */
+	int64_t		 seq;		/* the audit evidence's */
+	char		 evid[64];	/* its id */
+	char		 err[MP_ERRLEN];
+};
+int		 outbox_op_apply(struct ledger *, const struct types *,
+		    const struct outbox_op *, int64_t,
+		    struct outbox_op_result *);
+
 #endif /* MP_OUTBOX_H */

@@ -138,6 +138,23 @@ static const struct builtin_prop builtin_props[] = {
 	{ "DeploymentStalled", "since", PT_TIMESTAMP, 1, 0, NULL },
 	{ "DeploymentStalled", "timeout", PT_TIMESPAN, 0, 0, NULL },
 
+	/*
+	 * outbox/outbox-ops.c: the audit of outbox writes (milepostd's and
+	 * milepost outbox's own; no source may send them).
+	 */
+	{ "OutboxRetried", "actor", PT_TEXT, 1, 0, NULL },
+	{ "OutboxRetried", "role", PT_TEXT, 0, 0, NULL },
+	{ "OutboxRetried", "via", PT_ENUM, 1, 0, "http,cli" },
+	{ "OutboxRetried", "sink", PT_TEXT, 0, 0, NULL },
+	{ "OutboxRetried", "object", PT_TEXT, 0, 0, NULL },
+	{ "OutboxRetried", "queued", PT_INTEGER, 1, 0, NULL },
+	{ "OutboxReplayed", "actor", PT_TEXT, 1, 0, NULL },
+	{ "OutboxReplayed", "role", PT_TEXT, 0, 0, NULL },
+	{ "OutboxReplayed", "via", PT_ENUM, 1, 0, "http,cli" },
+	{ "OutboxReplayed", "sink", PT_TEXT, 0, 0, NULL },
+	{ "OutboxReplayed", "since", PT_TIMESTAMP, 1, 0, NULL },
+	{ "OutboxReplayed", "queued", PT_INTEGER, 1, 0, NULL },
+
 	/* receiver/clock.c: time passing, for milestones. */
 	{ "MilestoneClock", "at", PT_ENUM, 1, 0, "day,at_risk,due" },
 	{ "MilestoneClock", "milestone", PT_TEXT, 0, 0, NULL },

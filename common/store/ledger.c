@@ -120,12 +120,24 @@ ledger_close(struct ledger *l)
 	free(l);
 }
 
+/*
+ * Open a write transaction.  The head is read again inside it (which
+ * holds the write lock): another writer of the same ledger, such as
+ * "milepost outbox retry" appending its audit evidence beside a running
+ * milepostd, may have moved it.  Returns 0 or -1.
+ */
 int
 ledger_begin(struct ledger *l)
 {
+	if (l->be->begin(l) == -1)
+		return (-1);
+	if (!l->readonly && l->be->head(l, &l->last_seq, l->last_hash) == -1) {
+		l->be->rollback(l);
+		return (-1);
+	}
 	l->pending_seq = l->last_seq;
 	memcpy(l->pending_hash, l->last_hash, MP_HASHLEN);
-	return (l->be->begin(l));
+	return (0);
 }
 
 /*

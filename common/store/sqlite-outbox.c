@@ -542,21 +542,39 @@ liteob_ack(struct ledger *l, const struct outbox_ack *a)
  * when n, the rows they queued, is -1.  Returns n, or -1.
  */
 static int64_t
-liteob_enable(sqlite3 *db, const char *sink, int64_t n)
+liteob_enable(sqlite3 *db, const char *sink, int64_t n, int own)
 {
 	if (n == -1 || liteob_exec(db, "DELETE FROM outbox_sinks WHERE "
 	    "?1 IS NULL OR sink = ?1", sink, NULL, NULL, 0, 0) == -1 ||
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	    (own && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) !=
+	    SQLITE_OK)) {
+		if (own)
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return (-1);
 	}
 	return (n);
 }
 
 /*
+ * Begin the transaction of an outbox update, unless the caller has one
+ * open (ledger_begin: the update then commits with what else it writes,
+ * such as its audit evidence).  Returns 1 when it is the update's own, 0
+ * when it is the caller's, -1 on error.
+ */
+static int
+liteob_begin(sqlite3 *db)
+{
+	if (sqlite3_get_autocommit(db) == 0)
+		return (0);
+	return (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+	    SQLITE_OK ? 1 : -1);
+}
+
+/*
  * milepost outbox retry: dead-lettered pushes of sink (or all sinks),
  * or of one "TYPE/ID", go back to pending, and the sink is enabled again
- * if a 410 disabled it.  Its own transaction.  Returns the rows revived.
+ * if a 410 disabled it.  Its own transaction, or the caller's when one is
+ * open (liteob_begin).  Returns the rows revived.
  */
 int64_t
 liteob_retry(struct ledger *l, const char *sink, const char *type,
@@ -564,9 +582,9 @@ liteob_retry(struct ledger *l, const char *sink, const char *type,
 {
 	sqlite3	*db;
 	int64_t	 n;
+	int	 own;
 
-	if ((db = lite_db(l)) == NULL ||
-	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if ((db = lite_db(l)) == NULL || (own = liteob_begin(db)) == -1)
 		return (-1);
 	n = liteob_exec(db, "UPDATE outbox SET status = 'pending', "
 	    "attempts = 0, next_at = 0 WHERE status = 'dead' AND (?1 IS NULL "
@@ -576,7 +594,7 @@ liteob_retry(struct ledger *l, const char *sink, const char *type,
 	    "status = 'pending' AND (?1 IS NULL OR sink = ?1)", sink, NULL,
 	    NULL, 0, 0) == -1)
 		n = -1;
-	return (liteob_enable(db, sink, n));
+	return (liteob_enable(db, sink, n, own));
 }
 
 /*
@@ -590,9 +608,9 @@ liteob_replay(struct ledger *l, const char *sink, int64_t since)
 {
 	sqlite3	*db;
 	int64_t	 n;
+	int	 own;
 
-	if ((db = lite_db(l)) == NULL ||
-	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if ((db = lite_db(l)) == NULL || (own = liteob_begin(db)) == -1)
 		return (-1);
 	n = liteob_exec(db, "UPDATE outbox SET "
 	    "gen = gen + (status = 'done'), "
@@ -602,7 +620,7 @@ liteob_replay(struct ledger *l, const char *sink, int64_t since)
 	    "status = 'pending', attempts = 0, next_at = 0 "
 	    "WHERE want_at >= ?4 AND (?1 IS NULL OR sink = ?1)", sink, NULL,
 	    NULL, since, 0);
-	return (liteob_enable(db, sink, n));
+	return (liteob_enable(db, sink, n, own));
 }
 
 /* The pending rows of sink, counted up to cap (any handle); -1 on error. */

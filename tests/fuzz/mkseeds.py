@@ -351,6 +351,14 @@ def words_for(target):
     words = set(GENERIC)
     if target in ("derive", "mergepatch", "retry", "query"):
         return words
+    if target in ("spool", "prop", "envfile", "postreceive"):
+        c_literals([os.path.join(TOP, "agent", f) for f in (
+            "spool.c", "cmd-emit.c", "cmd-flush.c", "cmd-git.c")], words)
+        return words
+    if target == "urltemplate":
+        words |= {"{type}", "{id}", "{link:", "{prop:", "}", "://", "/",
+                  "?", "#", "&", "=", "%", "..", "."}
+        return words
     if target in ("evidence", "config"):
         c_literals([os.path.join(TOP, "common", f) for f in (
             "record/evidence.c", "record/types.c", "derive/claims.c",
@@ -441,6 +449,82 @@ def seeds_query():
                            "limit=99999999999999999999", "%zz=1", "a&&b=&=c"]):
         yield f"query-{i}", q.encode()
 
+def seeds_spool():
+    """Bodies as the agent spools them: an id line first (it names the
+    file), then the body; emit's evidence, git's batches, files a person
+    or a crash could leave."""
+    ev = {"id": "ev-7c1d", "type": "BuildCompleted", "subject": "b-17",
+          "time": "2025-07-03T10:08:20Z",
+          "properties": {"buildStatus": "success", "duration": "420s"},
+          "links": {"commit": "9fceb02", "branch": "main"}}
+    batch = {"evidence": [dict(ev, id="acme/shop@" + "a" * 40),
+                          dict(ev, id="acme/shop@" + "b" * 40)]}
+    for i, body in enumerate([
+            js(ev), js(batch), js(dict(ev, id="ev with space")),
+            js(dict(ev, id="")), js({"evidence": []}),
+            js({"evidence": [{"type": "X"}]}), b"{\"id\": 5}",
+            b"", b"{", b"[1, 2]", b"ev-1\n" + js(ev),
+            js(dict(ev, id="../../etc/passwd")),
+            js(dict(ev, id="x" * 300)), js(dict(ev, id="\u00e9t\u00e9"))]):
+        yield f"body-{i:02d}", body
+
+
+def seeds_prop():
+    """milepost emit's property arguments."""
+    for i, a in enumerate([
+            "buildStatus=success", "duration=420s", "n:=3", "ok:=true",
+            "tags:=[\"a\",\"b\"]", "x:=null", "o:={\"k\":{\"v\":[1,2.5]}}",
+            "e=", "e:=", "=v", ":=3", "a=b=c", "a:b=c", "u:=\"\\u00e9\"",
+            "f:=1.5e3", "bad:=[1,", "two:=1 2", "nan:=NaN", "big:=1e999",
+            "neg:=-0", "deep:=[[[[[[[[[[1]]]]]]]]]]", "noeq"]):
+        yield f"arg-{i:02d}", a.encode()
+
+
+def seeds_envfile():
+    """milepost.env files, as install-hook writes them and people edit."""
+    base = ("MILEPOST_URL=http://127.0.0.1:8780\n"
+            f"MILEPOST_SECRET={D['FUZZ_WHSEC']}\n")
+    for i, t in enumerate([
+            base, "# written by milepost git install-hook\n" + base,
+            base.replace("\n", "\r\n"), "  MILEPOST_SPOOL = /var/spool\n",
+            "MILEPOST_TIMEOUT=30\nMILEPOST_TOKEN=tok\n",
+            "MILEPOST_URL=first\nMILEPOST_URL=second\n",
+            "NOPE=1\nMILEPOST_URL\n\n\t# c\nMILEPOST_SPOOL=\n",
+            "MILEPOST_URL=a=b # not a comment\t \n", "MILEPOST_TOKEN=x"]):
+        yield f"env-{i:02d}", t.encode()
+
+
+def seeds_postreceive():
+    """git's post-receive input: "<old> <new> <ref>" lines."""
+    z, a, b = "0" * 40, "a" * 40, "1234567890abcdef" * 2 + "12345678"
+    for i, t in enumerate([
+            f"{z} {a} refs/heads/main\n",
+            f"{a} {b} refs/heads/main\n{z} {b} refs/tags/v1.0\n",
+            f"{a} {z} refs/heads/gone\n", f"{a} {b} refs/heads/x\r\n",
+            f"{a} {b} refs/heads/no-newline", f"{a} {b}\n",
+            f"{a.upper()} {b} refs/heads/upper\n", f"{a} {b} a b\n",
+            f"{a} {b} refs/notes/commits\n\n\n",
+            f"{a} {b} refs/heads/" + "l" * 5000 + "\n" + f"{z} {a} refs/heads/ok\n",
+            "not a line\n"]):
+        yield f"input-{i:02d}", t.encode()
+
+
+def seeds_urltemplate():
+    """URL templates as sinks: configure them, NUL, type, id, link, prop."""
+    vals = ["Deployment", "shop/production", "acme/shop", "deployed"]
+    for i, t in enumerate([
+            "https://h.example/claims/{type}/{id}",
+            "https://h.example/r/{link:repo}/s?q={link:repo}&s={prop:state}",
+            "https://{link:host}/x/{id}", "{prop:s}://h/x",
+            "https://h:{prop:p}/x", "https://h/x#{id}", "https://h/{nope}",
+            "https://h/{unclosed", "https://h/{link:}", "http://h",
+            "https://h/{prop:service}/x", "https://h/{link:a#b}",
+            "https://api.opslevel.com/integrations/deploy/{id}",
+            "no-scheme/{id}"]):
+        for j, vs in enumerate([vals, ["..", ".", "a/b c", "%2F?#&"]]):
+            yield f"tmpl-{i:02d}-{j}", "\0".join([t] + vs).encode()
+
+
 GENERATORS = {
     "github": seeds_github, "gitlab": seeds_gitlab, "jenkins": seeds_jenkins,
     "pagerduty": seeds_pagerduty, "alertmanager": seeds_alertmanager,
@@ -448,6 +532,8 @@ GENERATORS = {
     "evidence": seeds_evidence, "config": seeds_config,
     "derive": seeds_derive, "mergepatch": seeds_mergepatch,
     "retry": seeds_retry, "query": seeds_query,
+    "spool": seeds_spool, "prop": seeds_prop, "envfile": seeds_envfile,
+    "postreceive": seeds_postreceive, "urltemplate": seeds_urltemplate,
 }
 
 

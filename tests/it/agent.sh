@@ -3,7 +3,7 @@
 # status, duration and git links; build ids from the CI's environment;
 # emit's typed properties, idempotency and refusals; a wrong secret.
 . "$(dirname "$0")/lib.sh"
-plan 72
+plan 74
 
 unset GITHUB_RUN_ATTEMPT MILEPOST_TIMEOUT
 # Never find a repository above $T, whatever /tmp sits in.
@@ -199,6 +199,9 @@ check "the refusal names the property buildStatus on stderr" grep -q buildStatus
 "$MILEPOST" emit NoSuchType 2>"$T/err"; rc=$?
 eq "emit of an unknown type exits 2" 2 "$rc"
 check "the refusal is explained on stderr" grep -q '422' "$T/err"
+"$MILEPOST" emit BuildCompleted buildStatus=success duration=1s exitCode:=NaN 2>"$T/err"; rc=$?
+eq "emit of PROP:=NaN (no JSON text carries it) exits 2" 2 "$rc"
+check "saying it is not valid JSON" grep -q "exitCode:=NaN: not valid JSON" "$T/err"
 eq "nothing written by a refused emit" "$n" "$(rows)"
 eq "nothing spooled by a refused emit" 0 "$(spooled)"
 

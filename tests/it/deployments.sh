@@ -7,7 +7,7 @@
 # regions; then the ledger still verifies and the claims rebuild equal.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooks-lib.sh"
-plan 115
+plan 118
 
 FIX="$top_srcdir/tests/fixtures"
 ARGO_TOK="argo-$(head -c 12 /dev/urandom | xxd -p)"
@@ -330,6 +330,10 @@ eq "the attempt is in the chain too" 2 "$(rows "type='DeploymentOverride' AND so
 "$MILEPOST" emit DeploymentOverride --id sneaky deploymentId=$SDEP state=verified reason=x actor=me
 eq "an override that is not from the API is refused" manual_intervention "$(dep $SDEP state)"
 eq "... with its reason" override_source "$(dep $SDEP rejected >/dev/null; json 'd["rejected"][-1]["rule"]')"
+# The state machine refuses an override to the state it is in: a 409.
+eq "an override to the state it is in: 409" 409 "$(post_status $SDEP "$OP_TOKEN" manual_intervention "again")"
+eq "... naming the rule, rejected" "override_same_state True" "$(json '"%s %s" % (d["rule"], d["rejected"])')"
+eq "... and the state is unchanged" manual_intervention "$(dep $SDEP state)"
 
 # The CLI.
 out=$(MILEPOST_TOKEN=$OP_TOKEN "$MILEPOST" deploy set $SDEP in_progress --reason "retrying"); rc=$?

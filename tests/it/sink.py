@@ -8,7 +8,8 @@ usage: sink.py DIR
                 path, headers (lower-cased names), body (text)
   DIR/plan      optional; each request consumes its first line:
                 "200", "503", "503 2" (status, Retry-After), "410",
-                "hang" (never answer); when empty or absent: 200
+                "hang" (never answer), "hold" (answer 200 once DIR/release
+                exists, at most 60 s later); when empty or absent: 200
   DIR/objects   with SINK_MERGE=1: a merge-patch store; GET returns the
                 object with an ETag, PATCH applies RFC 7396 when If-Match
                 matches (412 otherwise)
@@ -77,6 +78,12 @@ class H(BaseHTTPRequestHandler):
         if plan[0] == "hang":
             time.sleep(3600)
             return
+        if plan[0] == "hold":
+            for _ in range(1200):
+                if os.path.exists(os.path.join(D, "release")):
+                    break
+                time.sleep(0.05)
+            plan = ["200"]
         code = int(plan[0])
         out, hdrs = b"", {}
         if os.environ.get("SINK_MERGE") and code == 200:
