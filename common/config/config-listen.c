@@ -204,8 +204,10 @@ config_listen_load(struct config *cf, json_object *v, const char *file,
 		if (config_listen_one(file, one ? one : v, key,
 		    &cf->listens[i], err, errlen) == -1)
 			return (-1);
+		/* Port 0 (any free port) may be listed more than once. */
 		for (j = 0; j < i; j++)
-			if (strcmp(cf->listens[j].address,
+			if (strcmp(strrchr(cf->listens[i].address, ':'),
+			    ":0") != 0 && strcmp(cf->listens[j].address,
 			    cf->listens[i].address) == 0)
 				return (config_listen_err(file, one ? one : v,
 				    key, err, errlen, "this address is listed "
