@@ -36,6 +36,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +349,17 @@ conn_fixup(evutil_socket_t fd, short what, void *arg)
 		goto out;
 	}
 	sfd = bufferevent_getfd(fx->bev);
+	if (fx->tls) {
+		/*
+		 * bufferevent_openssl writes a reply as a record per chain
+		 * (headers, then body): without this, Nagle holds the second
+		 * until the client's delayed ACK.
+		 */
+		int	one = 1;
+
+		(void)setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	}
 	if (conn_peer(sfd, addr) == -1)
 		memset(addr, 0, sizeof(addr));
 	ip = conn_ip_get(cs, addr);
