@@ -27,7 +27,10 @@
  * gone longest without completing a request (the head of the `idle or
  * reading` list, which is kept in order of `since`) is shed, so a new
  * client is served; only when every connection is BUSY does the listener
- * stop accepting (and a new client over its address's cap is closed).
+ * stop accepting.  max_connections is enforced as connections are
+ * accepted; an address's cap 5 ms later (conn_enforce), so that a client
+ * that sent its whole request in a burst of newcomers from its address is
+ * BUSY, no longer a candidate, when the burst's excess is shed.
  *
  * Everything here runs on the loop thread.  Bounded: one struct conn per
  * open connection (at most max_connections), one address entry per
@@ -49,6 +52,7 @@
 
 #define CONN_TICK_US	500000
 #define CONN_IP_BUCKETS	1024
+#define CONN_ENFORCE_US	5000	/* a burst reads before its address's cap */
 
 enum conn_state { CONN_IDLE, CONN_HEADERS, CONN_BODY, CONN_BUSY };
 
@@ -80,6 +84,7 @@ struct conns {
 	struct conn_list	 live;		/* IDLE/HEADERS/BODY by since */
 	struct conn_ip		*ips[CONN_IP_BUCKETS];
 	struct event		*tick;
+	struct event		*enforce;	/* conn_enforce, once armed */
 	unsigned		 n;		/* accepted, fixed up or not */
 };
 
@@ -292,19 +297,16 @@ conn_shed(struct conn *c, const char *why)
 	evhttp_connection_free(c->evcon);	/* runs conn_closed */
 }
 
-/* Shed the oldest idle or slow connection (of ip, if not NULL). */
+/* Shed the oldest idle or slow connection. */
 static int
-conn_shed_oldest(struct conns *cs, const struct conn_ip *ip)
+conn_shed_oldest(struct conns *cs)
 {
 	struct conn	*c;
 
-	TAILQ_FOREACH(c, &cs->live, entry)
-		if (ip == NULL || c->ip == ip) {
-			conn_shed(c, ip != NULL ? "its address is at "
-			    "max_connections_per_ip" : "max_connections");
-			return (0);
-		}
-	return (-1);
+	if ((c = TAILQ_FIRST(&cs->live)) == NULL)
+		return (-1);
+	conn_shed(c, "max_connections");
+	return (0);
 }
 
 static void
@@ -323,6 +325,22 @@ conn_tick(evutil_socket_t fd, short what, void *arg)
 		else if (c->state == CONN_BODY && now - c->body_at >=
 		    (int64_t)lim->body_timeout * 1000000)
 			conn_shed(c, "body past limits.body_timeout");
+	}
+}
+
+/* Shed the oldest idle or slow connections of every address over its cap. */
+static void
+conn_enforce(evutil_socket_t fd, short what, void *arg)
+{
+	struct conns	*cs = arg;
+	struct conn	*c, *next;
+	unsigned	 cap = cs->srv->cf->limits.max_per_ip;
+
+	for (c = TAILQ_FIRST(&cs->live); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->ip->n > cap)
+			conn_shed(c, "its address is over "
+			    "max_connections_per_ip");
 	}
 }
 
@@ -363,18 +381,6 @@ conn_fixup(evutil_socket_t fd, short what, void *arg)
 	if (conn_peer(sfd, addr) == -1)
 		memset(addr, 0, sizeof(addr));
 	ip = conn_ip_get(cs, addr);
-	if (ip->n >= lim->max_per_ip && conn_shed_oldest(cs, ip) == -1) {
-		/* Every connection of this address is busy: refuse this one. */
-		ip->n++;
-		c = NULL;
-		conn_ip_put(cs, ip);
-		cs->n--;
-		atomic_store(&cs->srv->metrics.connections, cs->n);
-		atomic_fetch_add(&cs->srv->metrics.shed, 1);
-		evhttp_connection_set_closecb(evcon, NULL, NULL);
-		evhttp_connection_free(evcon);
-		goto out;
-	}
 	c = xcalloc(1, sizeof(*c));
 	c->cs = cs;
 	c->evcon = evcon;
@@ -388,6 +394,17 @@ conn_fixup(evutil_socket_t fd, short what, void *arg)
 		cs->slot[sfd] = c;
 	evbuffer_add_cb(bufferevent_get_input(fx->bev), conn_input, c);
 	evhttp_connection_set_closecb(evcon, conn_closed, c);
+	/*
+	 * Over the address's cap: shed its oldest a moment later, once the
+	 * connections of this burst have read what they have sent (a client
+	 * that sent a whole request is BUSY by then, not a candidate), rather
+	 * than now, when the burst's first connections look oldest.
+	 */
+	if (ip->n > lim->max_per_ip && !evtimer_pending(cs->enforce, NULL)) {
+		struct timeval	tv = { 0, CONN_ENFORCE_US };
+
+		evtimer_add(cs->enforce, &tv);
+	}
 out:
 	bufferevent_decref(fx->bev);
 	free(fx);
@@ -410,7 +427,7 @@ conn_accepted(struct conns *cs, struct bufferevent *bev, int tls)
 	bufferevent_incref(bev);
 	event_base_once(cs->srv->base, -1, EV_TIMEOUT, conn_fixup, fx, NULL);
 	if (cs->n >= cs->srv->cf0->limits.max_connections)
-		(void)conn_shed_oldest(cs, NULL);
+		(void)conn_shed_oldest(cs);
 	cs->n++;
 	atomic_store(&cs->srv->metrics.connections, cs->n);
 	if (cs->n >= cs->srv->cf0->limits.max_connections &&
@@ -497,6 +514,7 @@ conn_new(struct server *srv)
 	} else
 		cs->nslot = want;
 	cs->slot = xcalloc(cs->nslot, sizeof(*cs->slot));
+	cs->enforce = evtimer_new(srv->base, conn_enforce, cs);
 	cs->tick = event_new(srv->base, -1, EV_PERSIST, conn_tick, cs);
 	{
 		struct timeval	tv = { 0, CONN_TICK_US };
@@ -523,6 +541,8 @@ conn_free(struct conns *cs)
 		return;
 	if (cs->tick != NULL)
 		event_free(cs->tick);
+	if (cs->enforce != NULL)
+		event_free(cs->enforce);
 	for (i = 0; i < CONN_IP_BUCKETS; i++)
 		for (ip = cs->ips[i]; ip != NULL; ip = next) {
 			next = ip->next;

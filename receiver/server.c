@@ -23,6 +23,8 @@
 
 #include "milepostd.h"
 
+#define SERVER_BACKLOG	4096	/* the kernel caps it at somaxconn */
+
 static void	server_ingest_done(struct ingest_req *, void *);
 
 /*
@@ -180,6 +182,45 @@ out:
 }
 
 /*
+ * A listening socket on host:port, non-blocking, with a backlog deep
+ * enough for a burst of connections (evhttp's own bind asks for 128: a
+ * burst beyond it drops SYNs, and the client waits a second to retry).
+ * Returns the descriptor, or -1 with errno set.
+ */
+static int
+server_socket(const char *host, int port)
+{
+	struct evutil_addrinfo	 hints, *ai = NULL;
+	char			 service[16];
+	int			 fd, one = 1, e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+	snprintf(service, sizeof(service), "%d", port);
+	if ((e = evutil_getaddrinfo(host, service, &hints, &ai)) != 0) {
+		errno = e == EVUTIL_EAI_SYSTEM ? errno : EADDRNOTAVAIL;
+		return (-1);
+	}
+	if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) == -1)
+		goto fail;
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_socket_closeonexec(fd) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, SERVER_BACKLOG) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+fail:
+	evutil_freeaddrinfo(ai);
+	return (fd);
+}
+
+/*
  * Bind listener l (its own evhttp, with the daemon's limits and router)
  * to its address.  Returns 0, or -1 with err set.
  */
@@ -220,11 +261,13 @@ server_listen(struct server *srv, struct listener *l, char *err,
 		memmove(host, host + 1, strlen(host));
 		host[strlen(host) - 1] = '\0';
 	}
-	l->bound = evhttp_bind_socket_with_handle(l->http,
-	    *host ? host : "0.0.0.0", (ev_uint16_t)port);
-	if (l->bound == NULL) {
+	if ((fd = server_socket(*host ? host : "0.0.0.0", (int)port)) == -1 ||
+	    (l->bound = evhttp_accept_socket_with_handle(l->http, fd)) ==
+	    NULL) {
 		snprintf(err, errlen, "listen %s: %s", l->address,
 		    strerror(errno));
+		if (fd != -1)
+			evutil_closesocket(fd);
 		free(host);
 		return (-1);
 	}
