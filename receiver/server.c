@@ -437,6 +437,7 @@ server_free(struct server *srv)
 	push_free(srv->push);
 	outbox_free(srv->outbox);
 	ingest_free(srv->ingest);
+	srv->stopping = 1;	/* closing connections must not resume listeners */
 	for (i = 0; i < srv->nls; i++) {
 		if (srv->ls[i].http != NULL)
 			evhttp_free(srv->ls[i].http);
