@@ -75,8 +75,11 @@ tls_ctx_new(const struct listen_conf *lc, char *err, size_t errlen)
 		goto fail;
 	}
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
-	/* Whole records per read(2), not a header then a body. */
-	SSL_CTX_set_read_ahead(ctx, 1);
+	/*
+	 * No read-ahead: bufferevent_openssl reads again only when the
+	 * socket is readable, so bytes OpenSSL buffered ahead (a request
+	 * right behind the client's Finished) would wait for more traffic.
+	 */
 	if (lc->client_ca != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, lc->client_ca, NULL) !=
 		    1 || (names = SSL_load_client_CA_file(lc->client_ca)) ==

@@ -5,7 +5,7 @@
 # client_ca is set, and a certificate replaced and SIGHUPed is served to
 # the next connection (a broken one keeps the running certificate).
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 24
 
 P="$T/pki"
 mkdir -p "$P"
@@ -39,6 +39,7 @@ ledger: "sqlite:$T/ledger.db"
 agent_secret: "$SECRET"
 tokens:
   - { token: "$READER_TOKEN", role: reader }
+limits: { header_timeout: 2s, timeout: 60s }
 YAML
 check "-n accepts the TLS listeners" "$MILEPOSTD" -n -c "$T/milepost.yaml"
 start_daemon	# serves /healthz on the plain loopback listener, listed last
@@ -67,6 +68,24 @@ r=$(curl -s -o /dev/null -w '%{http_code}' --tlsv1.3 --cacert "$P/ca.pem" "https
 eq "TLS 1.3 is served" 200 "$r"
 r=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$TLS/healthz")
 check "plain HTTP on the TLS port is not served ($r)" test "$r" != 200
+
+# A TLS handshake counts against header_timeout (2 s) from the accept:
+# a client that connects and never finishes it is closed well before the
+# idle timeout (60 s).
+python3 - "$TLS" > "$T/hs" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(20)
+t = time.time()
+try:
+    data = s.recv(1)
+except socket.timeout:
+    data = None
+print("closed" if data == b"" else "open", int(time.time() - t))
+PY
+read -r state secs < "$T/hs"
+check "a stalled TLS handshake is closed by header_timeout ($state after $secs s)" \
+	test "$state" = closed -a "$secs" -lt 15
 
 # client_ca: a client certificate from that CA is required.
 curl -s -o /dev/null --max-time 5 --cacert "$P/ca.pem" "https://127.0.0.1:$MTLS/healthz"
