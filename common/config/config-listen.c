@@ -12,7 +12,6 @@
  * Every error is "file:line: key: reason", unknown keys with the nearest
  * valid one.
  */
-#include <ctype.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
