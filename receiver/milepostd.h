@@ -124,6 +124,9 @@ struct server {
 	 */
 	struct config		*cf;
 	struct config		*cf0;
+	struct config		*cf_push;	/* push and the outbox's: a ref
+						   once a reload swapped them */
+	struct config		*push_next;	/* reload.c: waiting to drain */
 	struct event		*ev_hup;
 	struct ingest		*ingest;
 	struct ledger		*reader;	/* read-only, loop thread */
@@ -148,6 +151,7 @@ int		 server_run(struct server *);
 void		 server_free(struct server *);
 void		 server_check_stop(struct server *);
 int		 server_drop(struct server *, const char *, char *, size_t);
+struct outbox	*server_outbox(struct config *, struct ledger *, char *, size_t);
 
 /* conn.c: connections, their deadlines and caps (slow clients) */
 struct conns	*conn_new(struct server *);
@@ -164,6 +168,7 @@ int		 tls_check(const struct config *, char *, size_t);
 
 /* reload.c: SIGHUP: a new configuration and certificates, swapped in */
 void		 reload_signal(evutil_socket_t, short, void *);
+void		 reload_push_drained(evutil_socket_t, short, void *);
 int		 reload_apply(struct server *, struct config *, char *,
 		    size_t);
 
@@ -230,6 +235,7 @@ struct push	*push_new(struct server *, char *, size_t);
 void		 push_kick(struct push *);
 void		 push_metrics(struct push *, struct buf *);
 void		 push_free(struct push *);
+void		 push_drain(struct push *);
 
 /* feed.c: GET /v1/changes, the differential change feed */
 void	feed_changes(struct server *, struct evhttp_request *);

@@ -14,9 +14,14 @@
  * flight and acknowledged evidence carry on.
  *
  * What is built once at start keeps the start-up configuration (cf0):
- * listen addresses, the ledger, user, the access log, sinks and
- * subscriptions (push.c, the outbox); a change to those is logged as
- * needing a restart.  Everything else (tokens, agent_secret, sources and
+ * listen addresses, the ledger, user, the access log; a change to those
+ * is logged as needing a restart.  Sinks and subscriptions: push.c is
+ * drained (nothing new started, everything in flight finished), then the
+ * writer builds the new outbox and installs it as the claim hook in its
+ * next transaction, and the loop rebuilds push on it (srv->cf_push).
+ * Rows and cursors are in the ledger, so nothing is lost: a sink whose
+ * subscriptions changed starts its cursor again (outbox.c), a sink gone
+ * loses its cursor.  Everything else (tokens, agent_secret, sources and
  * their secrets, services and the catalog, redaction, rate, limits read
  * per request, types, claims and derivation) applies from the swap on,
  * and so does any section added later, unless it is listed here.
@@ -29,7 +34,16 @@
 
 /* Sections read once at start: a change waits for a restart. */
 static const char *const reload_restart[] = {
-	"ledger", "user", "access_log", "sinks", "subscriptions",
+	"ledger", "user", "access_log",
+};
+
+/* A reload's new outbox, built on the writer. */
+struct reload_outbox {
+	struct ingest_job	 job;
+	struct server		*srv;
+	struct config		*cf;		/* a reference */
+	struct outbox		*ob;
+	char			 err[MP_ERRLEN];
 };
 
 static int
@@ -131,6 +145,17 @@ reload_apply(struct server *srv, struct config *ncf, char *err,
 	free(srv->rates);
 	srv->rates = rates;
 
+	/* Sinks or subscriptions changed: drain push, then swap (below). */
+	if (!reload_same(srv->cf_push->tree, ncf->tree, "sinks") ||
+	    !reload_same(srv->cf_push->tree, ncf->tree, "subscriptions") ||
+	    (srv->push_next != NULL &&
+	    (!reload_same(srv->push_next->tree, ncf->tree, "sinks") ||
+	    !reload_same(srv->push_next->tree, ncf->tree, "subscriptions")))) {
+		config_free(srv->push_next);
+		srv->push_next = config_ref(ncf);
+		push_drain(srv->push);
+	}
+
 	srv->cf = ncf;				/* the loop's reference */
 	ingest_set_config(srv->ingest, ncf);	/* new requests, the writer */
 	if (old != srv->cf0)
@@ -162,4 +187,79 @@ reload_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("reloaded %s: %zu tokens, %zu agent secrets",
 	    srv->cf->path, srv->cf->ntokens, srv->cf->nagent_keys);
+}
+
+/* On the writer: the new outbox, installed as the ledger's claim hook. */
+static int
+reload_outbox_run(struct ledger *l, void *arg)
+{
+	struct reload_outbox	*ro = arg;
+
+	if ((ro->ob = server_outbox(ro->cf, l, ro->err, sizeof(ro->err))) ==
+	    NULL)
+		return (-1);
+	ledger_on_claim(l, outbox_on_claim, ro->ob);
+	return (0);
+}
+
+/* Back on the loop: the old outbox goes, push is rebuilt on the new one. */
+static void
+reload_outbox_done(struct ingest_job *job, void *arg)
+{
+	struct reload_outbox	*ro = arg;
+	struct server		*srv = ro->srv;
+	char			 err[MP_ERRLEN];
+
+	/*
+	 * Once built, the new outbox is the writer's hook, even if its
+	 * transaction then rolled back (only its forgetting of gone sinks'
+	 * cursors is lost, redone at the next start): keep it either way.
+	 */
+	if (ro->ob == NULL) {
+		log_warnx("reload: sinks and subscriptions kept as they were: "
+		    "%s", job->failed && ro->err[0] == '\0' ? "the writer "
+		    "failed" : ro->err);
+		config_free(ro->cf);
+		free(ro);
+		push_free(srv->push);	/* start again on the old ones */
+		if ((srv->push = push_new(srv, err, sizeof(err))) == NULL)
+			fatalx("%s: %s", __func__, err);
+		return;
+	}
+	outbox_free(srv->outbox);
+	srv->outbox = ro->ob;
+	push_free(srv->push);
+	if (srv->cf_push != srv->cf0)
+		config_free(srv->cf_push);
+	srv->cf_push = ro->cf;			/* the reference moves */
+	if ((srv->push = push_new(srv, err, sizeof(err))) == NULL)
+		fatalx("%s: %s", __func__, err);
+	log_info("reload: %zu sinks, %zu subscriptions", srv->cf_push->nsinks,
+	    srv->cf_push->nsubs);
+	free(ro);
+	/* Changed again meanwhile: drain again. */
+	if (srv->push_next != NULL)
+		push_drain(srv->push);
+}
+
+/*
+ * Push has nothing in flight (push.c, after push_drain): build the new
+ * outbox on the writer, in its next transaction, then swap.
+ */
+void
+reload_push_drained(evutil_socket_t fd, short what, void *arg)
+{
+	struct server		*srv = arg;
+	struct reload_outbox	*ro;
+
+	if (srv->push_next == NULL || srv->stopping)
+		return;
+	ro = xcalloc(1, sizeof(*ro));
+	ro->srv = srv;
+	ro->cf = srv->push_next;		/* the reference moves */
+	srv->push_next = NULL;
+	ro->job.run = reload_outbox_run;
+	ro->job.done = reload_outbox_done;
+	ro->job.arg = ro;
+	ingest_job_submit(srv->ingest, &ro->job);
 }

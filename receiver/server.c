@@ -41,6 +41,18 @@ server_present(json_object *claim, void *arg)
 }
 
 /*
+ * The outbox of cf's sinks and subscriptions on the writer's ledger l
+ * (at start, or on the writer in a reload's job), presenting through
+ * cf's redaction.  NULL with err set on failure.
+ */
+struct outbox *
+server_outbox(struct config *cf, struct ledger *l, char *err, size_t errlen)
+{
+	return (outbox_new(cf->sinks, cf->nsinks, cf->subs, cf->nsubs, l,
+	    server_present, (void *)cf, err, errlen));
+}
+
+/*
  * A listener's bufferevent for each accepted connection: TLS when the
  * listener has a context (the current one: a reload swaps it), counted
  * and tracked by conn.c.
@@ -346,6 +358,7 @@ server_new(struct config *cf, char *err, size_t errlen)
 	srv = xcalloc(1, sizeof(*srv));
 	srv->cf = cf;
 	srv->cf0 = cf;
+	srv->cf_push = cf;
 	metrics_init(&srv->metrics, cf->types);
 	if (cf->access_log.path != NULL && (srv->alog = alog_new(
 	    &cf->access_log, &srv->metrics, err, errlen)) == NULL)
@@ -372,9 +385,7 @@ server_new(struct config *cf, char *err, size_t errlen)
 	if ((writer = ledger_open(cf->ledger, 0, err, errlen)) == NULL)
 		goto fail;
 	/* The outbox and the change feed, in every claim's transaction. */
-	if ((srv->outbox = outbox_new(cf->sinks, cf->nsinks, cf->subs,
-	    cf->nsubs, writer, server_present, (void *)cf, err, errlen)) ==
-	    NULL) {
+	if ((srv->outbox = server_outbox(cf, writer, err, errlen)) == NULL) {
 		ledger_close(writer);
 		goto fail;
 	}
@@ -468,6 +479,9 @@ server_free(struct server *srv)
 	metrics_free(&srv->metrics);
 	if (srv->cf != srv->cf0)
 		config_free(srv->cf);	/* the loop's reference */
+	if (srv->cf_push != srv->cf0)
+		config_free(srv->cf_push);
+	config_free(srv->push_next);
 	free(srv);
 }
 
