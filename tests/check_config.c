@@ -624,6 +624,7 @@ START_TEST(test_listen_tls)
 	load_fails("listen: [ \"127.0.0.1:1\", \"127.0.0.1:1\" ]\n", 1,
 	    "listen[1]", "listed twice");
 	load_fails("listen: [ ]\n", 1, "listen", "1 to 16");
+	load_fails("listen:\n", 1, "listen", "{ address, tls }");
 	load_fails("limits: { header_timeot: 5s }\n", 1,
 	    "limits.header_timeot", "did you mean header_timeout?");
 	load_fails("limits: { body_timeout: 0s }\n", 1, "limits.body_timeout",

@@ -605,8 +605,14 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 
 	json_object_object_foreach(tree, key, val) {
 		if (strcmp(key, "listen") == 0) {
-			if (config_listen_load(cf, val ? val : tree, file, err,
-			    errlen) == -1)
+			if (val == NULL) {
+				config_err(&c, tree, key, "must be "
+				    "\"address:port\", { address, tls } or a "
+				    "list of them");
+				goto fail;
+			}
+			if (config_listen_load(cf, val, file, err, errlen) ==
+			    -1)
 				goto fail;
 		} else if (strcmp(key, "user") == 0) {
 			if (config_listen_user(cf, val ? val : tree, file, err,
