@@ -355,6 +355,20 @@ metrics_render(struct metrics *m, struct buf *b)
 	    "# TYPE milepost_hooks_ignored_total counter\n"
 	    "milepost_hooks_ignored_total %llu\n",
 	    (unsigned long long)atomic_load(&m->hooks_ignored));
+	buf_printf(b, "# HELP milepost_connections_shed_total Connections "
+	    "closed at a cap or a header/body deadline.\n"
+	    "# TYPE milepost_connections_shed_total counter\n"
+	    "milepost_connections_shed_total %llu\n"
+	    "# HELP milepost_reloads_total Configuration reloads (SIGHUP) "
+	    "applied.\n# TYPE milepost_reloads_total counter\n"
+	    "milepost_reloads_total %llu\n"
+	    "# HELP milepost_reload_failures_total Reloads refused (the "
+	    "running configuration kept).\n"
+	    "# TYPE milepost_reload_failures_total counter\n"
+	    "milepost_reload_failures_total %llu\n",
+	    (unsigned long long)atomic_load(&m->shed),
+	    (unsigned long long)atomic_load(&m->reloads),
+	    (unsigned long long)atomic_load(&m->reload_failures));
 	buf_printf(b, "# HELP milepost_connections Open client connections.\n"
 	    "# TYPE milepost_connections gauge\nmilepost_connections %llu\n",
 	    (unsigned long long)atomic_load(&m->connections));

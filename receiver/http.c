@@ -531,6 +531,15 @@ out:
 	json_object_put(payload);
 }
 
+/* A reply is written: its connection is idle again (conn.c). */
+static void
+http_complete(struct evhttp_request *req, void *arg)
+{
+	struct server	*srv = arg;
+
+	conn_complete(srv->conns, req);
+}
+
 /* The one request callback: dispatch on path, then method. */
 void
 http_route(struct evhttp_request *req, void *arg)
@@ -543,6 +552,8 @@ http_route(struct evhttp_request *req, void *arg)
 
 	if (path == NULL)
 		path = "/";
+	conn_dispatch(srv->conns, req);
+	evhttp_request_set_on_complete_cb(req, http_complete, srv);
 	if (srv->alog != NULL)
 		alog_start(srv->alog, req);
 	if (strcmp(path, "/v1/evidence") == 0) {

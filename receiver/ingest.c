@@ -30,6 +30,9 @@ struct ingest {
 	const struct limits	*limits;
 	struct ledger		*ledger;	/* writer thread only */
 	struct derive		*derive;	/* writer thread only */
+	struct config		*cur;		/* loop: set by a reload */
+	struct config		*next;		/* mtx: for the writer to take */
+	struct config		*wcf;		/* writer: what derive uses */
 	struct metrics		*metrics;
 	struct buf		 zbuf;		/* writer: a compressed payload */
 	struct event		*ev_done;
@@ -52,7 +55,46 @@ ingest_req_free(struct ingest_req *ir)
 	free(ir->raw);
 	free(ir->ctx);
 	free(ir->warn);
+	config_free(ir->cf);
 	free(ir);
+}
+
+/*
+ * On the loop, after a reload: cf (a reference is taken) is what new
+ * requests hold on to, and what the writer takes at its next batch.
+ */
+void
+ingest_set_config(struct ingest *in, struct config *cf)
+{
+	struct config	*old;
+
+	config_free(in->cur);
+	in->cur = config_ref(cf);
+	pthread_mutex_lock(&in->mtx);
+	old = in->next;
+	in->next = config_ref(cf);
+	pthread_mutex_unlock(&in->mtx);
+	config_free(old);
+}
+
+/*
+ * On the writer, between batches: take the configuration a reload left
+ * (derivation rebuilt on its rules; its caches reload from the ledger, as
+ * after a rolled-back batch).  Called with mtx held; drops it meanwhile.
+ */
+static void
+ingest_take_config(struct ingest *in)
+{
+	struct config	*cf = in->next, *old = in->wcf;
+
+	in->next = NULL;
+	in->limits = &cf->limits;
+	pthread_mutex_unlock(&in->mtx);
+	derive_free(in->derive);
+	in->derive = derive_new(cf->rules, cf->milestones);
+	in->wcf = cf;
+	config_free(old);
+	pthread_mutex_lock(&in->mtx);
 }
 
 /* Keep a source's raw payload, compressed (payload.c), beside its evidence. */
@@ -183,6 +225,8 @@ ingest_main(void *arg)
 			pthread_cond_wait(&in->cond, &in->mtx);
 		if (TAILQ_EMPTY(&in->queue) && TAILQ_EMPTY(&in->jobs))
 			break;		/* stopping, and nothing left */
+		if (in->next != NULL)
+			ingest_take_config(in);
 		TAILQ_INIT(&jobs);
 		TAILQ_CONCAT(&jobs, &in->jobs, entry);
 		/* Take everything queued, up to batch_max evidence. */
@@ -287,6 +331,8 @@ ingest_submit(struct ingest *in, struct ingest_req *ir)
 		pthread_mutex_unlock(&in->mtx);
 		return (-1);
 	}
+	if (in->cur != NULL && ir->cf == NULL)
+		ir->cf = config_ref(in->cur);
 	TAILQ_INSERT_TAIL(&in->queue, ir, entry);
 	in->queued += ir->nev;
 	atomic_store(&in->metrics->queue_depth, in->queued);
@@ -383,6 +429,9 @@ ingest_free(struct ingest *in)
 		ingest_req_free(ir);
 	}
 	derive_free(in->derive);
+	config_free(in->wcf);
+	config_free(in->next);
+	config_free(in->cur);
 	buf_free(&in->zbuf);
 	ledger_close(in->ledger);
 	event_free(in->ev_done);

@@ -9,7 +9,7 @@
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: milepostd [-dnv] [-c file]\n");
+	fprintf(stderr, "usage: milepostd [-dnv] [-c file] [-u user]\n");
 	exit(2);
 }
 
@@ -18,15 +18,18 @@ main(int argc, char *argv[])
 {
 	struct config	*cf;
 	struct server	*srv;
-	const char	*file = NULL;
+	const char	*file = NULL, *user = NULL;
 	char		 err[MP_ERRLEN];
 	int		 ch, check = 0, verbose = 0, rc;
 
 	log_init("milepostd", 0);
-	while ((ch = getopt(argc, argv, "c:dnvV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dnu:vV")) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
+			break;
+		case 'u':
+			user = optarg;
 			break;
 		case 'd':
 		case 'v':
@@ -51,6 +54,13 @@ main(int argc, char *argv[])
 		fprintf(stderr, "milepostd: %s\n", err);
 		return (1);
 	}
+	if (user == NULL)
+		user = cf->user;
+	if (tls_check(cf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "milepostd: %s\n", err);
+		config_free(cf);
+		return (1);
+	}
 	if (check) {
 		fprintf(stderr, "milepostd: %s: configuration OK\n", cf->path);
 		config_free(cf);
@@ -61,6 +71,13 @@ main(int argc, char *argv[])
 		    "will be refused");
 	if ((srv = server_new(cf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "milepostd: %s\n", err);
+		config_free(cf);
+		return (1);
+	}
+	/* Bound, ledger open: now become user, before the loop. */
+	if (user != NULL && server_drop(srv, user, err, sizeof(err)) == -1) {
+		fprintf(stderr, "milepostd: %s\n", err);
+		server_free(srv);
 		config_free(cf);
 		return (1);
 	}

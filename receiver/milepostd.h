@@ -17,11 +17,15 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include <openssl/ssl.h>
+
 #include "milepost.h"
 
 struct ingest;
 struct evconnlistener;
 struct push;
+struct conns;
+struct bufferevent;
 
 /* metrics.c: Prometheus counters, safe to bump from either thread */
 enum reject_reason {
@@ -60,6 +64,9 @@ struct metrics {
 	atomic_int_fast64_t	ledger_seq;
 	atomic_uint_fast64_t	queue_depth;
 	atomic_uint_fast64_t	connections;
+	atomic_uint_fast64_t	shed;		/* conn.c: closed at a cap/deadline */
+	atomic_uint_fast64_t	reloads;	/* reload.c: applied */
+	atomic_uint_fast64_t	reload_failures;
 	atomic_uint_fast64_t	hooks_ignored;
 	/*
 	 * Labelled series, sized by metrics_init: sources are the source
@@ -94,13 +101,35 @@ void	metrics_batch(struct metrics *, size_t, int64_t);
 void	metrics_render(struct metrics *, struct buf *);
 int64_t	metrics_monotonic(void);
 
+/* server.c: one listener: its own evhttp (its bevcb knows its TLS) */
+struct listener {
+	struct server		*srv;
+	struct evhttp		*http;
+	struct evhttp_bound_socket *bound;
+	struct evconnlistener	*lev;
+	SSL_CTX			*ctx;		/* TLS, or NULL: plain */
+	char			*address;	/* as configured */
+	char			 addr[128];	/* as bound */
+};
+
 /* server.c: the daemon's state, set-up, signals and shutdown */
 struct server {
 	struct event_base	*base;
-	struct evhttp		*http;
-	struct evhttp_bound_socket *bound;
-	struct evconnlistener	*listener;
+	struct listener		*ls;
+	size_t			 nls;
+	struct conns		*conns;		/* conn.c */
+	/*
+	 * The configuration.  cf is the current one (the loop's reference;
+	 * reload.c swaps it); cf0 the one the daemon started with, borrowed
+	 * from main, which what is built once at start (push, outbox,
+	 * metrics labels, the access log) keeps using.
+	 */
 	struct config		*cf;
+	struct config		*cf0;
+	struct config		*cf_push;	/* push and the outbox's: a ref
+						   once a reload swapped them */
+	struct config		*push_next;	/* reload.c: waiting to drain */
+	struct event		*ev_hup;
 	struct ingest		*ingest;
 	struct ledger		*reader;	/* read-only, loop thread */
 	struct json_tokener	*tok;		/* request bodies, loop thread */
@@ -109,8 +138,7 @@ struct server {
 	struct push		*push;		/* outbox -> sinks */
 	struct alog		*alog;		/* access log, or NULL: off */
 	struct metrics		 metrics;
-	unsigned		 nconns;
-	int			 paused;	/* listener off at the cap */
+	int			 paused;	/* listeners off at the cap */
 	int			 stopping;
 	struct event		*ev_term, *ev_int, *ev_exit;
 	struct event		*ev_stall;	/* deployments.c */
@@ -124,6 +152,27 @@ struct server	*server_new(struct config *, char *, size_t);
 int		 server_run(struct server *);
 void		 server_free(struct server *);
 void		 server_check_stop(struct server *);
+int		 server_drop(struct server *, const char *, char *, size_t);
+struct outbox	*server_outbox(struct config *, struct ledger *, char *, size_t);
+
+/* conn.c: connections, their deadlines and caps (slow clients) */
+struct conns	*conn_new(struct server *);
+void		 conn_accepted(struct conns *, struct bufferevent *, int);
+void		 conn_dispatch(struct conns *, struct evhttp_request *);
+void		 conn_complete(struct conns *, struct evhttp_request *);
+unsigned	 conn_count(const struct conns *);
+void		 conn_free(struct conns *);
+
+/* tls.c: TLS listeners through bufferevent_openssl */
+SSL_CTX		*tls_ctx_new(const struct listen_conf *, char *, size_t);
+struct bufferevent *tls_bev_new(struct event_base *, SSL_CTX *);
+int		 tls_check(const struct config *, char *, size_t);
+
+/* reload.c: SIGHUP: a new configuration and certificates, swapped in */
+void		 reload_signal(evutil_socket_t, short, void *);
+void		 reload_push_drained(evutil_socket_t, short, void *);
+int		 reload_apply(struct server *, struct config *, char *,
+		    size_t);
 
 /* http.c: routes, limits and replies */
 void	http_route(struct evhttp_request *, void *);
@@ -157,6 +206,7 @@ struct ingest_req {
 	void			(*done)(struct server *, struct ingest_req *);
 	char			*ctx;		/* for done, freed with ir */
 	const struct token	*tok;		/* for done: who asked */
+	struct config		*cf;		/* a reference, for tok & co */
 	char			*warn;		/* JSON members for the reply */
 };
 TAILQ_HEAD(ingest_queue, ingest_req);
@@ -181,12 +231,14 @@ size_t		 ingest_inflight(struct ingest *);
 void		 ingest_stop(struct ingest *);
 void		 ingest_free(struct ingest *);
 void		 ingest_req_free(struct ingest_req *);
+void		 ingest_set_config(struct ingest *, struct config *);
 
 /* push.c: the outbox to the sinks, libcurl multi on the loop */
 struct push	*push_new(struct server *, char *, size_t);
 void		 push_kick(struct push *);
 void		 push_metrics(struct push *, struct buf *);
 void		 push_free(struct push *);
+void		 push_drain(struct push *);
 
 /* feed.c: GET /v1/changes, the differential change feed */
 void	feed_changes(struct server *, struct evhttp_request *);

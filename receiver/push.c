@@ -93,6 +93,9 @@ struct push {
 	size_t			 nsinks;
 	struct push_reqs	 reqs;
 	int64_t			 kick_at;	/* kick armed for, or 0 */
+	/* A reload changed sinks or subscriptions (reload.c). */
+	int			 draining;	/* start nothing new */
+	int			 drained;	/* reload_push_drained is queued */
 };
 
 static void	push_scan(struct push *);
@@ -710,6 +713,18 @@ push_scan(struct push *p)
 
 	if (p->srv->stopping)
 		return;
+	if (p->draining) {
+		/* Once nothing is in flight, reload.c swaps push and outbox. */
+		for (i = 0; i < p->nsinks; i++)
+			if (p->sinks[i].filling)
+				return;
+		if (TAILQ_EMPTY(&p->reqs) && !p->drained) {
+			p->drained = 1;
+			event_base_once(p->base, -1, EV_TIMEOUT,
+			    reload_push_drained, p->srv, NULL);
+		}
+		return;
+	}
 	for (i = 0; i < p->nsinks; i++) {
 		ps = &p->sinks[i];
 		push_fill(ps);
@@ -874,11 +889,11 @@ push_new(struct server *srv, char *err, size_t errlen)
 	p->kick = evtimer_new(p->base, push_kick_cb, p);
 	p->later = evtimer_new(p->base, push_later_cb, p);
 	p->poll = event_new(p->base, -1, EV_PERSIST, push_poll_cb, p);
-	p->nsinks = srv->cf->nsinks;
+	p->nsinks = srv->cf_push->nsinks;
 	p->sinks = xcalloc(p->nsinks + 1, sizeof(*p->sinks));
 	for (i = 0; i < p->nsinks; i++) {
 		p->sinks[i].p = p;
-		p->sinks[i].sc = &srv->cf->sinks[i];
+		p->sinks[i].sc = &srv->cf_push->sinks[i];
 		p->sinks[i].seen_head = -1;	/* take any backlog at start */
 		p->sinks[i].disabled = ledger_outbox_disabled(srv->reader,
 		    p->sinks[i].sc->name) == 1;
@@ -891,6 +906,17 @@ push_new(struct server *srv, char *err, size_t errlen)
 		event_active(p->kick, EV_TIMEOUT, 0);
 	}
 	return (p);
+}
+
+/*
+ * Start nothing new: no fill, no push; once every request and fill in
+ * flight is done, reload_push_drained runs on the loop (reload.c).
+ */
+void
+push_drain(struct push *p)
+{
+	p->draining = 1;
+	event_active(p->kick, EV_TIMEOUT, 0);
 }
 
 /*

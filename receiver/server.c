@@ -8,7 +8,10 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,8 @@
 #include <event2/thread.h>
 
 #include "milepostd.h"
+
+#define SERVER_BACKLOG	4096	/* the kernel caps it at somaxconn */
 
 static void	server_ingest_done(struct ingest_req *, void *);
 
@@ -36,73 +41,35 @@ server_present(json_object *claim, void *arg)
 }
 
 /*
- * Connection accounting.  libevent 2.1 has no connection cap for evhttp,
- * so: every accepted connection passes through the bufferevent callback
- * (count it), and a deferred fix-up registers a close callback on the
- * connection evhttp built around it (uncount it).  At the cap the listener
- * is disabled, leaving new connections in the kernel's backlog.
+ * The outbox of cf's sinks and subscriptions on the writer's ledger l
+ * (at start, or on the writer in a reload's job), presenting through
+ * cf's redaction.  NULL with err set on failure.
  */
-struct conn_fixup {
-	struct server		*srv;
-	struct bufferevent	*bev;
-};
-
-static void
-server_conn_closed(struct evhttp_connection *evcon, void *arg)
+struct outbox *
+server_outbox(struct config *cf, struct ledger *l, char *err, size_t errlen)
 {
-	struct server	*srv = arg;
-
-	srv->nconns--;
-	atomic_store(&srv->metrics.connections, srv->nconns);
-	if (srv->paused && srv->nconns < srv->cf->limits.max_connections &&
-	    !srv->stopping) {
-		evconnlistener_enable(srv->listener);
-		srv->paused = 0;
-	}
+	return (outbox_new(cf->sinks, cf->nsinks, cf->subs, cf->nsubs, l,
+	    server_present, (void *)cf, err, errlen));
 }
 
-static void
-server_conn_fixup(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn_fixup		*fx = arg;
-	struct evhttp_connection	*evcon;
-	bufferevent_data_cb		 rcb, wcb;
-	bufferevent_event_cb		 ecb;
-	void				*cbarg = NULL;
-
-	bufferevent_getcb(fx->bev, &rcb, &wcb, &ecb, &cbarg);
-	if ((evcon = cbarg) != NULL)
-		evhttp_connection_set_closecb(evcon, server_conn_closed,
-		    fx->srv);
-	else	/* freed before we got here: bufferevent_free clears cbs */
-		server_conn_closed(NULL, fx->srv);
-	bufferevent_decref(fx->bev);
-	free(fx);
-}
-
+/*
+ * A listener's bufferevent for each accepted connection: TLS when the
+ * listener has a context (the current one: a reload swaps it), counted
+ * and tracked by conn.c.
+ */
 static struct bufferevent *
 server_bevcb(struct event_base *base, void *arg)
 {
-	struct server		*srv = arg;
+	struct listener		*l = arg;
 	struct bufferevent	*bev;
-	struct conn_fixup	*fx;
 
-	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (l->ctx != NULL)
+		bev = tls_bev_new(base, l->ctx);
+	else
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		return (NULL);
-	fx = xmalloc(sizeof(*fx));
-	fx->srv = srv;
-	fx->bev = bev;
-	bufferevent_incref(bev);
-	event_base_once(base, -1, EV_TIMEOUT, server_conn_fixup, fx, NULL);
-	srv->nconns++;
-	atomic_store(&srv->metrics.connections, srv->nconns);
-	if (srv->nconns >= srv->cf->limits.max_connections && !srv->paused) {
-		evconnlistener_disable(srv->listener);
-		srv->paused = 1;
-		log_warnx("%s: %u connections: not accepting more", __func__,
-		    srv->nconns);
-	}
+	conn_accepted(l->srv->conns, bev, l->ctx != NULL);
 	return (bev);
 }
 
@@ -130,17 +97,20 @@ static void
 server_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server	*srv = arg;
+	size_t		 i;
 
 	if (srv->stopping)
 		return;
 	log_info("%s: stopping: no new connections, finishing %zu in flight",
 	    strsignal((int)sig), ingest_inflight(srv->ingest));
 	srv->stopping = 1;
-	if (srv->bound != NULL) {
-		evhttp_del_accept_socket(srv->http, srv->bound);
-		srv->bound = NULL;
-		srv->listener = NULL;
-	}
+	for (i = 0; i < srv->nls; i++)
+		if (srv->ls[i].bound != NULL) {
+			evhttp_del_accept_socket(srv->ls[i].http,
+			    srv->ls[i].bound);
+			srv->ls[i].bound = NULL;
+			srv->ls[i].lev = NULL;
+		}
 	server_check_stop(srv);
 }
 
@@ -223,16 +193,79 @@ out:
 	server_check_stop(srv);
 }
 
+/*
+ * A listening socket on host:port, non-blocking, with a backlog deep
+ * enough for a burst of connections (evhttp's own bind asks for 128: a
+ * burst beyond it drops SYNs, and the client waits a second to retry).
+ * Returns the descriptor, or -1 with errno set.
+ */
 static int
-server_listen(struct server *srv, char *err, size_t errlen)
+server_socket(const char *host, int port)
 {
+	struct evutil_addrinfo	 hints, *ai = NULL;
+	char			 service[16];
+	int			 fd, one = 1, e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+	snprintf(service, sizeof(service), "%d", port);
+	if ((e = evutil_getaddrinfo(host, service, &hints, &ai)) != 0) {
+		errno = e == EVUTIL_EAI_SYSTEM ? errno : EADDRNOTAVAIL;
+		return (-1);
+	}
+	if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) == -1)
+		goto fail;
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_socket_closeonexec(fd) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, SERVER_BACKLOG) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+fail:
+	evutil_freeaddrinfo(ai);
+	return (fd);
+}
+
+/*
+ * Bind listener l (its own evhttp, with the daemon's limits and router)
+ * to its address.  Returns 0, or -1 with err set.
+ */
+static int
+server_listen(struct server *srv, struct listener *l, char *err,
+    size_t errlen)
+{
+	const struct limits	*lim = &srv->cf0->limits;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
 	char			*host, *colon, ip[INET6_ADDRSTRLEN];
 	long			 port;
 	int			 fd;
 
-	host = xstrdup(srv->cf->listen);
+	if ((l->http = evhttp_new(srv->base)) == NULL) {
+		snprintf(err, errlen, "cannot create an HTTP server");
+		return (-1);
+	}
+	/*
+	 * evhttp cuts bodies at twice the limit (bounded memory, with its
+	 * own HTML 413); between the limit and that, http.c answers with a
+	 * JSON 413 as INTERFACE.md asks.
+	 */
+	evhttp_set_max_body_size(l->http, (ev_ssize_t)(lim->max_body * 2));
+	evhttp_set_max_headers_size(l->http, (ev_ssize_t)lim->max_headers);
+	evhttp_set_timeout(l->http, (int)lim->timeout);
+	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(l->http, http_route, srv);
+	evhttp_set_bevcb(l->http, server_bevcb, l);
+
+	host = xstrdup(l->address);
 	colon = strrchr(host, ':');
 	*colon = '\0';
 	port = strtol(colon + 1, NULL, 10);
@@ -240,31 +273,65 @@ server_listen(struct server *srv, char *err, size_t errlen)
 		memmove(host, host + 1, strlen(host));
 		host[strlen(host) - 1] = '\0';
 	}
-	srv->bound = evhttp_bind_socket_with_handle(srv->http,
-	    *host ? host : "0.0.0.0", (ev_uint16_t)port);
-	if (srv->bound == NULL) {
-		snprintf(err, errlen, "listen %s: %s", srv->cf->listen,
+	if ((fd = server_socket(*host ? host : "0.0.0.0", (int)port)) == -1 ||
+	    (l->bound = evhttp_accept_socket_with_handle(l->http, fd)) ==
+	    NULL) {
+		snprintf(err, errlen, "listen %s: %s", l->address,
 		    strerror(errno));
+		if (fd != -1)
+			evutil_closesocket(fd);
 		free(host);
 		return (-1);
 	}
 	free(host);
-	srv->listener = evhttp_bound_socket_get_listener(srv->bound);
-	fd = evhttp_bound_socket_get_fd(srv->bound);
+	l->lev = evhttp_bound_socket_get_listener(l->bound);
+	fd = evhttp_bound_socket_get_fd(l->bound);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
 		if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
 			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-			snprintf(srv->addr, sizeof(srv->addr), "[%s]:%u", ip,
+			snprintf(l->addr, sizeof(l->addr), "[%s]:%u", ip,
 			    ntohs(s6->sin6_port));
 		} else {
 			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
 			inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-			snprintf(srv->addr, sizeof(srv->addr), "%s:%u", ip,
+			snprintf(l->addr, sizeof(l->addr), "%s:%u", ip,
 			    ntohs(s4->sin_port));
 		}
+	}
+	return (0);
+}
+
+/*
+ * The listeners of srv->cf0: TLS contexts loaded, sockets bound, and a
+ * warning for each plain one that is not on loopback.
+ */
+static int
+server_listeners(struct server *srv, char *err, size_t errlen)
+{
+	const struct config	*cf = srv->cf0;
+	struct listener		*l;
+	char			 why[MP_ERRLEN];
+	size_t			 i;
+
+	srv->ls = xcalloc(cf->nlistens, sizeof(*srv->ls));
+	for (i = 0; i < cf->nlistens; i++) {
+		l = &srv->ls[srv->nls++];
+		l->srv = srv;
+		l->address = xstrdup(cf->listens[i].address);
+		if (cf->listens[i].cert != NULL && (l->ctx = tls_ctx_new(
+		    &cf->listens[i], why, sizeof(why))) == NULL) {
+			snprintf(err, errlen, "listen %s: %s", l->address, why);
+			return (-1);
+		}
+		if (server_listen(srv, l, err, errlen) == -1)
+			return (-1);
+		if (l->ctx == NULL && !config_listen_loopback(l->address))
+			log_warnx("listen %s: plain HTTP on a non-loopback "
+			    "address: tokens and evidence cross the network "
+			    "in clear; add tls: { cert, key }", l->address);
 	}
 	return (0);
 }
@@ -287,9 +354,11 @@ server_new(struct config *cf, char *err, size_t errlen)
 		return (NULL);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);	/* until reload.c's event is added */
 	srv = xcalloc(1, sizeof(*srv));
 	srv->cf = cf;
+	srv->cf0 = cf;
+	srv->cf_push = cf;
 	metrics_init(&srv->metrics, cf->types);
 	if (cf->access_log.path != NULL && (srv->alog = alog_new(
 	    &cf->access_log, &srv->metrics, err, errlen)) == NULL)
@@ -307,31 +376,16 @@ server_new(struct config *cf, char *err, size_t errlen)
 	event_config_set_flag(ecf, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	srv->base = event_base_new_with_config(ecf);
 	event_config_free(ecf);
-	if (srv->base == NULL ||
-	    (srv->http = evhttp_new(srv->base)) == NULL) {
+	if (srv->base == NULL) {
 		snprintf(err, errlen, "cannot create the event base");
 		goto fail;
 	}
-	/*
-	 * evhttp cuts bodies at twice the limit (bounded memory, with its
-	 * own HTML 413); between the limit and that, http.c answers with a
-	 * JSON 413 as INTERFACE.md asks.
-	 */
-	evhttp_set_max_body_size(srv->http, (ev_ssize_t)(lim->max_body * 2));
-	evhttp_set_max_headers_size(srv->http, (ev_ssize_t)lim->max_headers);
-	evhttp_set_timeout(srv->http, (int)lim->timeout);
-	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-	    EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	evhttp_set_gencb(srv->http, http_route, srv);
-	evhttp_set_bevcb(srv->http, server_bevcb, srv);
+	srv->conns = conn_new(srv);
 
 	if ((writer = ledger_open(cf->ledger, 0, err, errlen)) == NULL)
 		goto fail;
 	/* The outbox and the change feed, in every claim's transaction. */
-	if ((srv->outbox = outbox_new(cf->sinks, cf->nsinks, cf->subs,
-	    cf->nsubs, writer, server_present, (void *)cf, err, errlen)) ==
-	    NULL) {
+	if ((srv->outbox = server_outbox(cf, writer, err, errlen)) == NULL) {
 		ledger_close(writer);
 		goto fail;
 	}
@@ -345,7 +399,7 @@ server_new(struct config *cf, char *err, size_t errlen)
 		goto fail;
 	if ((srv->push = push_new(srv, err, errlen)) == NULL)
 		goto fail;
-	if (server_listen(srv, err, errlen) == -1)
+	if (server_listeners(srv, err, errlen) == -1)
 		goto fail;
 	deployments_timer_start(srv);
 	clock_start(srv);
@@ -353,6 +407,8 @@ server_new(struct config *cf, char *err, size_t errlen)
 	srv->ev_int = evsignal_new(srv->base, SIGINT, server_signal, srv);
 	evsignal_add(srv->ev_term, NULL);
 	evsignal_add(srv->ev_int, NULL);
+	srv->ev_hup = evsignal_new(srv->base, SIGHUP, reload_signal, srv);
+	evsignal_add(srv->ev_hup, NULL);
 	return (srv);
 fail:
 	server_free(srv);
@@ -362,8 +418,12 @@ fail:
 int
 server_run(struct server *srv)
 {
-	log_info("listening on %s, ledger %s, ledger at sequence %lld",
-	    srv->addr, srv->cf->ledger,
+	size_t	i;
+
+	for (i = 0; i < srv->nls; i++)
+		log_info("listening on %s%s", srv->ls[i].addr,
+		    srv->ls[i].ctx != NULL ? " (TLS)" : "");
+	log_info("ledger %s, at sequence %lld", srv->cf->ledger,
 	    (long long)atomic_load(&srv->metrics.ledger_seq));
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("%s: event loop failed", __func__);
@@ -375,6 +435,8 @@ server_run(struct server *srv)
 void
 server_free(struct server *srv)
 {
+	size_t	i;
+
 	if (srv == NULL)
 		return;
 	/*
@@ -386,8 +448,15 @@ server_free(struct server *srv)
 	push_free(srv->push);
 	outbox_free(srv->outbox);
 	ingest_free(srv->ingest);
-	if (srv->http != NULL)
-		evhttp_free(srv->http);
+	srv->stopping = 1;	/* closing connections must not resume listeners */
+	for (i = 0; i < srv->nls; i++) {
+		if (srv->ls[i].http != NULL)
+			evhttp_free(srv->ls[i].http);
+		SSL_CTX_free(srv->ls[i].ctx);
+		free(srv->ls[i].address);
+	}
+	free(srv->ls);
+	conn_free(srv->conns);
 	ledger_close(srv->reader);
 	if (srv->tok != NULL)
 		json_tokener_free(srv->tok);
@@ -395,6 +464,8 @@ server_free(struct server *srv)
 		event_free(srv->ev_term);
 	if (srv->ev_int != NULL)
 		event_free(srv->ev_int);
+	if (srv->ev_hup != NULL)
+		event_free(srv->ev_hup);
 	if (srv->ev_exit != NULL)
 		event_free(srv->ev_exit);
 	if (srv->ev_stall != NULL)
@@ -406,5 +477,50 @@ server_free(struct server *srv)
 	free(srv->rates);
 	alog_free(srv->alog);	/* after evhttp_free: no more replies */
 	metrics_free(&srv->metrics);
+	if (srv->cf != srv->cf0)
+		config_free(srv->cf);	/* the loop's reference */
+	if (srv->cf_push != srv->cf0)
+		config_free(srv->cf_push);
+	config_free(srv->push_next);
 	free(srv);
+}
+
+/*
+ * Become user (the OpenBSD daemons' habit): called once the listeners
+ * are bound and the ledger is open, before the loop.  Supplementary
+ * groups, then the group, then the user; then prove root cannot be
+ * regained.  Returns 0, or -1 with err set.  Everything the daemon opens
+ * later (a reload's configuration and certificates) must be readable by
+ * user.
+ */
+int
+server_drop(struct server *srv, const char *user, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "user %s: no such user", user);
+		return (-1);
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return (0);
+		snprintf(err, errlen, "user %s: only root can change user",
+		    user);
+		return (-1);
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		snprintf(err, errlen, "user %s: cannot drop privileges: %s",
+		    user, strerror(errno));
+		return (-1);
+	}
+	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
+		fatalx("%s: root regained after dropping to %s", __func__,
+		    user);
+	log_info("running as %s (uid %u, gid %u)", user,
+	    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	(void)srv;
+	return (0);
 }

@@ -584,6 +584,54 @@ START_TEST(test_suggest)
 }
 END_TEST
 
+/* listen: one or a list, plain or TLS; user:; the connection limits. */
+START_TEST(test_listen_tls)
+{
+	struct config	*c2;
+
+	ck_assert_msg(load("listen:\n"
+	    "  - { address: \"0.0.0.0:8443\", tls: { cert: c.pem, key: k.pem,"
+	    " client_ca: ca.pem } }\n"
+	    "  - \"127.0.0.1:8780\"\n"
+	    "limits: { header_timeout: 5s, body_timeout: 1m,"
+	    " max_connections_per_ip: 9 }\n") != NULL, "%s", err);
+	ck_assert_uint_eq(cf->nlistens, 2);
+	ck_assert_str_eq(cf->listen, "0.0.0.0:8443");
+	ck_assert_str_eq(cf->listens[0].cert, "c.pem");
+	ck_assert_str_eq(cf->listens[0].key, "k.pem");
+	ck_assert_str_eq(cf->listens[0].client_ca, "ca.pem");
+	ck_assert_ptr_null(cf->listens[1].cert);
+	ck_assert_int_eq(config_listen_loopback(cf->listens[1].address), 1);
+	ck_assert_int_eq(config_listen_loopback(cf->listens[0].address), 0);
+	ck_assert_uint_eq(cf->limits.header_timeout, 5);
+	ck_assert_uint_eq(cf->limits.body_timeout, 60);
+	ck_assert_uint_eq(cf->limits.max_per_ip, 9);
+	/* A reference outlives config_free's first call. */
+	c2 = config_ref(cf);
+	config_free(cf);
+	ck_assert_str_eq(c2->listens[0].address, "0.0.0.0:8443");
+	cf = c2;
+
+	ck_assert_msg(load("user: root\n") != NULL, "%s", err);
+	ck_assert_str_eq(cf->user, "root");
+	load_fails("user: no-such-user-here\n", 1, "user", "no such user");
+	load_fails("listen:\n  - { address: \"0.0.0.0:1\", tls: { cert: c.pem,"
+	    " kye: k.pem } }\n", 2, "listen[0].tls.kye", "did you mean key?");
+	load_fails("listen: { address: \"0.0.0.0:1\", tls: { cert: c.pem } }\n",
+	    1, "listen.tls", "needs both cert and key");
+	load_fails("listen: { adress: \"0.0.0.0:1\" }\n", 1, "listen.adress",
+	    "did you mean address?");
+	load_fails("listen: [ \"127.0.0.1:1\", \"127.0.0.1:1\" ]\n", 1,
+	    "listen[1]", "listed twice");
+	load_fails("listen: [ ]\n", 1, "listen", "1 to 16");
+	load_fails("listen:\n", 1, "listen", "{ address, tls }");
+	load_fails("limits: { header_timeot: 5s }\n", 1,
+	    "limits.header_timeot", "did you mean header_timeout?");
+	load_fails("limits: { body_timeout: 0s }\n", 1, "limits.body_timeout",
+	    "between 1s and 1h");
+}
+END_TEST
+
 Suite *
 make_config_suite(void)
 {
@@ -623,6 +671,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_duplicate_key);
 	tcase_add_test(tc, test_suggest);
 	tcase_add_test(tc, test_strict);
+	tcase_add_test(tc, test_listen_tls);
 	suite_add_tcase(s, tc);
 
 	return (s);

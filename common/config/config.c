@@ -35,6 +35,9 @@ static const struct limits config_default_limits = {
 	.max_headers = 16 * 1024,
 	.max_connections = 1024,
 	.timeout = 30,
+	.header_timeout = 10,
+	.body_timeout = 30,
+	.max_per_ip = 256,
 	.queue_max = 16384,
 	.batch_max = 4096,
 	.max_future_skew = 300LL * 1000000,	/* 5m */
@@ -116,7 +119,11 @@ config_uint(struct cfgctx *c, json_object *v, const char *key,
 static int
 config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 {
-	char		key[128];
+	static const char *const names[] = { "max_body", "max_headers",
+	    "max_connections", "max_connections_per_ip", "timeout",
+	    "header_timeout", "body_timeout", "queue_max", "batch_max",
+	    "max_future_skew" };
+	char		key[128], *why;
 	long long	n;
 	double		d;
 
@@ -149,6 +156,23 @@ config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 				return (config_err(c, v, key, "must be between "
 				    "1s and 1h"));
 			l->timeout = (unsigned)d;
+		} else if (strcmp(k, "header_timeout") == 0 ||
+		    strcmp(k, "body_timeout") == 0) {
+			if (json_object_is_type(v, json_type_int))
+				d = (double)json_object_get_int64(v);
+			else if (!json_object_is_type(v, json_type_string) ||
+			    ts_parse(json_object_get_string(v), &d) == -1)
+				return (config_err(c, v, key, "must be a "
+				    "timespan such as 10s"));
+			if (d < 1 || d > 3600)
+				return (config_err(c, v, key, "must be between "
+				    "1s and 1h"));
+			*(k[0] == 'h' ? &l->header_timeout : &l->body_timeout) =
+			    (unsigned)d;
+		} else if (strcmp(k, "max_connections_per_ip") == 0) {
+			if (config_uint(c, v, key, 1, 1000000, &n) == -1)
+				return (-1);
+			l->max_per_ip = (unsigned)n;
 		} else if (strcmp(k, "max_future_skew") == 0) {
 			if (json_object_is_type(v, json_type_int))
 				d = (double)json_object_get_int64(v);
@@ -169,10 +193,13 @@ config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 			if (config_uint(c, v, key, 1, 100000, &n) == -1)
 				return (-1);
 			l->batch_max = (size_t)n;
-		} else
-			return (config_err(c, v, key, "unknown limit (max_body, "
-			    "max_headers, max_connections, timeout, queue_max, "
-			    "batch_max, max_future_skew)"));
+		} else {
+			why = suggest_unknown("limit", k, names,
+			    sizeof(names) / sizeof(names[0]));
+			config_err(c, v, key, "%s", why);
+			free(why);
+			return (-1);
+		}
 	}
 	return (0);
 }
@@ -555,20 +582,6 @@ config_source(const struct config *cf, const struct mp_source *src)
 	return (sc);
 }
 
-static int
-config_listen_ok(const char *s)
-{
-	const char	*colon;
-	char		*end;
-	long		 port;
-
-	if ((colon = strrchr(s, ':')) == NULL || colon == s)
-		return (0);
-	port = strtol(colon + 1, &end, 10);
-	return (*end == '\0' && colon[1] != '\0' && port >= 0 && port <=
-	    65535);
-}
-
 /* Turn a parsed tree into settings; the tree is taken. */
 static struct config *
 config_build(json_object *tree, const char *file, char *err, size_t errlen)
@@ -580,6 +593,7 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	size_t		 i;
 
 	cf = xcalloc(1, sizeof(*cf));
+	atomic_init(&cf->refs, 1);
 	cf->path = xstrdup(file);
 	cf->tree = tree;
 	cf->limits = config_default_limits;
@@ -591,12 +605,19 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 
 	json_object_object_foreach(tree, key, val) {
 		if (strcmp(key, "listen") == 0) {
-			if (!json_object_is_type(val, json_type_string) ||
-			    !config_listen_ok(json_object_get_string(val))) {
-				config_err(&c, val ? val : tree, key, "must be "
-				    "\"address:port\", e.g. \"127.0.0.1:8780\"");
+			if (val == NULL) {
+				config_err(&c, tree, key, "must be "
+				    "\"address:port\", { address, tls } or a "
+				    "list of them");
 				goto fail;
 			}
+			if (config_listen_load(cf, val, file, err, errlen) ==
+			    -1)
+				goto fail;
+		} else if (strcmp(key, "user") == 0) {
+			if (config_listen_user(cf, val ? val : tree, file, err,
+			    errlen) == -1)
+				goto fail;
 		} else if (strcmp(key, "ledger") == 0) {
 			if (!json_object_is_type(val, json_type_string) ||
 			    strncmp(json_object_get_string(val), "sqlite:",
@@ -650,7 +671,7 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			continue;	/* config_services_load, below */
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
-			    "(listen, ledger, agent_secret, tokens, limits, "
+			    "(listen, user, ledger, agent_secret, tokens, limits, "
 			    "access_log, rate, redaction, sources, "
 			    "evidence_types, claim_types, computed_claims, "
 			    "deployments, milestones, milestone_rules, sinks, "
@@ -672,9 +693,9 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		goto fail;
 	if (config_services_load(cf, tree, file, err, errlen) == -1)
 		goto fail;
-	s = json_object_object_get_ex(tree, "listen", &v) ?
-	    json_object_get_string(v) : MP_DEFAULT_LISTEN;
-	cf->listen = xstrdup(s);
+	if (cf->listens == NULL && config_listen_load(cf, NULL, file, err,
+	    errlen) == -1)
+		goto fail;
 	s = json_object_object_get_ex(tree, "ledger", &v) ?
 	    json_object_get_string(v) : "sqlite:milepost.db";
 	cf->ledger = xstrdup(s);
@@ -733,10 +754,11 @@ config_free(struct config *cf)
 {
 	size_t	i;
 
-	if (cf == NULL)
+	if (cf == NULL || atomic_fetch_sub(&cf->refs, 1) > 1)
 		return;
 	free(cf->path);
 	free(cf->listen);
+	config_listen_free(cf);
 	free(cf->ledger);
 	free(cf->access_log.path);
 	milestone_conf_free(cf->milestones);
@@ -759,6 +781,17 @@ config_free(struct config *cf)
 	types_free(cf->types);
 	json_object_put(cf->tree);
 	free(cf);
+}
+
+/*
+ * Another reference to cf (a reload swaps configurations while requests
+ * and the writer still use the old one); config_free drops one.
+ */
+struct config *
+config_ref(struct config *cf)
+{
+	atomic_fetch_add(&cf->refs, 1);
+	return (cf);
 }
 
 /*

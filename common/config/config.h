@@ -15,6 +15,8 @@
 #ifndef MP_CONFIG_H
 #define MP_CONFIG_H
 
+#include <stdatomic.h>
+
 #include "access/access.h"
 #include "derive/derive.h"
 #include "outbox/outbox.h"
@@ -26,6 +28,9 @@ struct limits {
 	size_t		max_headers;	/* bytes, all request headers */
 	unsigned	max_connections;
 	unsigned	timeout;	/* seconds, per read/write */
+	unsigned	header_timeout;	/* seconds, first byte to headers */
+	unsigned	body_timeout;	/* seconds, headers to whole body */
+	unsigned	max_per_ip;	/* concurrent connections per address */
 	size_t		queue_max;	/* evidence waiting for the writer */
 	size_t		batch_max;	/* evidence per transaction */
 	int64_t		max_future_skew;	/* microseconds ahead of now */
@@ -36,9 +41,19 @@ struct access_log_conf {
 	int		 json;		/* JSON lines, else plain */
 	size_t		 buffer;	/* bytes held for the writer thread */
 };
+/* listen: one listener; TLS when cert is set (receiver/tls.c) */
+struct listen_conf {
+	char		*address;	/* "host:port" */
+	char		*cert, *key;	/* PEM files, or NULL: plain HTTP */
+	char		*client_ca;	/* PEM: client certificates required */
+};
 struct config {
+	atomic_int	 refs;		/* config_ref; config_free drops one */
 	char		*path;
-	char		*listen;
+	char		*listen;	/* listens[0].address */
+	struct listen_conf *listens;	/* config-listen.c */
+	size_t		 nlistens;
+	char		*user;		/* user: drop to it, or NULL */
 	char		*ledger;
 	struct stdwh_key *agent_keys;
 	size_t		 nagent_keys;
@@ -65,10 +80,20 @@ struct config {
 struct config	*config_load(const char *, char *, size_t);
 struct config	*config_default(void);
 void		 config_free(struct config *);
+struct config	*config_ref(struct config *);
 enum role	 config_token_role(const struct config *, const char *,
 		    const struct token **);
 const struct source_conf *config_source(const struct config *,
 		    const struct mp_source *);
+
+/* config-listen.c: listen: (plain or TLS listeners) and user: */
+int		 config_listen_load(struct config *, json_object *,
+		    const char *, char *, size_t);
+int		 config_listen_user(struct config *, json_object *,
+		    const char *, char *, size_t);
+int		 config_listen_address_ok(const char *);
+int		 config_listen_loopback(const char *);
+void		 config_listen_free(struct config *);
 
 /* config-outbox.c: the sinks: and subscriptions: settings */
 int		 config_outbox_load(struct config *, json_object *,
