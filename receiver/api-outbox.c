@@ -38,6 +38,8 @@ struct api_outbox_list {
 struct api_outbox_job {
 	struct ingest_job	 job;
 	struct server		*srv;
+	struct config		*cf;	/* a reference: the writer reads
+					   its types, whatever a reload does */
 	struct evhttp_request	*req;
 	struct outbox_op	 op;
 	char			*sink, *type;	/* op's, taken */
@@ -226,6 +228,7 @@ api_outbox_write(struct server *srv, struct evhttp_request *req, int replay)
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->srv = srv;
+	j->cf = config_ref(srv->cf);
 	j->op.replay = replay;
 	json_object_object_foreach(body, k, val) {
 		if (strcmp(k, "sink") == 0 || (replay && strcmp(k, "since") ==
@@ -311,7 +314,7 @@ api_outbox_run(struct ledger *l, void *arg)
 {
 	struct api_outbox_job	*j = arg;
 
-	if (outbox_op_apply(l, j->srv->cf->types, &j->op, tf_now(),
+	if (outbox_op_apply(l, j->cf->types, &j->op, tf_now(),
 	    &j->res) == -1) {
 		log_warnx("%s: %s", __func__, j->res.err);
 		return (-1);
@@ -350,5 +353,6 @@ api_outbox_job_free(struct api_outbox_job *j)
 {
 	free(j->sink);
 	free(j->type);
+	config_free(j->cf);
 	free(j);
 }
