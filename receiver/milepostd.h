@@ -22,6 +22,7 @@
 struct ingest;
 struct evconnlistener;
 struct push;
+struct sessions;
 
 /* metrics.c: Prometheus counters, safe to bump from either thread */
 enum reject_reason {
@@ -106,6 +107,7 @@ struct server {
 	struct outbox		*outbox;	/* the writer's on_claim hook */
 	struct push		*push;		/* outbox -> sinks */
 	struct alog		*alog;		/* access log, or NULL: off */
+	struct sessions		*sessions;	/* session.c, loop; lazily */
 	struct metrics		 metrics;
 	unsigned		 nconns;
 	int			 paused;	/* listener off at the cap */
@@ -231,5 +233,22 @@ int	api_query(struct server *, struct evhttp_request *,
 	    struct evkeyvalq *);
 int	api_query_int(struct evkeyvalq *, const char *, long long, long long,
 	    long long, long long *);
+
+/* api-outbox.c: GET /v1/outbox, each sink's backlog and dead letters */
+void	api_outbox(struct server *, struct evhttp_request *);
+
+/* api-web.c: the dashboard's built-in files (GET /, /assets/…) */
+struct web_asset;
+void	web_route(struct server *, struct evhttp_request *, const char *);
+const struct web_asset *web_asset_find(const char *);
+void	web_send(struct evhttp_request *, const struct web_asset *);
+void	web_headers(struct evhttp_request *);
+void	web_free(void);
+
+/* session.c: sign-in by token, read-only session cookies (/session) */
+void	session_route(struct server *, struct evhttp_request *);
+const struct token *session_token(struct server *, struct evhttp_request *);
+int	session_has_cookie(struct evhttp_request *);
+void	session_free(struct sessions *);
 
 #endif /* MILEPOSTD_H */

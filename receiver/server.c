@@ -405,6 +405,8 @@ server_free(struct server *srv)
 		event_base_free(srv->base);
 	free(srv->rates);
 	alog_free(srv->alog);	/* after evhttp_free: no more replies */
+	session_free(srv->sessions);
+	web_free();
 	metrics_free(&srv->metrics);
 	free(srv);
 }
