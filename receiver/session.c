@@ -11,8 +11,8 @@
  * ID is 32 bytes from RAND_bytes, hex; the table keeps only its SHA-256,
  * compared in constant time, never the token (a session names its token
  * by index and digest, so a token removed from the configuration ends
- * its sessions).  The table is bounded (SESSION_MAX: a full table drops
- * the session closest to expiry) and every session expires SESSION_TTL
+ * its sessions).  The table is bounded (SESSION_MAX: a full table signs out
+ * the oldest session) and every session expires SESSION_TTL
  * after sign-in.  session_token() is what api_authorize falls back to when
  * a GET or HEAD has no Authorization header, so a cookie read takes the
  * same path as a bearer read: the token's rate, the permission table,
@@ -43,6 +43,7 @@ struct session {
 	unsigned char	 digest[HMAC_SHA256_LEN];	/* its token's */
 	size_t		 tok;				/* cf->tokens[tok] */
 	int64_t		 expires;			/* monotonic s */
+	uint64_t	 born;				/* sign-in order */
 	int		 used;
 	int		 executive;			/* the view asked */
 };
@@ -50,6 +51,7 @@ struct session {
 struct sessions {
 	struct session	 s[SESSION_MAX];
 	size_t		 live;
+	uint64_t	 born;				/* the last given */
 };
 
 static int64_t
@@ -199,7 +201,7 @@ session_reply(struct server *srv, struct evhttp_request *req,
 	json_object_put(o);
 }
 
-/* A free slot; a full table gives up the session that expires first. */
+/* A free slot; a full table gives up the oldest session. */
 static struct session *
 session_slot(struct sessions *t)
 {
@@ -210,7 +212,7 @@ session_slot(struct sessions *t)
 		s = &t->s[i];
 		if (!s->used)
 			return (s);
-		if (first == NULL || s->expires < first->expires)
+		if (first == NULL || s->born < first->born)
 			first = s;
 	}
 	log_info("%s: %d sessions: the oldest is signed out", __func__,
@@ -291,6 +293,7 @@ session_signin(struct server *srv, struct evhttp_request *req)
 	s->expires = session_now() + SESSION_TTL;
 	s->executive = exec && tok->role != ROLE_CLIENT;
 	s->used = 1;
+	s->born = ++t->born;
 	t->live++;
 	snprintf(cookie, sizeof(cookie), SESSION_COOKIE "=%s; Path=/; "
 	    "HttpOnly; SameSite=Strict; Max-Age=%d", id, SESSION_TTL);

@@ -145,7 +145,15 @@ views.deployment = async (id, { api, session, out }) => {
 	    h("p", {}, "Now ", state(d.state), " since ", fmt(d.since),
 		p.revision ? [" · revision ", h("code", {}, p.revision)] : null,
 		p.release ? ` · release ${p.release}` : ""));
-	const rows = (d.history || []).map((r) => [String(r.revision), state(r.state),
+	const hs = d.history || [];
+	// A client's history (the client view) has no actors, reasons or basis.
+	if (!hs.some((r) => r.actor || r.reason || r.basis)) {
+		out.append(table("History: every state it went through",
+		    ["Revision", "State", "Since"],
+		    hs.map((r) => [String(r.revision), state(r.state), fmt(r.since)])));
+		return;
+	}
+	const rows = hs.map((r) => [String(r.revision), state(r.state),
 	    fmt(r.since), r.actor || "—", r.reason || "—",
 	    (r.basis || []).length ? (r.basis || []).map((b) => [h("a",
 		{ href: `#/evidence/${b.seq}`, class: "basis" }, `${b.id} (#${b.seq})`), " "]) : "—"]);

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The face (issue 14): the dashboard's files built into milepostd (ETag,
+# 304, a self-only CSP, Chart.js byte for byte from Debian's package),
+# sign-in for a read-only session cookie (bounded table, never the token,
+# the same presentation as a bearer read), then tests/browser/dashboard.js
+# in a real headless Chromium (playwright-core from npm) over a scenario
+# driven through the real agent.  Screenshots go to
+# $top_builddir/tests/browser/shots; with MP_README_SCREENSHOT=1 the board's
+# also replaces docs/dashboard.png (the README's).
+. "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/browser/scenario.sh"
+BROWSER_CHECKS=22
+plan $((BROWSER_CHECKS + 12))
+
+MANY_TOKEN="many-token-$(head -c 8 /dev/urandom | xxd -p)"
+write_config "$(scenario_config "sinks:
+  status-page: { kind: webhook, url: \"http://127.0.0.1:9/\", secret: \"$SECRET\", retry_base: 1s, timeout: 1s }
+subscriptions:
+  - { sink: status-page, types: [Deployment, Milestone], tenant: acme }")"
+sed -i "s/^tokens:/tokens:\n  - { token: \"$MANY_TOKEN\", role: reader, name: many, rate: off }/" "$T/milepost.yaml"
+start_daemon
+scenario_run
+
+# --- the files ------------------------------------------------------------
+curl -s -D "$T/h" -o "$T/index" "$URL/"
+check "GET / is the dashboard (text/html) with a CSP that allows no outside origin" \
+    python3 - "$T/h" <<'PY'
+import sys
+h = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in open(sys.argv[1]) if ":" in l)}
+csp = h.get("content-security-policy", "")
+ok = (h.get("content-type", "").startswith("text/html") and "default-src 'none'" in csp
+      and "script-src 'self'" in csp and "connect-src 'self'" in csp
+      and "http" not in csp and "*" not in csp and h.get("x-content-type-options") == "nosniff")
+sys.exit(0 if ok else 1)
+PY
+ETAG=$(sed -n 's/^ETag: *\([^\r]*\).*/\1/Ip' "$T/h")
+eq "If-None-Match with its ETag: 304" 304 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $ETAG" "$URL/")"
+curl -s -D "$T/h2" -o "$T/chart.js" "$URL/assets/chart.js"
+check "Chart.js is served as JavaScript, byte for byte Debian's libjs-chart.js" \
+    sh -c "grep -qi '^content-type: text/javascript' '$T/h2' && cmp -s '$T/chart.js' /usr/share/javascript/chart.js/chart.min.js"
+eq "an unknown asset: 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/assets/nothing.js")"
+
+# --- sign-in ----------------------------------------------------------------
+eq "POST /session with an unknown token: 401" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer nope' "$URL/session")"
+code=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $READER_TOKEN" \
+    -d '{"view":"executiv"}' "$URL/session")
+eq "a misspelt view: 400, naming the nearest and the valid ones" \
+    "400 view yes" "$code $(json '"%s %s" % (d.get("property"), "yes" if "did you mean executive?" in d["error"] and "engineer" in d["error"] else d["error"])')"
+curl -s -D "$T/hc" -o /dev/null -X POST -H "Authorization: Bearer $CLIENT_TOKEN" -c "$T/jar" "$URL/session"
+check "the cookie is a random 64-hex id, HttpOnly, SameSite=Strict, and never the token" \
+    sh -c "grep -Eqi '^set-cookie: mp_session=[0-9a-f]{64}; Path=/; HttpOnly; SameSite=Strict; Max-Age=' '$T/hc' && ! grep -q '$CLIENT_TOKEN' '$T/hc' '$T/jar'"
+curl -s -b "$T/jar" "$URL/v1/deployments" > "$T/by-cookie"
+curl -s -H "Authorization: Bearer $CLIENT_TOKEN" "$URL/v1/deployments" > "$T/by-bearer"
+same "a client's cookie read is the client's bearer read (one presentation)" \
+    "$(cat "$T/by-cookie")" "$(cat "$T/by-bearer")"
+# The table holds 1024 sessions: the 1025th sign-in signs out the oldest.
+curl -s -o /dev/null -X POST -H "Authorization: Bearer $MANY_TOKEN" -c "$T/first" "$URL/session"
+args=()
+for i in $(seq 1 1024); do args+=(-o /dev/null "$URL/session"); done
+curl -s -X POST -H "Authorization: Bearer $MANY_TOKEN" "${args[@]}"
+curl -s -o /dev/null -X POST -H "Authorization: Bearer $MANY_TOKEN" -c "$T/last" "$URL/session"
+eq "the session table is bounded: 1025 sign-ins later the first is signed out" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/first" "$URL/session")"
+eq "... and the latest is signed in" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/last" "$URL/v1/deployments")"
+
+# --- the browser ----------------------------------------------------------
+NPMDIR=$top_builddir/tests/browser/npm
+if [ ! -d "$NPMDIR/node_modules/playwright-core" ]; then
+	mkdir -p "$NPMDIR"
+	npm install --silent --no-audit --no-fund --prefix "$NPMDIR" playwright-core >/dev/null 2>&1
+fi
+check "playwright-core (npm) is installed under the build directory, and Debian's chromium is there" \
+    test -d "$NPMDIR/node_modules/playwright-core" -a -x /usr/bin/chromium
+SHOTS=$top_builddir/tests/browser/shots
+mkdir -p "$SHOTS"
+README_PNG=
+[ "${MP_README_SCREENSHOT:-}" = 1 ] && README_PNG=$top_srcdir/docs/dashboard.png
+oracle "the dashboard in headless Chromium" $BROWSER_CHECKS \
+    env PW="$NPMDIR/node_modules/playwright-core" URL="$URL" ADMIN_TOKEN="$ADMIN_TOKEN" \
+    CLIENT_TOKEN="$CLIENT_TOKEN" OUT="$SHOTS" MILEPOST="$MILEPOST" PLAN=$BROWSER_CHECKS \
+    SHAS="$SHA1 $SHA2 $SHA3" SHA1=$SHA1 SHA2=$SHA2 SHA3=$SHA3 README_PNG="$README_PNG" \
+    node "$top_srcdir/tests/browser/dashboard.js"
+
+check "daemon stops cleanly" stop_daemon
+finish
