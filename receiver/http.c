@@ -628,6 +628,9 @@ http_route(struct evhttp_request *req, void *arg)
 	    strncmp(path, "/assets/", 8) == 0) {
 		web_route(srv, req, path);
 		return;
+	} else if (strncmp(path, "/status/", 8) == 0) {
+		status_route(srv, req, path + 8);
+		return;
 	} else if (strcmp(path, "/session") == 0) {
 		session_route(srv, req);
 		return;

@@ -199,6 +199,11 @@ enum role api_auth(struct server *, struct evhttp_request *, enum role);
 
 /* api-milestones.c: GET /v1/milestones[/{id}] */
 void	api_milestones(struct server *, struct evhttp_request *, const char *);
+json_object *api_milestones_one(struct server *, const struct milestone_def *,
+	    int64_t);
+
+/* api-status.c: GET /status/{tenant}[.json], off by default */
+void	status_route(struct server *, struct evhttp_request *, const char *);
 
 /* api-services.c: GET /v1/services */
 void	api_services(struct server *, struct evhttp_request *);

@@ -648,13 +648,16 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		    strcmp(key, "environments") == 0 ||
 		    strcmp(key, "services") == 0) {
 			continue;	/* config_services_load, below */
+		} else if (strcmp(key, "status_pages") == 0) {
+			continue;	/* config_web_load, below */
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, ledger, agent_secret, tokens, limits, "
 			    "access_log, rate, redaction, sources, "
 			    "evidence_types, claim_types, computed_claims, "
 			    "deployments, milestones, milestone_rules, sinks, "
-			    "subscriptions, tenants, environments, services)");
+			    "subscriptions, tenants, environments, services, "
+			    "status_pages)");
 			goto fail;
 		}
 	}
@@ -671,6 +674,8 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	    NULL)
 		goto fail;
 	if (config_services_load(cf, tree, file, err, errlen) == -1)
+		goto fail;
+	if (config_web_load(cf, tree, file, err, errlen) == -1)
 		goto fail;
 	s = json_object_object_get_ex(tree, "listen", &v) ?
 	    json_object_get_string(v) : MP_DEFAULT_LISTEN;
@@ -755,6 +760,7 @@ config_free(struct config *cf)
 	free(cf->tokens);
 	config_outbox_free(cf);
 	config_services_free(cf);
+	config_web_free(cf);
 	rules_free(cf->rules);
 	types_free(cf->types);
 	json_object_put(cf->tree);

@@ -36,6 +36,21 @@ struct access_log_conf {
 	int		 json;		/* JSON lines, else plain */
 	size_t		 buffer;	/* bytes held for the writer thread */
 };
+/* status_pages: one public page per tenant named (config-web.c) */
+#define STATUS_F_MILESTONES	0x01
+#define STATUS_F_PROGRESS	0x02
+#define STATUS_F_PREDICTED	0x04
+#define STATUS_F_DELIVERY	0x08
+#define STATUS_F_SERVICES	0x10
+#define STATUS_F_SINCE		0x20
+#define STATUS_F_INCIDENTS	0x40
+#define STATUS_F_ALL		0x7f
+struct status_page {
+	char		*tenant;
+	char		*title;		/* or NULL */
+	unsigned	 fields;	/* STATUS_F_… */
+};
+
 struct config {
 	char		*path;
 	char		*listen;
@@ -58,6 +73,8 @@ struct config {
 	size_t		 nsubs;
 	struct catalog	*catalog;	/* config-services.c; never NULL */
 	unsigned char	*alias_refuse;	/* by source_index(); agent last */
+	struct status_page *status_pages;	/* config-web.c; none: off */
+	size_t		 nstatus_pages;
 	json_object	*tree;		/* the whole file, owned */
 };
 
@@ -82,5 +99,12 @@ int		 config_services_load(struct config *, json_object *,
 void		 config_services_free(struct config *);
 int		 config_alias_refuse(const struct config *,
 		    const struct mp_source *);
+
+/* config-web.c: status_pages: (the public status pages; off by default) */
+int		 config_web_load(struct config *, json_object *, const char *,
+		    char *, size_t);
+void		 config_web_free(struct config *);
+const struct status_page *config_status_page(const struct config *,
+		    const char *);
 
 #endif /* MP_CONFIG_H */
