@@ -136,7 +136,7 @@ cmd_status_cells(json_object **svc, json_object **dep, struct status_cell **cell
 				c->state = cmd_status_str(e, "state");
 				c->since = cmd_status_str(e, "since");
 				c->incidents = json_object_object_get_ex(e,
-				    "incidents", &inc) && json_object_is_type(
+				    "open_incidents", &inc) && json_object_is_type(
 				    inc, json_type_array) ?
 				    json_object_array_length(inc) : 0;
 			}
@@ -341,8 +341,8 @@ cmd_status_exec(const struct cmd_entry *ce, int argc, char **argv)
 			    &envs))
 				continue;
 			json_object_object_foreach(envs, env, e) {
-				if (!json_object_object_get_ex(e, "incidents",
-				    &x) || !json_object_is_type(x,
+				if (!json_object_object_get_ex(e,
+				    "open_incidents", &x) || !json_object_is_type(x,
 				    json_type_array) ||
 				    json_object_array_length(x) == 0)
 					continue;

@@ -73,8 +73,7 @@ async function cells(api, session) {
 			out.set(`${s.service}\u0000${env}`, { service: s.service,
 			    environment: env, state: e.state, since: e.since,
 			    id: e.deployment, version: e.revision,
-			    incidents: Array.isArray(e.incidents) ? e.incidents.length :
-				e.incidents ? 1 : 0 });
+			    incidents: Array.isArray(e.open_incidents) ? e.open_incidents.length : 0 });
 		}
 	}
 	// The deployments list adds what the catalog lacks, and gives a
