@@ -48,11 +48,10 @@ function showApp(s) {
 		for (const a of document.querySelectorAll("nav a"))
 			a.hidden = a.dataset.view !== "executive";
 	if (!location.hash || location.hash === "#/")
-		location.hash = s.view === "executive" ? "#/executive" :
-		    "#/board";
-	else
-		route();
-	live();
+		history.replaceState(null, "", s.view === "executive" ?
+		    "#/executive" : "#/board");
+	// The first view before the feed's catch-up, which can be long.
+	route().then(live);
 }
 
 // #/name/arg… → views[name](arg, ctx)
@@ -87,6 +86,7 @@ export async function route(quiet) {
 		return;		// a newer route won
 	$("view").replaceChildren(out);
 	document.body.dataset.view = name;
+	performance.mark(`view:${name}`);	// bench/dashboard reads it
 	if (!quiet)
 		$("main").focus({ preventScroll: true });
 }

@@ -76,8 +76,10 @@ async function cells(api, session) {
 			    incidents: Array.isArray(e.open_incidents) ? e.open_incidents.length : 0 });
 		}
 	}
-	// The deployments list adds what the catalog lacks, and gives a
-	// client its public ids (the catalog shows it none).
+	// The deployments list adds what the catalog lacks (a client's
+	// catalog has no ids: its cells find theirs when opened).
+	if (out.size > 0)
+		return { cells: out, envs: envOrder(envs), services: svcs };
 	const dl = await api("/v1/deployments?limit=1000");
 	for (const d of dl.deployments) {
 		const p = d.properties || {};
@@ -96,9 +98,14 @@ async function cells(api, session) {
 		    version: p.release || (c && c.version) || p.revision,
 		    incidents: c ? c.incidents : 0 });
 	}
-	const order = ["development", "dev", "test", "staging", "production"];
-	const el = [...envs].sort((a, b) => (order.indexOf(a) + 99) % 105 - (order.indexOf(b) + 99) % 105 || a.localeCompare(b));
-	return { cells: out, envs: el, services: svcs };
+	return { cells: out, envs: envOrder(envs), services: svcs };
+}
+
+// Environments in the order a release moves through them, then by name.
+function envOrder(envs) {
+	const order = ["development", "dev", "test", "qa", "staging", "preprod", "production", "prod"];
+	const rank = (e) => order.includes(e) ? order.indexOf(e) : order.length;
+	return [...envs].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
 export const views = {};
@@ -118,8 +125,10 @@ views.board = async (_, { api, session, out }) => {
 		const label = `${s} in ${e}: ${x.state}` +
 		    (x.incidents ? `, ${x.incidents} open incident${x.incidents > 1 ? "s" : ""}` : "") +
 		    ". Open its history";
+		const to = x.id ? `#/deployment/${encodeURIComponent(x.id)}` :
+		    `#/current/${encodeURIComponent(s)}/${encodeURIComponent(e)}`;
 		return h("td", { "data-service": s, "data-environment": e },
-		    h("a", { class: "cell", href: `#/deployment/${encodeURIComponent(x.id)}`,
+		    h("a", { class: "cell", href: to,
 			"aria-label": label },
 			state(x.state), h("br"),
 			x.version && session.view === "engineer" ?
@@ -162,6 +171,24 @@ views.deployment = async (id, { api, session, out }) => {
 		out.append(table("Refused transitions", ["Time", "Asked", "Why"],
 		    d.rejected.map((r) => [fmt(r.time || r.recorded_at),
 			(r.properties || r).attempted || "—", (r.properties || r).reason || "—"])));
+};
+
+// A cell without an id (a client's catalog shows none): the current
+// deployment of (service, environment), as the deployments list has it.
+views.current = async (arg, ctx) => {
+	const [s, e] = arg.split("/");
+	const dl = await ctx.api(`/v1/deployments?service=${encodeURIComponent(s)}&environment=${encodeURIComponent(e)}&limit=1000`);
+	let cur = null;
+	for (const d of dl.deployments) {
+		const when = d.properties.started || d.properties.since;
+		if (!cur || when > cur.when)
+			cur = { id: d.id, when };
+	}
+	if (!cur) {
+		ctx.out.append(h("p", {}, `No deployment of ${s} in ${e}.`));
+		return;
+	}
+	await views.deployment(cur.id, ctx);
 };
 
 views.evidence = async (seq, { api, out }) => {
