@@ -10,6 +10,7 @@
  * computed between the presented revisions (access/present.c), so that
  * it holds only what the client view holds (a field the view leaves out
  * is neither sent nor shown as deleted) and names the public id.
+ * With ?wait=S it long-polls: see feed_wait_park.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,14 +118,140 @@ fail:
 	return (NULL);
 }
 
+/*
+ * Long polling (?wait=S, 1 to 30 s): a request that finds nothing after
+ * its cursor is parked instead of answered, and a 200 ms timer answers it
+ * once the feed's head (outbox_head) passes its cursor, or with the empty
+ * page at its deadline or when the daemon stops.  At most FEED_WAIT_MAX
+ * are parked (beyond, the empty page at once); a parked request whose
+ * connection closes is forgotten (the connection's close callback).
+ * Re-running a parked request authorizes it again, as a new request.
+ */
+#define FEED_WAIT_MAX		256
+#define FEED_WAIT_SECS		30
+#define FEED_WAIT_TICK_US	200000
+
+struct feed_wait {
+	TAILQ_ENTRY(feed_wait)	 entry;
+	struct server		*srv;
+	struct evhttp_request	*req;
+	int64_t			 after;
+	int64_t			 deadline;	/* tf_now() µs */
+};
+TAILQ_HEAD(feed_waitq, feed_wait);
+struct feed_waits {
+	struct feed_waitq	 q;
+	size_t			 n;
+	struct event		*tick;
+};
+
+static void	feed_run(struct server *, struct evhttp_request *, int);
+
+static void
+feed_wait_drop(struct server *srv, struct feed_wait *w)
+{
+	evhttp_connection_set_closecb(evhttp_request_get_connection(w->req),
+	    NULL, NULL);
+	TAILQ_REMOVE(&srv->feed_waits->q, w, entry);
+	srv->feed_waits->n--;
+}
+
+/* The connection of a parked request closed: libevent frees the request. */
+static void
+feed_wait_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct feed_wait	*w = arg;
+
+	TAILQ_REMOVE(&w->srv->feed_waits->q, w, entry);
+	w->srv->feed_waits->n--;
+	free(w);
+}
+
+static void
+feed_wait_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server		*srv = arg;
+	struct feed_wait	*w, *nw;
+	struct timeval		 tv = { 0, FEED_WAIT_TICK_US };
+	int64_t			 now = tf_now(), head;
+
+	head = srv->outbox != NULL ? outbox_head(srv->outbox) : 0;
+	for (w = TAILQ_FIRST(&srv->feed_waits->q); w != NULL; w = nw) {
+		nw = TAILQ_NEXT(w, entry);
+		if (srv->stopping || now >= w->deadline) {
+			feed_wait_drop(srv, w);
+			feed_run(srv, w->req, 0);
+			free(w);
+		} else if (head > w->after) {
+			feed_wait_drop(srv, w);
+			feed_run(srv, w->req, 1);	/* may park again */
+			free(w);
+		}
+	}
+	if (srv->feed_waits->n > 0)
+		evtimer_add(srv->feed_waits->tick, &tv);
+}
+
+/* Park req (nothing after cursor after) for secs.  0, or -1: full. */
+static int
+feed_wait_park(struct server *srv, struct evhttp_request *req, int64_t after,
+    long long secs)
+{
+	struct feed_wait	*w;
+	struct timeval		 tv = { 0, FEED_WAIT_TICK_US };
+
+	if (srv->feed_waits == NULL) {
+		srv->feed_waits = xcalloc(1, sizeof(*srv->feed_waits));
+		TAILQ_INIT(&srv->feed_waits->q);
+		srv->feed_waits->tick = evtimer_new(srv->base, feed_wait_tick,
+		    srv);
+	}
+	if (srv->stopping || srv->feed_waits->n >= FEED_WAIT_MAX)
+		return (-1);
+	w = xcalloc(1, sizeof(*w));
+	w->srv = srv;
+	w->req = req;
+	w->after = after;
+	w->deadline = tf_now() + secs * 1000000;
+	TAILQ_INSERT_TAIL(&srv->feed_waits->q, w, entry);
+	if (srv->feed_waits->n++ == 0)
+		evtimer_add(srv->feed_waits->tick, &tv);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	    feed_wait_closed, w);
+	return (0);
+}
+
+/* At exit (server_free, after evhttp_free has closed every connection). */
+void
+feed_wait_free(struct server *srv)
+{
+	struct feed_wait	*w;
+
+	if (srv->feed_waits == NULL)
+		return;
+	while ((w = TAILQ_FIRST(&srv->feed_waits->q)) != NULL) {
+		TAILQ_REMOVE(&srv->feed_waits->q, w, entry);
+		free(w);
+	}
+	event_free(srv->feed_waits->tick);
+	free(srv->feed_waits);
+	srv->feed_waits = NULL;
+}
+
 void
 feed_changes(struct server *srv, struct evhttp_request *req)
+{
+	feed_run(srv, req, 1);
+}
+
+static void
+feed_run(struct server *srv, struct evhttp_request *req, int may_park)
 {
 	struct evkeyvalq	 q;
 	const struct token	*tok;
 	const char		*tenant = NULL;
 	json_object		*o, *arr, *patch;
-	long long		 after, limit;
+	long long		 after, limit, wait;
 	int64_t			 next;
 	size_t			 i;
 
@@ -144,6 +271,11 @@ feed_changes(struct server *srv, struct evhttp_request *req)
 	    &limit) == -1) {
 		http_error(srv, req, 400, REJECT_SYNTAX, "limit must be 1 to "
 		    "1000", "limit");
+		goto out;
+	}
+	if (api_query_int(&q, "wait", 0, 0, FEED_WAIT_SECS, &wait) == -1) {
+		http_error(srv, req, 400, REJECT_SYNTAX, "wait must be 0 to 30 "
+		    "(seconds)", "wait");
 		goto out;
 	}
 	arr = json_object_new_array();
@@ -171,6 +303,12 @@ feed_changes(struct server *srv, struct evhttp_request *req)
 			if (json_object_object_get_ex(
 			    json_object_array_get_idx(arr, i), "patch", &patch))
 				redact_claim(srv->cf->redaction, tok, patch);
+	}
+	/* Nothing, not even a cursor to move past: wait for the feed. */
+	if (may_park && wait > 0 && json_object_array_length(arr) == 0 &&
+	    next == after && feed_wait_park(srv, req, after, wait) == 0) {
+		json_object_put(arr);
+		goto out;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "changes", arr);

@@ -23,6 +23,7 @@ struct ingest;
 struct evconnlistener;
 struct push;
 struct sessions;
+struct feed_waits;
 
 /* metrics.c: Prometheus counters, safe to bump from either thread */
 enum reject_reason {
@@ -108,6 +109,7 @@ struct server {
 	struct push		*push;		/* outbox -> sinks */
 	struct alog		*alog;		/* access log, or NULL: off */
 	struct sessions		*sessions;	/* session.c, loop; lazily */
+	struct feed_waits	*feed_waits;	/* api-changes.c: long polls */
 	struct metrics		 metrics;
 	unsigned		 nconns;
 	int			 paused;	/* listener off at the cap */
@@ -189,6 +191,7 @@ void		 push_free(struct push *);
 
 /* feed.c: GET /v1/changes, the differential change feed */
 void	feed_changes(struct server *, struct evhttp_request *);
+void	feed_wait_free(struct server *);
 
 /* api.c: the read API */
 void	api_evidence_list(struct server *, struct evhttp_request *);

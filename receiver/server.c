@@ -388,6 +388,7 @@ server_free(struct server *srv)
 	ingest_free(srv->ingest);
 	if (srv->http != NULL)
 		evhttp_free(srv->http);
+	feed_wait_free(srv);	/* after evhttp_free, before the base */
 	ledger_close(srv->reader);
 	if (srv->tok != NULL)
 		json_tokener_free(srv->tok);

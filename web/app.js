@@ -91,8 +91,8 @@ export async function route(quiet) {
 		$("main").focus({ preventScroll: true });
 }
 
-// The live feed: catch the cursor up, then poll /v1/changes for what
-// follows; a change re-renders the current view in place (no reload).
+// The live feed: catch the cursor up, then long-poll /v1/changes for
+// what follows; a change re-renders the current view in place (no reload).
 let polling = false;
 async function live() {
 	if (polling)
@@ -107,9 +107,10 @@ async function live() {
 		session.cursor = next;
 		$("live").textContent = "Live";
 		document.body.dataset.live = "on";
+		// Long polls: milepostd answers as soon as the feed moves
+		// past the cursor, or empty after 25 s.
 		while (session.role) {
-			await new Promise((ok) => setTimeout(ok, 1000));
-			r = await api(`/v1/changes?after=${session.cursor}&limit=1000`);
+			r = await api(`/v1/changes?after=${session.cursor}&limit=1000&wait=25`);
 			if (r.changes.length > 0) {
 				session.cursor = r.next;
 				say(`${r.changes.length} change${r.changes.length > 1 ? "s" : ""} at ${new Date().toLocaleTimeString()}`);
