@@ -178,6 +178,15 @@ const cellState = (page, s, e) => page.getAttribute(
 		return [/status-page/.test(t) && /Dead letters/.test(t), t.slice(0, 200)];
 	});
 
+	await attempt("the SLO view: Slo claims when there are any, else says there are none yet", async () => {
+		await page.click('nav a[data-view="slos"]');
+		await page.waitForSelector('body[data-view="slos"]', { timeout: 15000 });
+		const t = await page.textContent("#view");
+		const api = await fetch(`${URL}/v1/claims/Slo`, { headers: { Authorization: `Bearer ${process.env.ADMIN_TOKEN}` } });
+		const n = api.ok ? ((await api.json()).claims || []).length : 0;
+		return [n ? (await page.locator("#view tbody tr").count()) === n : /No SLOs yet/.test(t), `${n} Slo claims; ${t.slice(0, 120)}`];
+	});
+
 	// 13-15: the cookie.
 	await attempt("the session cookie is HttpOnly and SameSite=Strict, invisible to scripts", async () => {
 		const c = (await ctx.cookies()).find((x) => x.name === "mp_session");
@@ -249,8 +258,23 @@ const cellState = (page, s, e) => page.getAttribute(
 		    `SHAs: ${sha}`];
 	});
 	await epage.screenshot({ path: path.join(OUT, "executive.png"), fullPage: true });
+	// The tenant's public status page, with no token, in the same browser.
+	const sctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+	const spage = await sctx.newPage();
+	spage.on("console", (m) => { if (/Content Security Policy/.test(m.text())) errors.push(m.text()); });
+	await attempt("acme's public status page renders with no token: its services' states, nothing forbidden, no CSP error", async () => {
+		const before = errors.length;
+		await spage.goto(URL + "/status/acme");
+		await spage.waitForSelector("#services table", { timeout: 15000 });
+		const st = await spage.getAttribute('#services [data-service="payments"][data-environment="production"] [data-state]', "data-state");
+		const html = await spage.content();
+		const l = forbidden.filter((f) => html.includes(f));
+		return [st === "failed" && l.length === 0 && errors.length === before && /Checkout v2/.test(html),
+		    `payments/production ${st}; leaks ${l.join(", ")}; ${errors.slice(before).join("; ")}`];
+	});
+	await spage.screenshot({ path: path.join(OUT, "status-page.png"), fullPage: true });
 	await attempt("screenshots saved under the build directory", async () => {
-		const f = ["board", "history", "metrics", "client", "executive"].map((x) => path.join(OUT, x + ".png"));
+		const f = ["board", "history", "metrics", "client", "executive", "status-page"].map((x) => path.join(OUT, x + ".png"));
 		const miss = f.filter((x) => !fs.existsSync(x) || fs.statSync(x).size < 1000);
 		return [miss.length === 0, miss.join(" ")];
 	});

@@ -9,14 +9,16 @@
 # also replaces docs/dashboard.png (the README's).
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/browser/scenario.sh"
-BROWSER_CHECKS=22
+BROWSER_CHECKS=24
 plan $((BROWSER_CHECKS + 17))
 
 MANY_TOKEN="many-token-$(head -c 8 /dev/urandom | xxd -p)"
 write_config "$(scenario_config "sinks:
   status-page: { kind: webhook, url: \"http://127.0.0.1:9/\", secret: \"$SECRET\", retry_base: 1s, timeout: 1s }
 subscriptions:
-  - { sink: status-page, types: [Deployment, Milestone], tenant: acme }")"
+  - { sink: status-page, types: [Deployment, Milestone], tenant: acme }
+status_pages:
+  acme: {}")"
 sed -i "s/^tokens:/tokens:\n  - { token: \"$MANY_TOKEN\", role: reader, name: many, rate: off }/" "$T/milepost.yaml"
 start_daemon
 scenario_run
