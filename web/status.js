@@ -1,7 +1,7 @@
 // status.js: a tenant's public status page.  It reads /status/{tenant}.json
 // (only the fields milepostd is configured to publish, presented as the
 // tenant's client view) and refreshes it every 30 s, with its ETag.
-import { h, state, age } from "/assets/views.js";
+import { h, state, age, envOrder } from "/assets/views.js";
 
 const url = location.pathname.replace(/\/$/, "") + ".json";
 const $ = (id) => document.getElementById(id);
@@ -28,7 +28,7 @@ async function load() {
 	const s = await r.json();
 	document.title = $("title").textContent = s.title;
 	if (s.services) {
-		const envs = [...new Set(s.services.flatMap((x) => Object.keys(x.environments)))].sort();
+		const envs = envOrder(new Set(s.services.flatMap((x) => Object.keys(x.environments))));
 		section("services", s.services.length ? table("Current status per environment",
 		    ["Service", ...envs], s.services.map((x) => [x.service, ...envs.map((e) => {
 			const c = x.environments[e];

@@ -102,7 +102,7 @@ async function cells(api, session) {
 }
 
 // Environments in the order a release moves through them, then by name.
-function envOrder(envs) {
+export function envOrder(envs) {
 	const order = ["development", "dev", "test", "qa", "staging", "preprod", "production", "prod"];
 	const rank = (e) => order.includes(e) ? order.indexOf(e) : order.length;
 	return [...envs].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
