@@ -44,6 +44,9 @@ function showApp(s) {
 	    (s.tenant ? ` (tenant ${s.tenant})` : "") + ` · ${s.view} view`;
 	for (const a of document.querySelectorAll("nav a[data-staff]"))
 		a.hidden = !staff();
+	// The outbox is an operator's (ACCESS_OUTBOX): offered to them only.
+	document.querySelector('nav a[data-view="outbox"]').hidden =
+	    !["admin", "operator"].includes(s.role);
 	if (s.view === "executive")
 		for (const a of document.querySelectorAll("nav a"))
 			a.hidden = a.dataset.view !== "executive";
