@@ -221,15 +221,18 @@ views.releases = async (_, { api, session, out }) => {
 	    ["Release", "State", "Holding it back", "Regions"],
 	    r.releases.map((x) => {
 		const p = x.properties || {}, comps = p.components || [];
+		const done = (c) => c.state === "verified" || c.state === "recovered";
+		// holding: the components' deployment ids not verified yet.
+		const held = new Set(p.holding || comps.filter((c) => !done(c)).map((c) => c.deployment));
 		const regions = {};
 		for (const c of comps)
-			(regions[c.region || "—"] ||= []).push(c);
+			(regions[c.region || "(no region)"] ||= []).push(c);
 		return [x.id, state(p.state),
-		    (p.holding || comps.filter((c) => c.state !== "verified" && c.state !== "recovered"))
-			.map((c) => h("div", {}, `${c.service} ${c.environment}${c.region ? " " + c.region : ""}: `, state(c.state))),
-		    Object.entries(regions).map(([g, cs]) => h("div", {}, `${g}: `,
-			cs.every((c) => c.state === "verified" || c.state === "recovered") ?
-			    state("verified") : state("partially_deployed")))];
+		    comps.filter((c) => held.has(c.deployment)).map((c) => h("div", { class: "holding" },
+			`${c.service} ${c.environment}${c.region ? " " + c.region : ""}: `, state(c.state))),
+		    Object.entries(regions).map(([g, cs]) => h("div", { class: "region", "data-region": g }, `${g}: `,
+			cs.length === 1 ? state(cs[0].state) : cs.every(done) ? state("verified") :
+			    state("partially_deployed")))];
 	    })));
 };
 

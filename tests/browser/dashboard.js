@@ -97,7 +97,7 @@ const cellState = (page, s, e) => page.getAttribute(
 				want.push(`${s.service}/${e}=${x.state}`);
 				got.push(`${s.service}/${e}=${await cellState(page, s.service, e)}`);
 			}
-		const scenario = "ledgerly/production=deployed payments/production=failed shop/production=deployed shop/staging=deployed";
+		const scenario = "ledgerly/production=failed payments/production=failed shop/production=deployed shop/staging=deployed";
 		return [want.sort().join(" ") === scenario && got.sort().join(" ") === scenario,
 		    `API ${want.join(" ")}, board ${got.join(" ")}`];
 	});
@@ -185,6 +185,17 @@ const cellState = (page, s, e) => page.getAttribute(
 		const api = await fetch(`${URL}/v1/claims/Slo`, { headers: { Authorization: `Bearer ${process.env.ADMIN_TOKEN}` } });
 		const n = api.ok ? ((await api.json()).claims || []).length : 0;
 		return [n ? (await page.locator("#view tbody tr").count()) === n : /No SLOs yet/.test(t), `${n} Slo claims; ${t.slice(0, 120)}`];
+	});
+
+	await attempt("releases: the composite state, what holds it back, and each region's state", async () => {
+		await page.click('nav a[data-view="releases"]');
+		await page.waitForSelector("#view table", { timeout: 15000 });
+		const row = await page.textContent("#view tbody tr");
+		const regions = await page.evaluate(() => [...document.querySelectorAll("#view .region")]
+		    .map((e) => `${e.dataset.region}=${e.querySelector("[data-state]").dataset.state}`).join(" "));
+		const held = await page.locator("#view .holding").count();
+		return [/2026\.1/.test(row) && /partially deployed/.test(row) && regions === "eu-west=deployed us-east=failed" && held === 2,
+		    `${regions}; ${held} holding; ${row.slice(0, 150)}`];
 	});
 
 	// 13-15: the cookie.

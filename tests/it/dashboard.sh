@@ -9,7 +9,7 @@
 # also replaces docs/dashboard.png (the README's).
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/browser/scenario.sh"
-BROWSER_CHECKS=24
+BROWSER_CHECKS=25
 plan $((BROWSER_CHECKS + 17))
 
 MANY_TOKEN="many-token-$(head -c 8 /dev/urandom | xxd -p)"

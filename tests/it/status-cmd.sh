@@ -41,7 +41,7 @@ check "on a terminal: colour (failed in red)" grep -q $'\033\\[31mfailed' "$T/tt
 eq "--json: exit 0, every part" "0 gates_closed,incidents,milestones_at_risk,services" \
     "$rc $(json '",".join(sorted(d))')"
 eq "... the cells as the API has them, gates null (none to ask)" \
-    "ledgerly/production=deployed payments/production=failed shop/production=deployed shop/staging=deployed None M-8" \
+    "ledgerly/production=failed payments/production=failed shop/production=deployed shop/staging=deployed None M-8" \
     "$(json '" ".join(sorted("%s/%s=%s" % (c["service"], c["environment"], c["state"]) for c in d["services"])) + " %s %s" % (d["gates_closed"], ",".join(m["id"] for m in d["milestones_at_risk"]))')"
 MILEPOST_TOKEN=$CLIENT_TOKEN "$MILEPOST" status --json > "$T/resp"
 eq "a client token: its tenant's services only" "payments shop" \
