@@ -163,12 +163,14 @@ const cellState = (page, s, e) => page.getAttribute(
 	});
 
 	// 11: the charts.
-	await attempt("delivery metrics: the DORA keys, MTTSR/MTTR and time in state drawn by Chart.js", async () => {
+	await attempt("delivery metrics: the DORA keys, MTTSR/MTTR, time in state and builds against their SLA (50 %) drawn by Chart.js", async () => {
 		await page.click('nav a[data-view="metrics"]');
 		await page.waitForSelector("[data-charts]", { timeout: 20000 });
 		const c = await page.evaluate(() => ({ charts: Number(document.querySelector("[data-charts]").dataset.charts),
 		    canvases: document.querySelectorAll("canvas").length, lib: typeof window.Chart }));
-		return [c.charts >= 6 && c.canvases >= 6 && c.lib === "function", JSON.stringify(c)];
+		const sla = await page.textContent("#view");
+		return [c.charts === 7 && c.canvases === 7 && c.lib === "function" && /Builds within their SLA \(%\)/.test(sla) &&
+		    /: 50 %/.test(sla), JSON.stringify(c)];
 	});
 	await page.screenshot({ path: path.join(OUT, "metrics.png"), fullPage: true });
 	await attempt("outbox health lists each sink with its backlog and dead letters", async () => {

@@ -18,10 +18,21 @@ write_config "$(scenario_config "sinks:
 subscriptions:
   - { sink: status-page, types: [Deployment, Milestone], tenant: acme }
 status_pages:
-  acme: {}")"
+  acme: {}
+computed_claims:
+  BuildLifeCycleSLA:
+    id: \"\$MonthName-\$YYYY\"
+    trigger: BuildCompleted
+    collectors:
+      c: { type: BuildCompleted, count: 1000, date_offset: CurrentMonth, property: duration }
+    properties:
+      metSLA: { type: percentage, expression: percentLessThanTimeSpan, collector: c, threshold: 500s }")"
 sed -i "s/^tokens:/tokens:\n  - { token: \"$MANY_TOKEN\", role: reader, name: many, rate: off }/" "$T/milepost.yaml"
 start_daemon
 scenario_run
+# Two builds, one within its 500 s SLA: BuildLifeCycleSLA says 50.
+"$MILEPOST" emit BuildCompleted --subject b1 buildStatus=success duration=420s > /dev/null
+"$MILEPOST" emit BuildCompleted --subject b2 buildStatus=success duration=9m > /dev/null
 
 # --- the files ------------------------------------------------------------
 curl -s -D "$T/h" -o "$T/index" "$URL/"
