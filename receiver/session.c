@@ -11,9 +11,9 @@
  * ID is 32 bytes from RAND_bytes, hex; the table keeps only its SHA-256,
  * compared in constant time, never the token (a session names its token
  * by index and digest, so a token removed from the configuration ends
- * its sessions).  The table is bounded (SESSION_MAX: a full table signs out
- * the oldest session) and every session expires SESSION_TTL
- * after sign-in.  session_token() is what api_authorize falls back to when
+ * its sessions).  The table is bounded (dashboard.sessions, 1024: a full
+ * table signs out the oldest session) and every session expires
+ * dashboard.session_ttl (12 h) after sign-in.  session_token() is what api_authorize falls back to when
  * a GET or HEAD has no Authorization header, so a cookie read takes the
  * same path as a bearer read: the token's rate, the permission table,
  * api_present.  Loop thread only.
@@ -33,8 +33,6 @@
 
 #include "milepostd.h"
 
-#define SESSION_MAX	1024
-#define SESSION_TTL	(12 * 3600)	/* seconds */
 #define SESSION_IDLEN	32		/* random bytes */
 #define SESSION_COOKIE	"mp_session"
 
@@ -49,9 +47,10 @@ struct session {
 };
 
 struct sessions {
-	struct session	 s[SESSION_MAX];
+	size_t		 max;				/* dashboard.sessions */
 	size_t		 live;
 	uint64_t	 born;				/* the last given */
+	struct session	 s[];
 };
 
 static int64_t
@@ -63,11 +62,24 @@ session_now(void)
 	return ((int64_t)ts.tv_sec);
 }
 
+static int64_t
+session_ttl(const struct server *srv)
+{
+	return (srv->cf->dashboard.session_ttl > 0 ?
+	    srv->cf->dashboard.session_ttl : DASHBOARD_TTL);
+}
+
 static struct sessions *
 session_table(struct server *srv)
 {
-	if (srv->sessions == NULL)
-		srv->sessions = xcalloc(1, sizeof(*srv->sessions));
+	size_t	n = srv->cf->dashboard.sessions > 0 ?
+		    srv->cf->dashboard.sessions : DASHBOARD_SESSIONS;
+
+	if (srv->sessions == NULL) {
+		srv->sessions = xcalloc(1, sizeof(*srv->sessions) +
+		    n * sizeof(srv->sessions->s[0]));
+		srv->sessions->max = n;
+	}
 	return (srv->sessions);
 }
 
@@ -76,7 +88,7 @@ void
 session_free(struct sessions *t)
 {
 	if (t != NULL)
-		OPENSSL_cleanse(t, sizeof(*t));
+		OPENSSL_cleanse(t, sizeof(*t) + t->max * sizeof(t->s[0]));
 	free(t);
 }
 
@@ -142,7 +154,7 @@ session_find(struct server *srv, struct evhttp_request *req)
 		return (NULL);
 	sha256_hex(id, strlen(id), h);
 	t = srv->sessions;
-	for (i = 0; i < SESSION_MAX; i++) {
+	for (i = 0; i < t->max; i++) {
 		s = &t->s[i];
 		if (!s->used)
 			continue;
@@ -208,15 +220,15 @@ session_slot(struct sessions *t)
 	struct session	*s, *first = NULL;
 	size_t		 i;
 
-	for (i = 0; i < SESSION_MAX; i++) {
+	for (i = 0; i < t->max; i++) {
 		s = &t->s[i];
 		if (!s->used)
 			return (s);
 		if (first == NULL || s->born < first->born)
 			first = s;
 	}
-	log_info("%s: %d sessions: the oldest is signed out", __func__,
-	    SESSION_MAX);
+	log_info("%s: %zu sessions: the oldest is signed out", __func__,
+	    t->max);
 	memset(first, 0, sizeof(*first));
 	t->live--;
 	return (first);
@@ -268,7 +280,7 @@ session_signin(struct server *srv, struct evhttp_request *req)
 	struct session		*s;
 	const struct token	*tok;
 	unsigned char		 raw[SESSION_IDLEN];
-	char			 id[2 * SESSION_IDLEN + 1], cookie[160];
+	char			 id[2 * SESSION_IDLEN + 1], cookie[192];
 	int			 exec;
 	size_t			 i;
 
@@ -290,13 +302,14 @@ session_signin(struct server *srv, struct evhttp_request *req)
 	sha256_hex(id, strlen(id), s->idhash);
 	memcpy(s->digest, tok->digest, sizeof(s->digest));
 	s->tok = (size_t)(tok - srv->cf->tokens);
-	s->expires = session_now() + SESSION_TTL;
+	s->expires = session_now() + session_ttl(srv);
 	s->executive = exec && tok->role != ROLE_CLIENT;
 	s->used = 1;
 	s->born = ++t->born;
 	t->live++;
 	snprintf(cookie, sizeof(cookie), SESSION_COOKIE "=%s; Path=/; "
-	    "HttpOnly; SameSite=Strict; Max-Age=%d", id, SESSION_TTL);
+	    "HttpOnly; SameSite=Strict; Max-Age=%lld", id,
+	    (long long)session_ttl(srv));
 	OPENSSL_cleanse(raw, sizeof(raw));
 	OPENSSL_cleanse(id, sizeof(id));
 	evhttp_add_header(evhttp_request_get_output_headers(req),

@@ -15,6 +15,12 @@
  * environment, region, release, verified_at), services (the current state
  * per environment), since (when it entered it), incidents (the incident
  * deltas of the tenant's milestones: time, resolved, active).
+ *
+ *   dashboard:
+ *     session_ttl: 12h      # a sign-in lasts this long (1s to 30d)
+ *     sessions: 1024        # at most this many at once (1 to 65536); a
+ *                           # sign-in beyond signs out the oldest
+ *
  * Every error is "file:line: key: reason".
  */
 #include <stdio.h>
@@ -116,9 +122,48 @@ config_web_page(struct config *cf, struct status_page *p, const char *tenant,
 	return (0);
 }
 
+/* dashboard: { session_ttl, sessions } into cf->dashboard. */
+static int
+config_web_dashboard(struct config *cf, json_object *o, const char *file,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = { "session_ttl", "sessions" };
+	double		 secs;
+	int64_t		 n;
+
+	cf->dashboard.session_ttl = DASHBOARD_TTL;
+	cf->dashboard.sessions = DASHBOARD_SESSIONS;
+	if (o == NULL || json_object_is_type(o, json_type_null))
+		return (0);
+	if (!json_object_is_type(o, json_type_object))
+		return (yaml_errf(err, errlen, file, o, "dashboard", "%s",
+		    "must be a mapping: { session_ttl, sessions }"));
+	json_object_object_foreach(o, k, v) {
+		if (strcmp(k, "session_ttl") == 0) {
+			if (json_object_get_string(v) == NULL ||
+			    ts_parse(json_object_get_string(v), &secs) == -1 ||
+			    secs < 1 || secs > 30 * 86400)
+				return (yaml_errf(err, errlen, file, v ? v : o,
+				    "dashboard.session_ttl", "%s", "must be a "
+				    "timespan from 1s to 30d, such as 12h"));
+			cf->dashboard.session_ttl = (int64_t)secs;
+		} else if (strcmp(k, "sessions") == 0) {
+			if (!json_object_is_type(v, json_type_int) ||
+			    (n = json_object_get_int64(v)) < 1 || n > 65536)
+				return (yaml_errf(err, errlen, file, v ? v : o,
+				    "dashboard.sessions", "%s", "must be a "
+				    "whole number from 1 to 65536"));
+			cf->dashboard.sessions = (size_t)n;
+		} else
+			return (config_web_unknown(file, v ? v : o,
+			    "dashboard", "key", k, keys, 2, "", err, errlen));
+	}
+	return (0);
+}
+
 /*
- * Load status_pages: from tree (after the catalog, whose tenants it
- * checks).  Returns 0, or -1 with err set.
+ * Load status_pages: (after the catalog, whose tenants it checks) and
+ * dashboard: from tree.  Returns 0, or -1 with err set.
  */
 int
 config_web_load(struct config *cf, json_object *tree, const char *file,
@@ -126,6 +171,10 @@ config_web_load(struct config *cf, json_object *tree, const char *file,
 {
 	json_object	*sp;
 	size_t		 n;
+
+	if (config_web_dashboard(cf, json_object_object_get_ex(tree,
+	    "dashboard", &sp) ? sp : NULL, file, err, errlen) == -1)
+		return (-1);
 
 	if (!json_object_object_get_ex(tree, "status_pages", &sp) ||
 	    json_object_is_type(sp, json_type_null))

@@ -50,6 +50,13 @@ struct status_page {
 	char		*title;		/* or NULL */
 	unsigned	 fields;	/* STATUS_F_… */
 };
+/* dashboard: the sign-in sessions (config-web.c; 0: the defaults) */
+#define DASHBOARD_TTL		(12 * 3600)	/* seconds */
+#define DASHBOARD_SESSIONS	1024
+struct dashboard_conf {
+	int64_t		 session_ttl;	/* seconds */
+	size_t		 sessions;	/* at most, at once */
+};
 
 struct config {
 	char		*path;
@@ -74,6 +81,7 @@ struct config {
 	struct catalog	*catalog;	/* config-services.c; never NULL */
 	unsigned char	*alias_refuse;	/* by source_index(); agent last */
 	struct status_page *status_pages;	/* config-web.c; none: off */
+	struct dashboard_conf dashboard;	/* config-web.c */
 	size_t		 nstatus_pages;
 	json_object	*tree;		/* the whole file, owned */
 };
@@ -100,7 +108,8 @@ void		 config_services_free(struct config *);
 int		 config_alias_refuse(const struct config *,
 		    const struct mp_source *);
 
-/* config-web.c: status_pages: (the public status pages; off by default) */
+/* config-web.c: status_pages: (public status pages, off by default) and
+ * dashboard: (its sessions) */
 int		 config_web_load(struct config *, json_object *, const char *,
 		    char *, size_t);
 void		 config_web_free(struct config *);

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/browser/scenario.sh"
 BROWSER_CHECKS=25
-plan $((BROWSER_CHECKS + 17))
+plan $((BROWSER_CHECKS + 23))
 
 MANY_TOKEN="many-token-$(head -c 8 /dev/urandom | xxd -p)"
 write_config "$(scenario_config "sinks:
@@ -121,4 +121,30 @@ oracle "the dashboard in headless Chromium" $BROWSER_CHECKS \
     node "$top_srcdir/tests/browser/dashboard.js"
 
 check "daemon stops cleanly" stop_daemon
+
+# --- dashboard: the sessions' lifetime and number --------------------------
+write_config 'dashboard: { session_tl: 2s }'
+"$MILEPOSTD" -n -c "$T/milepost.yaml" 2> "$T/err"; rc=$?
+check "an unknown dashboard key fails -n, naming the nearest" sh -c \
+    "[ $rc -eq 1 ] && grep -q 'milepost.yaml:[0-9]*: dashboard: unknown key session_tl (did you mean session_ttl?' '$T/err'"
+write_config 'dashboard: { session_ttl: 0s }'
+"$MILEPOSTD" -n -c "$T/milepost.yaml" 2> "$T/err"; rc=$?
+check "session_ttl: 0s fails -n with the valid range" sh -c \
+    "[ $rc -eq 1 ] && grep -q 'dashboard.session_ttl: must be a timespan from 1s to 30d' '$T/err'"
+write_config 'dashboard: { session_ttl: 2s, sessions: 2 }'
+start_daemon
+curl -s -D "$T/h" -o /dev/null -X POST -H "Authorization: Bearer $READER_TOKEN" -c "$T/s1" "$URL/session"
+check "the cookie lives as long as session_ttl (Max-Age=2)" grep -qi '^set-cookie: mp_session=.*Max-Age=2$' <(tr -d '\r' < "$T/h")
+curl -s -o /dev/null -X POST -H "Authorization: Bearer $READER_TOKEN" -c "$T/s2" "$URL/session"
+curl -s -o /dev/null -X POST -H "Authorization: Bearer $READER_TOKEN" -c "$T/s3" "$URL/session"
+eq "sessions: 2: the third sign-in signs out the first" "401 200 200" \
+    "$(for j in s1 s2 s3; do curl -s -o /dev/null -w '%{http_code} ' -b "$T/$j" "$URL/session"; done | sed 's/ $//')"
+# Expiry: wait for it (a generous deadline), then it must be gone.
+for _ in $(seq 300); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/s3" "$URL/session")" = 401 ] && break
+	sleep 0.1
+done
+eq "after session_ttl the session is gone: a cookie read is 401" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/s3" "$URL/v1/deployments")"
+check "daemon stops cleanly (sessions)" stop_daemon
 finish
