@@ -120,9 +120,12 @@ fail:
 
 /*
  * Long polling (?wait=S, 1 to 30 s): a request that finds nothing after
- * its cursor is parked instead of answered, and a 200 ms timer answers it
- * once the feed's head (outbox_head) passes its cursor, or with the empty
- * page at its deadline or when the daemon stops.  At most FEED_WAIT_MAX
+ * its cursor is parked instead of answered, and a 200 ms timer runs it
+ * again once the writer has committed a batch of evidence since it read
+ * (metrics.batches, counted after each COMMIT and loaded before the read,
+ * so no commit falls between; the feed only grows with evidence), which
+ * answers it or parks it again; at its deadline, or when the daemon
+ * stops, it is answered with the empty page.  At most FEED_WAIT_MAX
  * are parked (beyond, the empty page at once); a parked request whose
  * connection closes is forgotten (the connection's close callback).
  * Re-running a parked request authorizes it again, as a new request.
@@ -137,6 +140,7 @@ struct feed_wait {
 	struct evhttp_request	*req;
 	int64_t			 after;
 	int64_t			 deadline;	/* tf_now() µs */
+	uint64_t		 batches;	/* committed before its read */
 };
 TAILQ_HEAD(feed_waitq, feed_wait);
 struct feed_waits {
@@ -145,7 +149,8 @@ struct feed_waits {
 	struct event		*tick;
 };
 
-static void	feed_run(struct server *, struct evhttp_request *, int);
+static void	feed_run(struct server *, struct evhttp_request *, int,
+		    int64_t);
 
 static void
 feed_wait_drop(struct server *srv, struct feed_wait *w)
@@ -171,31 +176,38 @@ static void
 feed_wait_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct server		*srv = arg;
-	struct feed_wait	*w, *nw;
+	struct feed_waits	*fw = srv->feed_waits;
+	struct feed_wait	*w, *nw, *last = TAILQ_LAST(&fw->q, feed_waitq);
 	struct timeval		 tv = { 0, FEED_WAIT_TICK_US };
-	int64_t			 now = tf_now(), head;
+	int64_t			 now = tf_now();
+	uint64_t		 batches = atomic_load(&srv->metrics.batches);
+	int			 end = 0;
 
-	head = srv->outbox != NULL ? outbox_head(srv->outbox) : 0;
-	for (w = TAILQ_FIRST(&srv->feed_waits->q); w != NULL; w = nw) {
+	/* Those parked before this tick only: a re-run may park again. */
+	for (w = TAILQ_FIRST(&fw->q); w != NULL && !end; w = nw) {
 		nw = TAILQ_NEXT(w, entry);
+		end = w == last;
 		if (srv->stopping || now >= w->deadline) {
 			feed_wait_drop(srv, w);
-			feed_run(srv, w->req, 0);
+			feed_run(srv, w->req, 0, w->deadline);
 			free(w);
-		} else if (head > w->after) {
+		} else if (batches != w->batches) {
 			feed_wait_drop(srv, w);
-			feed_run(srv, w->req, 1);	/* may park again */
+			feed_run(srv, w->req, 1, w->deadline);
 			free(w);
 		}
 	}
-	if (srv->feed_waits->n > 0)
-		evtimer_add(srv->feed_waits->tick, &tv);
+	if (fw->n > 0)
+		evtimer_add(fw->tick, &tv);
 }
 
-/* Park req (nothing after cursor after) for secs.  0, or -1: full. */
+/*
+ * Park req (nothing after cursor after, read after batches commits) until
+ * deadline (µs).  0, or -1: full.
+ */
 static int
 feed_wait_park(struct server *srv, struct evhttp_request *req, int64_t after,
-    long long secs)
+    uint64_t batches, int64_t deadline)
 {
 	struct feed_wait	*w;
 	struct timeval		 tv = { 0, FEED_WAIT_TICK_US };
@@ -212,7 +224,8 @@ feed_wait_park(struct server *srv, struct evhttp_request *req, int64_t after,
 	w->srv = srv;
 	w->req = req;
 	w->after = after;
-	w->deadline = tf_now() + secs * 1000000;
+	w->batches = batches;
+	w->deadline = deadline;
 	TAILQ_INSERT_TAIL(&srv->feed_waits->q, w, entry);
 	if (srv->feed_waits->n++ == 0)
 		evtimer_add(srv->feed_waits->tick, &tv);
@@ -241,11 +254,16 @@ feed_wait_free(struct server *srv)
 void
 feed_changes(struct server *srv, struct evhttp_request *req)
 {
-	feed_run(srv, req, 1);
+	feed_run(srv, req, 1, 0);
 }
 
+/*
+ * Answer req, or park it (may_park, ?wait=) when nothing follows its
+ * cursor; deadline (µs) is a parked request's, 0 for a new one.
+ */
 static void
-feed_run(struct server *srv, struct evhttp_request *req, int may_park)
+feed_run(struct server *srv, struct evhttp_request *req, int may_park,
+    int64_t deadline)
 {
 	struct evkeyvalq	 q;
 	const struct token	*tok;
@@ -253,6 +271,7 @@ feed_run(struct server *srv, struct evhttp_request *req, int may_park)
 	json_object		*o, *arr, *patch;
 	long long		 after, limit, wait;
 	int64_t			 next;
+	uint64_t		 batches;
 	size_t			 i;
 
 	if (api_authorize(srv, req, ACCESS_CLAIM_READ, &tok) == -1)
@@ -278,6 +297,8 @@ feed_run(struct server *srv, struct evhttp_request *req, int may_park)
 		    "(seconds)", "wait");
 		goto out;
 	}
+	/* Before the read: a commit after it is one the read may miss. */
+	batches = atomic_load(&srv->metrics.batches);
 	arr = json_object_new_array();
 	if (outbox_changes(srv->reader, after, (size_t)limit, tenant, arr,
 	    &next) == -1) {
@@ -306,7 +327,8 @@ feed_run(struct server *srv, struct evhttp_request *req, int may_park)
 	}
 	/* Nothing, not even a cursor to move past: wait for the feed. */
 	if (may_park && wait > 0 && json_object_array_length(arr) == 0 &&
-	    next == after && feed_wait_park(srv, req, after, wait) == 0) {
+	    next == after && feed_wait_park(srv, req, after, batches,
+	    deadline ? deadline : tf_now() + wait * 1000000) == 0) {
 		json_object_put(arr);
 		goto out;
 	}

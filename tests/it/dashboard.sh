@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/browser/scenario.sh"
 BROWSER_CHECKS=25
-plan $((BROWSER_CHECKS + 23))
+plan $((BROWSER_CHECKS + 25))
 
 MANY_TOKEN="many-token-$(head -c 8 /dev/urandom | xxd -p)"
 write_config "$(scenario_config "sinks:
@@ -96,6 +96,17 @@ N2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["next"])' "
 eq "with nothing new, ?wait=1 answers the empty page at its deadline, cursor unmoved" \
     "[] $N2" "$(curl -s -H "Authorization: Bearer $READER_TOKEN" "$URL/v1/changes?after=$N2&wait=1" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["changes"], d["next"])')"
 eq "?wait=31: 400" 400 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $READER_TOKEN" "$URL/v1/changes?after=0&wait=31")"
+# A client's long poll, and a change of another tenant's meanwhile: it
+# stays parked (the change is not its to see) and answers the empty page
+# at its deadline, the daemon serving throughout.
+CN=$(curl -s -H "Authorization: Bearer $CLIENT_TOKEN" "$URL/v1/changes?after=0&limit=1000" | python3 -c 'import json,sys; print(json.load(sys.stdin)["next"])')
+curl -s -o "$T/clp" -H "Authorization: Bearer $CLIENT_TOKEN" "$URL/v1/changes?after=$CN&wait=3" &
+LP=$!
+"$MILEPOST" emit BuildStartedEvent --subject lp-g --id lp-g --link tenant=globex buildId=lp-g > /dev/null
+eq "... the daemon serves while it is parked" 200 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$URL/healthz")"
+wait $LP
+eq "a client's long poll is not woken by another tenant's change: the empty page at its deadline" \
+    "[]" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["changes"])' "$T/clp")"
 # A poller that goes away while parked is forgotten (the daemon's clean
 # stop at the end, under ASan too, says nothing leaked or dangled).
 curl -s -o /dev/null --max-time 1 -H "Authorization: Bearer $READER_TOKEN" "$URL/v1/changes?after=$N2&wait=20"
