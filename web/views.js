@@ -64,10 +64,12 @@ function table(caption, head, rows) {
 // The current deployment of each (service, environment): from the catalog
 // (GET /v1/services) when there is one, else from /v1/deployments.
 async function cells(api, session) {
-	const out = new Map(), envs = new Set(), svcs = [];
+	const out = new Map(), envs = new Set(), svcs = [], tenants = {};
 	const sv = await api("/v1/services").catch(() => ({ services: [] }));
 	for (const s of sv.services || []) {
 		svcs.push(s.service);
+		if (s.tenants && s.tenants.length)
+			tenants[s.service] = s.tenants.join(", ");
 		for (const [env, e] of Object.entries(s.environments || {})) {
 			envs.add(env);
 			out.set(`${s.service}\u0000${env}`, { service: s.service,
@@ -79,7 +81,7 @@ async function cells(api, session) {
 	// The deployments list adds what the catalog lacks (a client's
 	// catalog has no ids: its cells find theirs when opened).
 	if (out.size > 0)
-		return { cells: out, envs: envOrder(envs), services: svcs };
+		return { cells: out, envs: envOrder(envs), services: svcs, tenants };
 	const dl = await api("/v1/deployments?limit=1000");
 	for (const d of dl.deployments) {
 		const p = d.properties || {};
@@ -98,7 +100,7 @@ async function cells(api, session) {
 		    version: p.release || (c && c.version) || p.revision,
 		    incidents: c ? c.incidents : 0 });
 	}
-	return { cells: out, envs: envOrder(envs), services: svcs };
+	return { cells: out, envs: envOrder(envs), services: svcs, tenants };
 }
 
 // Environments in the order a release moves through them, then by name.
@@ -111,13 +113,14 @@ export function envOrder(envs) {
 export const views = {};
 
 views.board = async (_, { api, session, out }) => {
-	const { cells: c, envs, services } = await cells(api, session);
+	const { cells: c, envs, services, tenants } = await cells(api, session);
 	out.append(h("h2", {}, "Deployments"));
 	if (services.length === 0) {
 		out.append(h("p", {}, "No deployments yet."));
 		return;
 	}
-	const rows = services.map((s) => [h("th", { scope: "row" }, s),
+	const rows = services.map((s) => [h("th", { scope: "row" }, s,
+	    tenants[s] ? [h("br"), h("span", { class: "muted tenant" }, `for ${tenants[s]}`)] : null),
 	    ...envs.map((e) => {
 		const x = c.get(`${s}\u0000${e}`);
 		if (!x)
