@@ -60,6 +60,7 @@ extern const struct cmd_entry	 cmd_metrics_entry;
 extern const struct cmd_entry	 cmd_outbox_entry;
 extern const struct cmd_entry	 cmd_run_entry;
 extern const struct cmd_entry	 cmd_services_entry;
+extern const struct cmd_entry	 cmd_status_entry;
 int		 cmd_claim_fetch(const char *, const char *, json_object **);
 void		 cmd_claim_print(json_object *);
 int		 cmd_emit_prop(const char *, json_object *);
@@ -68,6 +69,14 @@ void		 cmd_git_env_load(const char *);
 int		 cmd_git_read_refs(FILE *, void (*)(void *, const char *,
 		    const char *, const char *), void *);
 int		 cmd_ledger_missing(const char *);
+struct cmd_progress {
+	const char	*what;
+	double		 t0, last;
+	int		 tty, shown;
+};
+void		 cmd_progress_start(struct cmd_progress *, const char *);
+void		 cmd_progress_tell(int64_t, int64_t, void *);
+void		 cmd_progress_end(struct cmd_progress *);
 int		 cmd_ledger_options(const struct cmd_entry *, int, char **,
 		    const char **, const char **);
 

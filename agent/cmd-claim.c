@@ -366,6 +366,7 @@ static int
 cmd_claims_rebuild(const struct cmd_entry *ce, int argc, char **argv)
 {
 	struct claims_rebuild	 r;
+	struct cmd_progress	 pr;
 	struct config		*cf = NULL;
 	struct ledger		*l = NULL;
 	struct timespec		 t0, t1;
@@ -401,7 +402,10 @@ cmd_claims_rebuild(const struct cmd_entry *ce, int argc, char **argv)
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cmd_progress_start(&pr, "claims rebuild");
+	ledger_progress(l, cmd_progress_tell, &pr);
 	rc = derive_rebuild(l, cf->rules, cf->milestones, &r);
+	cmd_progress_end(&pr);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc >= 0 && r.skipped[0] != '\0')
 		printf("not checked: %s: not declared in %s\n", r.skipped,

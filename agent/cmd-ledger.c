@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 
@@ -60,6 +62,60 @@ cmd_ledger_missing(const char *url)
 	return (stat(url, &st) == -1 && errno == ENOENT);
 }
 
+static double
+cmd_progress_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+/*
+ * Progress of a long command (ledger verify, claims rebuild) for a person:
+ * on a terminal (stderr) only, a line redrawn at most ten times a second
+ * with the rate and the time left; nothing at all otherwise.  Hand
+ * cmd_progress_tell to ledger_progress with p; cmd_progress_end clears
+ * the line.
+ */
+void
+cmd_progress_start(struct cmd_progress *p, const char *what)
+{
+	memset(p, 0, sizeof(*p));
+	p->what = what;
+	p->tty = isatty(STDERR_FILENO);
+	p->t0 = cmd_progress_now();
+}
+
+void
+cmd_progress_tell(int64_t done, int64_t total, void *arg)
+{
+	struct cmd_progress	*p = arg;
+	double			 now = cmd_progress_now(), rate, el;
+
+	if (!p->tty || (now - p->last < 0.1 && done < total))
+		return;
+	p->last = now;
+	el = now - p->t0;
+	rate = el > 0 ? (double)done / el : 0;
+	if (total > 0 && done <= total)
+		fprintf(stderr, "\r%s: %lld of %lld entries (%.0f%%), %.0f "
+		    "entries/s, ETA %.0f s\033[K", p->what, (long long)done,
+		    (long long)total, 100.0 * (double)done / (double)total,
+		    rate, rate > 0 ? (double)(total - done) / rate : 0);
+	else
+		fprintf(stderr, "\r%s: %lld entries, %.0f entries/s\033[K",
+		    p->what, (long long)done, rate);
+	p->shown = 1;
+}
+
+void
+cmd_progress_end(struct cmd_progress *p)
+{
+	if (p->tty && p->shown)
+		fprintf(stderr, "\n");
+}
+
 /*
  * Open url read-only and verify it.  Prints the verdict on stdout and
  * returns 0 (intact), 1 (broken) or 2 (cannot be read).
@@ -69,6 +125,7 @@ cmd_ledger_verify(const char *url)
 {
 	struct ledger		*l;
 	struct ledger_verify	 v;
+	struct cmd_progress	 pr;
 	char			 err[MP_ERRLEN];
 	int			 rc;
 
@@ -80,7 +137,10 @@ cmd_ledger_verify(const char *url)
 		log_warnx("ledger verify: %s", err);
 		return (CMD_EXIT_USAGE);
 	}
+	cmd_progress_start(&pr, "ledger verify");
+	ledger_progress(l, cmd_progress_tell, &pr);
 	rc = ledger_verify(l, &v);
+	cmd_progress_end(&pr);
 	ledger_close(l);
 	switch (rc) {
 	case 0:

@@ -24,6 +24,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_metrics_entry,
 	&cmd_deploy_entry,
 	&cmd_services_entry,
+	&cmd_status_entry,
 	&cmd_outbox_entry,
 	NULL
 };

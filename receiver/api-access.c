@@ -49,7 +49,9 @@ api_token_label(const struct config *cf, const struct token *tok, char *out,
 }
 
 /*
- * The presented bearer token, charged one request against its bucket.
+ * The presented bearer token (or, for a GET or HEAD without one, the
+ * token a live session cookie was signed in with: session.c), charged one
+ * request against its bucket.
  * Returns the token, or NULL after replying 401 (no or unknown token) or
  * 429 (over its rate, with Retry-After in whole seconds).
  */
@@ -63,6 +65,9 @@ api_identify(struct server *srv, struct evhttp_request *req)
 
 	h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
+	/* A read with no Authorization may be a dashboard's session. */
+	if (h == NULL && (tok = session_token(srv, req)) != NULL)
+		goto charge;
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		http_error(srv, req, 401, REJECT_AUTH, "a bearer token is "
 		    "required", NULL);
@@ -75,6 +80,7 @@ api_identify(struct server *srv, struct evhttp_request *req)
 		http_error(srv, req, 401, REJECT_AUTH, "unknown token", NULL);
 		return (NULL);
 	}
+charge:
 	if (rate_take(&srv->rates[tok - srv->cf->tokens], &tok->rate,
 	    api_monotonic(), &retry_us) == -1) {
 		secs = (retry_us + 999999) / 1000000;

@@ -37,7 +37,12 @@ api_milestones_unknown(const struct claim *c, void *arg)
 	return (0);
 }
 
-static json_object *
+/*
+ * Milestone d as a claim-shaped object at as_of (its initial state when
+ * it has no revision yet), not presented; NULL on a storage error.  Also
+ * used by the status pages (api-status.c).
+ */
+json_object *
 api_milestones_one(struct server *srv, const struct milestone_def *d,
     int64_t as_of)
 {

@@ -9,6 +9,9 @@
  *   POST /v1/outbox/replay  {"since": RFC 3339 or a timespan ago,
  *                            "sink"?: S}
  *        200 {"queued":N,"evidence":ID,"seq":N}
+ *   GET  /v1/outbox/sinks   each configured sink's health (the dashboard):
+ *        {"sinks":[{sink,pending,dead,backlog,oldest_pending,disabled}]};
+ *        backlog is the feed entries the sink has not taken into rows yet
  *
  * Retry and replay are writes: each is a writer job (ingest_job_submit,
  * atomic) that changes the rows and appends its audit evidence
@@ -38,8 +41,6 @@ struct api_outbox_list {
 struct api_outbox_job {
 	struct ingest_job	 job;
 	struct server		*srv;
-	struct config		*cf;	/* a reference: the writer reads
-					   its types, whatever a reload does */
 	struct evhttp_request	*req;
 	struct outbox_op	 op;
 	char			*sink, *type;	/* op's, taken */
@@ -48,6 +49,7 @@ struct api_outbox_job {
 };
 
 static int	api_outbox_row(const struct outbox_row *, void *);
+static void	api_outbox_sinks(struct server *, struct evhttp_request *);
 static int	api_outbox_sink(struct server *, struct evhttp_request *,
 		    const char *);
 static void	api_outbox_list(struct server *, struct evhttp_request *);
@@ -71,6 +73,12 @@ api_outbox_route(struct server *srv, struct evhttp_request *req,
 			api_outbox_list(srv, req);
 			return;
 		}
+	} else if (strcmp(path, "/sinks") == 0) {
+		allow = "GET";
+		if (m == EVHTTP_REQ_GET) {
+			api_outbox_sinks(srv, req);
+			return;
+		}
 	} else if (strcmp(path, "/retry") == 0 || strcmp(path, "/replay") ==
 	    0) {
 		allow = "POST";
@@ -80,7 +88,8 @@ api_outbox_route(struct server *srv, struct evhttp_request *req,
 		}
 	} else {
 		http_error(srv, req, 404, REJECT_NOTFOUND, "no such endpoint "
-		    "(/v1/outbox, /v1/outbox/retry, /v1/outbox/replay)", NULL);
+		    "(/v1/outbox, /v1/outbox/sinks, /v1/outbox/retry, "
+		    "/v1/outbox/replay)", NULL);
 		return;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
@@ -228,7 +237,6 @@ api_outbox_write(struct server *srv, struct evhttp_request *req, int replay)
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->srv = srv;
-	j->cf = config_ref(srv->cf);
 	j->op.replay = replay;
 	json_object_object_foreach(body, k, val) {
 		if (strcmp(k, "sink") == 0 || (replay && strcmp(k, "since") ==
@@ -314,7 +322,7 @@ api_outbox_run(struct ledger *l, void *arg)
 {
 	struct api_outbox_job	*j = arg;
 
-	if (outbox_op_apply(l, j->cf->types, &j->op, tf_now(),
+	if (outbox_op_apply(l, j->srv->cf->types, &j->op, tf_now(),
 	    &j->res) == -1) {
 		log_warnx("%s: %s", __func__, j->res.err);
 		return (-1);
@@ -353,6 +361,71 @@ api_outbox_job_free(struct api_outbox_job *j)
 {
 	free(j->sink);
 	free(j->type);
-	config_free(j->cf);
 	free(j);
+}
+
+struct outbox_read {
+	const char	*sink;
+	int64_t		 backlog;
+};
+
+static void
+api_outbox_backlog(const char *sink, int64_t n, void *arg)
+{
+	struct outbox_read	*r = arg;
+
+	if (strcmp(sink, r->sink) == 0)
+		r->backlog += n;
+}
+
+static void
+api_outbox_sinks(struct server *srv, struct evhttp_request *req)
+{
+	struct outbox_stats	 st;
+	struct outbox_read	 r;
+	json_object		*o, *arr, *one;
+	char			 t[MP_TIMELEN];
+	size_t			 i;
+	int			 dis;
+
+	if (api_authorize(srv, req, ACCESS_OUTBOX, NULL) == -1)
+		return;
+	arr = json_object_new_array();
+	for (i = 0; i < srv->cf->nsinks; i++) {
+		memset(&st, 0, sizeof(st));
+		r.sink = srv->cf->sinks[i].name;
+		r.backlog = 0;
+		if (ledger_outbox_stats(srv->reader, r.sink, &st) == -1 ||
+		    ledger_outbox_backlog(srv->reader, r.sink,
+		    api_outbox_backlog, &r) == -1 ||
+		    (dis = ledger_outbox_disabled(srv->reader, r.sink)) == -1) {
+			log_warnx("%s: sink %s: %s", __func__, r.sink,
+			    ledger_error(srv->reader));
+			json_object_put(arr);
+			api_unreadable(srv, req);
+			return;
+		}
+		one = json_object_new_object();
+		json_object_object_add(one, "sink",
+		    json_object_new_string(r.sink));
+		json_object_object_add(one, "pending",
+		    json_object_new_int64(st.pending));
+		json_object_object_add(one, "dead",
+		    json_object_new_int64(st.dead));
+		json_object_object_add(one, "backlog",
+		    json_object_new_int64(r.backlog));
+		if (st.oldest_at > 0) {
+			tf_format(st.oldest_at, t);
+			json_object_object_add(one, "oldest_pending",
+			    json_object_new_string(t));
+		} else
+			json_object_object_add(one, "oldest_pending", NULL);
+		json_object_object_add(one, "disabled",
+		    json_object_new_boolean(dis > 0));
+		json_object_array_add(arr, one);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "sinks", arr);
+	api_reply_etag(req, o);
+	json_object_put(o);
 }

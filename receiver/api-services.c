@@ -6,6 +6,7 @@
  *     "team": "payments", "tier": 1, "depends_on": ["payments-api"],
  *     "environments": {"production": {"state": "verified", "since": …,
  *       "deployment": "checkout/production/9fceb02…", "incidents": [],
+ *       "open_incidents": [],
  *       "upstream_impaired": []}}}]}
  *
  * The current deployment of a service in an environment is the one
@@ -192,7 +193,10 @@ services_env(struct services_read *sr, const struct catservice *s,
 		    services_str(cur->props, "revision") : ""));
 		json_object_object_add(e, "incidents",
 		    json_object_object_get_ex(cur->props, "incidents", &v) ?
-		    json_object_get(v) : json_object_new_array());
+		    json_object_get(v) : json_object_new_array());		/* Of those, the ones not resolved yet (the dashboard's badge). */
+		json_object_object_add(e, "open_incidents",
+		    json_object_object_get_ex(cur->props, "open_incidents",
+		    &v) ? json_object_get(v) : json_object_new_array());
 	}
 	imp = json_object_new_array();
 	for (i = 0; i < s->ndepends_on; i++) {

@@ -556,6 +556,14 @@ http_route(struct evhttp_request *req, void *arg)
 	evhttp_request_set_on_complete_cb(req, http_complete, srv);
 	if (srv->alog != NULL)
 		alog_start(srv->alog, req);
+	/* A session cookie only reads (session.c): writes need a token. */
+	if (strncmp(path, "/v1/", 4) == 0 && m != EVHTTP_REQ_GET &&
+	    m != EVHTTP_REQ_HEAD && session_has_cookie(req)) {
+		http_error(srv, req, 403, REJECT_AUTH, "a session cookie is "
+		    "read-only: changing anything needs a bearer token (send "
+		    "no cookie)", NULL);
+		return;
+	}
 	if (strcmp(path, "/v1/evidence") == 0) {
 		allow = "GET, POST";
 		if (m == EVHTTP_REQ_POST) {
@@ -627,6 +635,16 @@ http_route(struct evhttp_request *req, void *arg)
 			api_metrics(srv, req);
 			return;
 		}
+	} else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
+	    strncmp(path, "/assets/", 8) == 0) {
+		web_route(srv, req, path);
+		return;
+	} else if (strncmp(path, "/status/", 8) == 0) {
+		status_route(srv, req, path + 8);
+		return;
+	} else if (strcmp(path, "/session") == 0) {
+		session_route(srv, req);
+		return;
 	} else {
 		http_error(srv, req, 404, REJECT_NOTFOUND, "no such endpoint",
 		    NULL);

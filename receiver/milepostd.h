@@ -26,6 +26,8 @@ struct evconnlistener;
 struct push;
 struct conns;
 struct bufferevent;
+struct sessions;
+struct feed_waits;
 
 /* metrics.c: Prometheus counters, safe to bump from either thread */
 enum reject_reason {
@@ -137,6 +139,8 @@ struct server {
 	struct outbox		*outbox;	/* the writer's on_claim hook */
 	struct push		*push;		/* outbox -> sinks */
 	struct alog		*alog;		/* access log, or NULL: off */
+	struct sessions		*sessions;	/* session.c, loop; lazily */
+	struct feed_waits	*feed_waits;	/* api-changes.c: long polls */
 	struct metrics		 metrics;
 	int			 paused;	/* listeners off at the cap */
 	int			 stopping;
@@ -167,6 +171,7 @@ void		 conn_free(struct conns *);
 SSL_CTX		*tls_ctx_new(const struct listen_conf *, char *, size_t);
 struct bufferevent *tls_bev_new(struct event_base *, SSL_CTX *);
 int		 tls_check(const struct config *, char *, size_t);
+int		 tls_request(struct evhttp_request *);
 
 /* reload.c: SIGHUP: a new configuration and certificates, swapped in */
 void		 reload_signal(evutil_socket_t, short, void *);
@@ -242,6 +247,7 @@ void		 push_drain(struct push *);
 
 /* feed.c: GET /v1/changes, the differential change feed */
 void	feed_changes(struct server *, struct evhttp_request *);
+void	feed_wait_free(struct server *);
 
 /* api.c: the read API */
 void	api_evidence_list(struct server *, struct evhttp_request *);
@@ -252,6 +258,11 @@ enum role api_auth(struct server *, struct evhttp_request *, enum role);
 
 /* api-milestones.c: GET /v1/milestones[/{id}] */
 void	api_milestones(struct server *, struct evhttp_request *, const char *);
+json_object *api_milestones_one(struct server *, const struct milestone_def *,
+	    int64_t);
+
+/* api-status.c: GET /status/{tenant}[.json], off by default */
+void	status_route(struct server *, struct evhttp_request *, const char *);
 
 /* api-services.c: GET /v1/services */
 void	api_services(struct server *, struct evhttp_request *);
@@ -290,5 +301,19 @@ int	api_query(struct server *, struct evhttp_request *,
 	    struct evkeyvalq *);
 int	api_query_int(struct evkeyvalq *, const char *, long long, long long,
 	    long long, long long *);
+
+/* api-web.c: the dashboard's built-in files (GET /, /assets/…) */
+struct web_asset;
+void	web_route(struct server *, struct evhttp_request *, const char *);
+const struct web_asset *web_asset_find(const char *);
+void	web_send(struct evhttp_request *, const struct web_asset *);
+void	web_headers(struct evhttp_request *);
+void	web_free(void);
+
+/* session.c: sign-in by token, read-only session cookies (/session) */
+void	session_route(struct server *, struct evhttp_request *);
+const struct token *session_token(struct server *, struct evhttp_request *);
+int	session_has_cookie(struct evhttp_request *);
+void	session_free(struct sessions *);
 
 #endif /* MILEPOSTD_H */

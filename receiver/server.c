@@ -456,6 +456,7 @@ server_free(struct server *srv)
 		free(srv->ls[i].address);
 	}
 	free(srv->ls);
+	feed_wait_free(srv);	/* after evhttp_free, before the base */
 	conn_free(srv->conns);
 	ledger_close(srv->reader);
 	if (srv->tok != NULL)
@@ -476,6 +477,8 @@ server_free(struct server *srv)
 		event_base_free(srv->base);
 	free(srv->rates);
 	alog_free(srv->alog);	/* after evhttp_free: no more replies */
+	session_free(srv->sessions);
+	web_free();
 	metrics_free(&srv->metrics);
 	if (srv->cf != srv->cf0)
 		config_free(srv->cf);	/* the loop's reference */

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
 
 #include "milepostd.h"
 
@@ -143,4 +144,17 @@ tls_check(const struct config *cf, char *err, size_t errlen)
 		SSL_CTX_free(ctx);
 	}
 	return (0);
+}
+
+/* Did req arrive over TLS?  (The session cookie is Secure then.) */
+int
+tls_request(struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev;
+
+	if ((evcon = evhttp_request_get_connection(req)) == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL)
+		return (0);
+	return (bufferevent_openssl_get_ssl(bev) != NULL);
 }

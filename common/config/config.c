@@ -669,13 +669,17 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		    strcmp(key, "environments") == 0 ||
 		    strcmp(key, "services") == 0) {
 			continue;	/* config_services_load, below */
+		} else if (strcmp(key, "status_pages") == 0 ||
+		    strcmp(key, "dashboard") == 0) {
+			continue;	/* config_web_load, below */
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, user, ledger, agent_secret, tokens, limits, "
 			    "access_log, rate, redaction, sources, "
 			    "evidence_types, claim_types, computed_claims, "
 			    "deployments, milestones, milestone_rules, sinks, "
-			    "subscriptions, tenants, environments, services)");
+			    "subscriptions, tenants, environments, services, "
+			    "status_pages, dashboard)");
 			goto fail;
 		}
 	}
@@ -692,6 +696,8 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	    NULL)
 		goto fail;
 	if (config_services_load(cf, tree, file, err, errlen) == -1)
+		goto fail;
+	if (config_web_load(cf, tree, file, err, errlen) == -1)
 		goto fail;
 	if (cf->listens == NULL && config_listen_load(cf, NULL, file, err,
 	    errlen) == -1)
@@ -777,6 +783,7 @@ config_free(struct config *cf)
 	free(cf->tokens);
 	config_outbox_free(cf);
 	config_services_free(cf);
+	config_web_free(cf);
 	rules_free(cf->rules);
 	types_free(cf->types);
 	json_object_put(cf->tree);

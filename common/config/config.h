@@ -47,6 +47,28 @@ struct listen_conf {
 	char		*cert, *key;	/* PEM files, or NULL: plain HTTP */
 	char		*client_ca;	/* PEM: client certificates required */
 };
+/* status_pages: one public page per tenant named (config-web.c) */
+#define STATUS_F_MILESTONES	0x01
+#define STATUS_F_PROGRESS	0x02
+#define STATUS_F_PREDICTED	0x04
+#define STATUS_F_DELIVERY	0x08
+#define STATUS_F_SERVICES	0x10
+#define STATUS_F_SINCE		0x20
+#define STATUS_F_INCIDENTS	0x40
+#define STATUS_F_ALL		0x7f
+struct status_page {
+	char		*tenant;
+	char		*title;		/* or NULL */
+	unsigned	 fields;	/* STATUS_F_… */
+};
+/* dashboard: the sign-in sessions (config-web.c; 0: the defaults) */
+#define DASHBOARD_TTL		(12 * 3600)	/* seconds */
+#define DASHBOARD_SESSIONS	1024
+struct dashboard_conf {
+	int64_t		 session_ttl;	/* seconds */
+	size_t		 sessions;	/* at most, at once */
+};
+
 struct config {
 	atomic_int	 refs;		/* config_ref; config_free drops one */
 	char		*path;
@@ -73,6 +95,9 @@ struct config {
 	size_t		 nsubs;
 	struct catalog	*catalog;	/* config-services.c; never NULL */
 	unsigned char	*alias_refuse;	/* by source_index(); agent last */
+	struct status_page *status_pages;	/* config-web.c; none: off */
+	struct dashboard_conf dashboard;	/* config-web.c */
+	size_t		 nstatus_pages;
 	json_object	*tree;		/* the whole file, owned */
 };
 
@@ -107,5 +132,13 @@ int		 config_services_load(struct config *, json_object *,
 void		 config_services_free(struct config *);
 int		 config_alias_refuse(const struct config *,
 		    const struct mp_source *);
+
+/* config-web.c: status_pages: (public status pages, off by default) and
+ * dashboard: (its sessions) */
+int		 config_web_load(struct config *, json_object *, const char *,
+		    char *, size_t);
+void		 config_web_free(struct config *);
+const struct status_page *config_status_page(const struct config *,
+		    const char *);
 
 #endif /* MP_CONFIG_H */

@@ -204,10 +204,59 @@ ledger_rollback(struct ledger *l)
 }
 
 /* Call cb for up to limit entries after seq, in order (0: no limit). */
+/* A full scan that tells l->progress how far it got (ledger_progress). */
+struct scan_told {
+	struct ledger	*l;
+	ledger_scan_cb	 cb;
+	void		*arg;
+	int64_t		 done, total;
+};
+
+static int
+ledger_scan_told(const struct evidence *ev, void *arg)
+{
+	struct scan_told	*t = arg;
+
+	if (++t->done % LEDGER_PROGRESS == 0)
+		t->l->progress(t->done, t->total, t->l->progress_arg);
+	return (t->cb(ev, t->arg));
+}
+
+static int
+ledger_scan_all(struct ledger *l, ledger_scan_cb cb, void *arg)
+{
+	struct scan_told	t = { l, cb, arg, 0, 0 };
+	char			h[MP_HASHLEN];
+	int			rc;
+
+	if (l->progress == NULL)
+		return (l->be->scan(l, 0, 0, cb, arg));
+	if (l->be->head(l, &t.total, h) == -1)
+		t.total = 0;
+	rc = l->be->scan(l, 0, 0, ledger_scan_told, &t);
+	l->progress(t.done, t.total, l->progress_arg);
+	return (rc);
+}
+
+/*
+ * Have fn(done, total, arg) told every LEDGER_PROGRESS entries, and once
+ * at the end, of ledger_verify and of a full ledger_scan (total: the
+ * chain's recorded tip).  fn NULL stops it.
+ */
+void
+ledger_progress(struct ledger *l, void (*fn)(int64_t, int64_t, void *),
+    void *arg)
+{
+	l->progress = fn;
+	l->progress_arg = arg;
+}
+
 int
 ledger_scan(struct ledger *l, int64_t after, size_t limit, ledger_scan_cb cb,
     void *arg)
 {
+	if (after == 0 && limit == 0)
+		return (ledger_scan_all(l, cb, arg));
 	return (l->be->scan(l, after, limit, cb, arg));
 }
 
@@ -273,7 +322,7 @@ ledger_verify(struct ledger *l, struct ledger_verify *v)
 	w.v = v;
 	w.expect = 1;
 	strlcpy(w.prev, LEDGER_GENESIS, sizeof(w.prev));
-	if (l->be->scan(l, 0, 0, ledger_verify_one, &w) == -1 &&
+	if (ledger_scan_all(l, ledger_verify_one, &w) == -1 &&
 	    v->bad_seq == 0) {
 		snprintf(v->reason, sizeof(v->reason), "%s", ledger_error(l));
 		return (-1);

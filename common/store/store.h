@@ -31,7 +31,11 @@ struct ledger {
 	int		(*on_claim)(struct ledger *, const struct claim *,
 			    void *);
 	void		*on_claim_arg;
+	/* Told every LEDGER_PROGRESS entries of a full scan (or NULL). */
+	void		(*progress)(int64_t, int64_t, void *);
+	void		*progress_arg;
 };
+#define LEDGER_PROGRESS	1024
 typedef int (*ledger_scan_cb)(const struct evidence *, void *);
 typedef int (*ledger_claim_cb)(const struct claim *, void *);
 
@@ -59,6 +63,9 @@ struct ledger_verify {
 	char		 reason[MP_ERRLEN];
 };
 int		 ledger_verify(struct ledger *, struct ledger_verify *);
+/* fn(done, total, arg) during ledger_verify and full ledger_scans. */
+void		 ledger_progress(struct ledger *,
+		    void (*)(int64_t, int64_t, void *), void *);
 
 /* Claims: revisions, out-of-order holds, and collector loads. */
 int		 ledger_claim_put(struct ledger *, const struct claim *);

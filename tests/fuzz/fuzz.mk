@@ -43,6 +43,12 @@ AGENT = spool prop envfile postreceive
 TARGETS = $(SOURCES:%=$(O)/fuzz-%) $(OWN:%=$(O)/fuzz-%) $(AGENT:%=$(O)/fuzz-%)
 LIB = $(O)/libmilepost-fuzz.a
 AGENTLIB = $(O)/libmilepost-agent-fuzz.a
+# The dashboard's files as C (api-web.c serves them), made as the autotools
+# build makes them: web/embed.sh over web/ and Debian's Chart.js.
+CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
+WEBSRC = $(wildcard $(TOP)/web/*.html $(TOP)/web/*.css $(TOP)/web/*.js)
+WEBGEN = $(O)/gen/receiver/web-assets.c
+WEBOBJ = $(O)/obj/gen/receiver/web-assets.o
 FUZZLIB = $(O)/obj/tests/fuzz/fuzz_lib.o
 
 all: $(TARGETS)
@@ -63,7 +69,16 @@ $(O)/obj/tests/fuzz/fuzz_source-%.o: $(TOP)/tests/fuzz/fuzz_source.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS) -DFUZZ_SOURCE='"$*"' -c -o $@ $<
 
-$(LIB): $(LIBOBJ)
+$(WEBGEN): $(WEBSRC) $(TOP)/web/embed.sh $(CHARTJS)
+	@mkdir -p $(dir $@)
+	sh $(TOP)/web/embed.sh $@ $(foreach f,$(WEBSRC),$(notdir $(f))=$(f)) \
+	    chart.js=$(CHARTJS)
+
+$(WEBOBJ): $(WEBGEN)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIBOBJ) $(WEBOBJ)
 	rm -f $@
 	ar cr $@ $^
 	ranlib $@
@@ -85,7 +100,7 @@ $(AGENT:%=$(O)/fuzz-%): $(O)/fuzz-%: $(O)/obj/tests/fuzz/fuzz_%.o $(FUZZLIB) \
 	$(FUZZ_CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(LIBS)
 
 clean:
-	rm -rf $(O)/obj $(LIB) $(AGENTLIB) $(TARGETS)
+	rm -rf $(O)/obj $(O)/gen $(LIB) $(AGENTLIB) $(TARGETS)
 
 .PHONY: all targets clean
 .DELETE_ON_ERROR:

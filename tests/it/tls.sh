@@ -5,7 +5,7 @@
 # client_ca is set, and a certificate replaced and SIGHUPed is served to
 # the next connection (a broken one keeps the running certificate).
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 25
 
 P="$T/pki"
 mkdir -p "$P"
@@ -66,6 +66,11 @@ r=$(curl -s -o /dev/null -w '%{http_code}' --tlsv1.2 --tls-max 1.2 --cacert "$P/
 eq "TLS 1.2 is served" 200 "$r"
 r=$(curl -s -o /dev/null -w '%{http_code}' --tlsv1.3 --cacert "$P/ca.pem" "https://127.0.0.1:$TLS/healthz")
 eq "TLS 1.3 is served" 200 "$r"
+# The dashboard's session cookie is Secure over TLS, and only there.
+curl -s -D "$T/tls-hc" -o /dev/null --cacert "$P/ca.pem" -X POST \
+    -H "Authorization: Bearer $READER_TOKEN" "https://127.0.0.1:$TLS/session"
+check "a sign-in over TLS sets a Secure session cookie" \
+	grep -qiE '^set-cookie: mp_session=[0-9a-f]+;.*; Secure' "$T/tls-hc"
 r=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$TLS/healthz")
 check "plain HTTP on the TLS port is not served ($r)" test "$r" != 200
 
