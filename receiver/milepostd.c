@@ -9,7 +9,8 @@
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: milepostd [-dnv] [-c file]\n");
+	fprintf(stderr, "usage: milepostd [-dnv] [-c file] "
+	    "[--verify-on-start]\n");
 	exit(2);
 }
 
@@ -20,11 +21,19 @@ main(int argc, char *argv[])
 	struct server	*srv;
 	const char	*file = NULL;
 	char		 err[MP_ERRLEN];
-	int		 ch, check = 0, verbose = 0, rc;
+	int		 ch, check = 0, verbose = 0, verify = 0, rc;
+	static const struct option longopts[] = {
+		{ "verify-on-start", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
 
 	log_init("milepostd", 0);
-	while ((ch = getopt(argc, argv, "c:dnvV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dnvV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
+		case 'C':
+			verify = 1;
+			break;
 		case 'c':
 			file = optarg;
 			break;
@@ -51,6 +60,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "milepostd: %s\n", err);
 		return (1);
 	}
+	cf->verify_on_start = verify;
 	if (check) {
 		fprintf(stderr, "milepostd: %s: configuration OK\n", cf->path);
 		config_free(cf);

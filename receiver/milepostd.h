@@ -57,6 +57,7 @@ struct metrics {
 	atomic_uint_fast64_t	commit_us_sum;
 	atomic_uint_fast64_t	commit_bucket[METRICS_LAT_BUCKETS];
 	atomic_uint_fast64_t	commit_failures;
+	atomic_int		commit_failing;	/* the last commit failed */
 	atomic_int_fast64_t	ledger_seq;
 	atomic_uint_fast64_t	queue_depth;
 	atomic_uint_fast64_t	connections;
@@ -191,6 +192,7 @@ void	feed_changes(struct server *, struct evhttp_request *);
 /* api.c: the read API */
 void	api_evidence_list(struct server *, struct evhttp_request *);
 void	api_healthz(struct server *, struct evhttp_request *);
+void	api_readyz(struct server *, struct evhttp_request *);
 void	api_claims(struct server *, struct evhttp_request *, const char *);
 void	api_metrics(struct server *, struct evhttp_request *);
 enum role api_auth(struct server *, struct evhttp_request *, enum role);

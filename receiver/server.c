@@ -326,7 +326,9 @@ server_new(struct config *cf, char *err, size_t errlen)
 	evhttp_set_gencb(srv->http, http_route, srv);
 	evhttp_set_bevcb(srv->http, server_bevcb, srv);
 
-	if ((writer = ledger_open(cf->ledger, 0, err, errlen)) == NULL)
+	if ((writer = ledger_open(cf->ledger, (cf->verify_on_start ?
+	    LEDGER_VERIFY : 0) | (cf->ledger_mode == 0640 ? LEDGER_GROUP : 0),
+	    err, errlen)) == NULL)
 		goto fail;
 	/* The outbox and the change feed, in every claim's transaction. */
 	if ((srv->outbox = outbox_new(cf->sinks, cf->nsinks, cf->subs,

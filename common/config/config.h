@@ -21,6 +21,10 @@
 #include "plugins/source.h"
 #include "sinks/sink.h"
 
+/* The shortest HMAC key accepted, in bytes (RFC 2104: at least the
+ * output's half; every secret, whsec_ or raw, is held to it). */
+#define CONFIG_KEYMIN	16
+
 struct limits {
 	size_t		max_body;	/* bytes, POST bodies */
 	size_t		max_headers;	/* bytes, all request headers */
@@ -40,6 +44,8 @@ struct config {
 	char		*path;
 	char		*listen;
 	char		*ledger;
+	int		 ledger_mode;	/* 0600, or 0640 (ledger_mode:) */
+	int		 verify_on_start;	/* milepostd --verify-on-start */
 	struct stdwh_key *agent_keys;
 	size_t		 nagent_keys;
 	struct token	*tokens;

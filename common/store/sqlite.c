@@ -10,9 +10,14 @@
  * refuse UPDATE and DELETE on evidence: the ledger is append-only by
  * construction, and the hash chain catches anyone who drops them.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -237,6 +242,44 @@ lite_close(struct ledger *l)
 	l->priv = NULL;
 }
 
+/*
+ * Create the database file, if it is not there, with mode (0600, or 0640
+ * with a group) whatever the umask: SQLite gives its WAL and shared-memory
+ * files the database file's mode, so they stay as private as it is.
+ * Returns 0, or -1 with err set.
+ */
+static int
+lite_create(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	struct stat	st;
+	int		fd;
+
+	if (strcmp(path, ":memory:") == 0 || path[0] == '\0')
+		return (0);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode)) == -1) {
+		if (errno == EEXIST && lstat(path, &st) == 0) {
+			if ((st.st_mode & 007) != 0)
+				log_warn("%s: sqlite:%s is readable or "
+				    "writable by others (mode %04o); it holds "
+				    "raw payloads: chmod 600 it", __func__,
+				    path, (unsigned)(st.st_mode & 07777));
+			return (0);
+		}
+		snprintf(err, errlen, "sqlite:%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (fchmod(fd, mode) == -1) {
+		snprintf(err, errlen, "sqlite:%s: chmod: %s", path,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
 static int
 lite_open(struct ledger *l, const char *path, int readonly, char *err,
     size_t errlen)
@@ -246,6 +289,9 @@ lite_open(struct ledger *l, const char *path, int readonly, char *err,
 
 	if (strncmp(path, "//", 2) == 0)	/* sqlite://PATH */
 		path += 2;
+	if (!readonly && lite_create(path, (l->flags & LEDGER_GROUP) != 0 ?
+	    0640 : 0600, err, errlen) == -1)
+		return (-1);
 	sq = xcalloc(1, sizeof(*sq));
 	l->priv = sq;
 	flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY :

@@ -23,6 +23,7 @@ struct ledger {
 	const struct ledger_backend *be;
 	void		*priv;
 	int		 readonly;
+	int		 flags;		/* LEDGER_… given to ledger_open */
 	int64_t		 last_seq;	/* chain tip, writer only */
 	char		 last_hash[MP_HASHLEN];
 	int64_t		 pending_seq;	/* tip inside an open transaction */
@@ -37,6 +38,8 @@ typedef int (*ledger_claim_cb)(const struct claim *, void *);
 
 #define LEDGER_GENESIS	"0000000000000000000000000000000000000000000000000000000000000000"
 #define LEDGER_RDONLY	0x1
+#define LEDGER_VERIFY	0x2	/* walk the whole chain at open */
+#define LEDGER_GROUP	0x4	/* new files 0640, not 0600 */
 
 /* ledger.c: the chain, and the facade over the backend */
 struct ledger	*ledger_open(const char *, int, char *, size_t);
