@@ -83,12 +83,16 @@ spool_mkdirs(const char *path)
 		}
 		if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
 		    st.st_uid != geteuid()) {
-			log_warnx("spool: %s is %s (mode %04o, owner %ld): "
-			    "refusing it; chmod 700 it, or set MILEPOST_SPOOL "
-			    "to a directory of your own", path,
-			    st.st_uid != geteuid() ? "owned by another user" :
-			    "writable by others", (unsigned)(st.st_mode &
-			    07777), (long)st.st_uid);
+			if (st.st_uid != geteuid())
+				log_warnx("spool: %s is owned by another user "
+				    "(uid %ld): refusing it; set MILEPOST_SPOOL "
+				    "to a directory of your own", path,
+				    (long)st.st_uid);
+			else
+				log_warnx("spool: %s is writable by others "
+				    "(mode %04o): refusing it; chmod 700 it, or "
+				    "set MILEPOST_SPOOL to a directory of your "
+				    "own", path, (unsigned)(st.st_mode & 07777));
 			errno = EPERM;
 			return (-1);
 		}
