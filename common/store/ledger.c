@@ -375,6 +375,19 @@ ledger_claim_list(struct ledger *l, const char *type, const char *after,
 	return (l->be->claim_list(l, type, after, limit, as_of, cb, arg));
 }
 
+/* ledger_claim_list, only the claims of tenant (NULL: every claim). */
+int
+ledger_claim_list_tenant(struct ledger *l, const char *type,
+    const char *tenant, const char *after, size_t limit, int64_t as_of,
+    ledger_claim_cb cb, void *arg)
+{
+	if (tenant == NULL)
+		return (l->be->claim_list(l, type, after, limit, as_of, cb,
+		    arg));
+	return (l->be->claim_list_tenant(l, type, tenant, after, limit, as_of,
+	    cb, arg));
+}
+
 int
 ledger_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
     int64_t to, size_t limit, ledger_claim_cb cb, void *arg)

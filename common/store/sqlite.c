@@ -63,6 +63,9 @@ static const char *lite_schema =
 	" PRIMARY KEY (type, id, revision)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS claim_anchor ON claim_revisions "
 	" (type, anchor);"
+	/* A client's reads: its tenant's claims only (lite_claim_list_tenant). */
+	"CREATE INDEX IF NOT EXISTS claim_tenant ON claim_revisions "
+	" (type, json_extract(links, '$.tenant'), id);"
 	"CREATE TABLE IF NOT EXISTS claim_pending ("
 	" ctype TEXT NOT NULL,"
 	" subject TEXT NOT NULL,"
@@ -703,6 +706,37 @@ lite_claim_list(struct ledger *l, const char *type, const char *after,
 	return (lite_claim_each(st, type, NULL, cb, arg));
 }
 
+/*
+ * As lite_claim_list, for the claims whose latest revision (at as_of)
+ * carries links.tenant = tenant: the claim_tenant index finds the
+ * tenant's rows, so the cost follows the tenant's claims, not everyone's.
+ * A claim whose tenant changed is taken only if its latest revision
+ * still has this one (the HAVING).
+ */
+static int
+lite_claim_list_tenant(struct ledger *l, const char *type,
+    const char *tenant, const char *after, size_t limit, int64_t as_of,
+    int (*cb)(const struct claim *, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+
+	if (sqlite3_prepare_v2(SQ(l)->db,
+	    "SELECT id, max(revision), anchor, time, recorded_at, properties, "
+	    "links, basis, about FROM claim_revisions c WHERE type = ?1 AND "
+	    "json_extract(links, '$.tenant') = ?5 AND id > ?2 AND "
+	    "recorded_at <= ?3 GROUP BY id HAVING max(revision) = (SELECT "
+	    "max(revision) FROM claim_revisions r WHERE r.type = ?1 AND "
+	    "r.id = c.id AND r.recorded_at <= ?3) ORDER BY id LIMIT ?4",
+	    -1, &st, NULL) != SQLITE_OK)
+		return (-1);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, as_of);
+	sqlite3_bind_int64(st, 4, limit ? (sqlite3_int64)limit : -1);
+	sqlite3_bind_text(st, 5, tenant, -1, SQLITE_STATIC);
+	return (lite_claim_each(st, type, NULL, cb, arg));
+}
+
 /* How many claims of type there are, by the primary key; -1 on error. */
 static int64_t
 lite_claim_count(struct ledger *l, const char *type)
@@ -1161,6 +1195,7 @@ const struct ledger_backend ledger_sqlite = {
 	.claim_put = lite_claim_put,
 	.claim_count = lite_claim_count,
 	.claim_list = lite_claim_list,
+	.claim_list_tenant = lite_claim_list_tenant,
 	.pending_put = lite_pending_put,
 	.pending_take = lite_pending_take,
 	.collect = lite_collect,

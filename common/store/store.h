@@ -76,6 +76,14 @@ int64_t		 ledger_claim_count(struct ledger *, const char *);
 int		 ledger_claim_list(struct ledger *, const char *, const char *,
 		    size_t, int64_t, ledger_claim_cb, void *);
 /*
+ * As ledger_claim_list, only the claims whose latest revision has
+ * links.tenant = tenant (NULL: all), through an index on the tenant: a
+ * client's list costs its own claims, not every tenant's.
+ */
+int		 ledger_claim_list_tenant(struct ledger *, const char *,
+		    const char *, const char *, size_t, int64_t,
+		    ledger_claim_cb, void *);
+/*
  * Every revision of the claims of a type whose recorded_at (by 0) or
  * anchor (by 1) is in [from, to), in (id, revision) order, at most limit
  * (0: all).  Returns the count, or -1.
