@@ -19,8 +19,9 @@ plan 46
 
 src="$top_srcdir"
 pkg="$src/packaging"
+have() { command -v "$1" >/dev/null; }
 for t in dpkg-buildpackage dh fakeroot dpkg-deb systemd-analyze; do
-	check "$t is installed (script/test installs it)" which "$t" >/dev/null
+	check "$t is installed (script/test installs it)" have "$t"
 done
 
 # 1. Build the packages from a copy of the tree (never in the tree).
