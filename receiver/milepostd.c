@@ -61,6 +61,8 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	cf->verify_on_start = verify;
+	if (file != NULL)
+		config_mode_warn(cf);	/* readable by others, with secrets */
 	if (check) {
 		fprintf(stderr, "milepostd: %s: configuration OK\n", cf->path);
 		config_free(cf);

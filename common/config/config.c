@@ -714,18 +714,19 @@ fail:
 }
 
 /*
- * Warn when path is readable by others and cf holds secrets (keys,
+ * Warn when cf's file is readable by others and holds secrets (keys,
  * tokens, source credentials, sink secrets): anyone on the machine could
- * sign evidence or read the API with them.
+ * sign evidence or read the API with them.  milepostd calls it at
+ * start-up (and -n); the agent's -c FILE commands do not.
  */
-static void
-config_mode_warn(const char *path, const struct config *cf)
+void
+config_mode_warn(const struct config *cf)
 {
 	static const char *const secret_keys[] = {
 		"agent_secret", "tokens", "sources", "sinks", NULL
 	};
 	struct stat	 st;
-	const char	*held = NULL;
+	const char	*held = NULL, *path = cf->path;
 	json_object	*v;
 	size_t		 i;
 
@@ -742,13 +743,11 @@ config_mode_warn(const char *path, const struct config *cf)
 
 /*
  * Load and check path.  Returns a new config (free with config_free) or
- * NULL with err holding "file:line: key: reason".  Warns (log) when the
- * file holds secrets and others may read it.
+ * NULL with err holding "file:line: key: reason".
  */
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
-	struct config	*cf;
 	json_object	*tree;
 	struct buf	 text;
 
@@ -767,9 +766,7 @@ config_load(const char *path, char *err, size_t errlen)
 	buf_free(&text);
 	if (tree == NULL)
 		return (NULL);
-	if ((cf = config_build(tree, path, err, errlen)) != NULL)
-		config_mode_warn(path, cf);
-	return (cf);
+	return (config_build(tree, path, err, errlen));
 }
 
 /* The configuration used without -c: defaults only, no secrets. */

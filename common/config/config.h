@@ -70,6 +70,7 @@ struct config {
 /* config.c */
 struct config	*config_load(const char *, char *, size_t);
 struct config	*config_default(void);
+void		 config_mode_warn(const struct config *);
 void		 config_free(struct config *);
 enum role	 config_token_role(const struct config *, const char *,
 		    const struct token **);
