@@ -148,6 +148,7 @@ api_metrics(struct server *srv, struct evhttp_request *req)
 	buf_init(&b);
 	metrics_render(&srv->metrics, &b);
 	push_metrics(srv->push, &b);
+	reads_metrics(srv->reads, &b);
 	api_reply_etag_bytes(req, "text/plain; version=0.0.4", b.data, b.len);
 	buf_free(&b);
 }

@@ -102,6 +102,7 @@ struct server {
 	struct config		*cf;
 	struct ingest		*ingest;
 	struct ledger		*reader;	/* read-only, loop thread */
+	struct reads		*reads;		/* large reads, off the loop */
 	struct json_tokener	*tok;		/* request bodies, loop thread */
 	struct rate_bucket	*rates;		/* one per cf->tokens, loop */
 	struct outbox		*outbox;	/* the writer's on_claim hook */
@@ -191,6 +192,16 @@ void	feed_changes(struct server *, struct evhttp_request *);
 
 /* api.c: the read API */
 void	api_evidence_list(struct server *, struct evhttp_request *);
+/* reads.c: large reads on a thread of their own */
+typedef json_object *(*reads_run_cb)(struct ledger *, void *);
+typedef void (*reads_done_cb)(struct server *, struct evhttp_request *,
+	    json_object *, void *);
+struct reads	*reads_new(struct server *, const char *, char *, size_t);
+int		 reads_submit(struct reads *, struct evhttp_request *,
+		    reads_run_cb, reads_done_cb, void *);
+void		 reads_free(struct reads *);
+void		 reads_metrics(struct reads *, struct buf *);
+
 void	api_healthz(struct server *, struct evhttp_request *);
 void	api_readyz(struct server *, struct evhttp_request *);
 void	api_claims(struct server *, struct evhttp_request *, const char *);

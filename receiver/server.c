@@ -345,6 +345,8 @@ server_new(struct config *cf, char *err, size_t errlen)
 	if ((srv->reader = ledger_open(cf->ledger, LEDGER_RDONLY, err,
 	    errlen)) == NULL)
 		goto fail;
+	if ((srv->reads = reads_new(srv, cf->ledger, err, errlen)) == NULL)
+		goto fail;
 	if ((srv->push = push_new(srv, err, errlen)) == NULL)
 		goto fail;
 	if (server_listen(srv, err, errlen) == -1)
@@ -388,6 +390,7 @@ server_free(struct server *srv)
 	push_free(srv->push);
 	outbox_free(srv->outbox);
 	ingest_free(srv->ingest);
+	reads_free(srv->reads);		/* before evhttp_free: its requests */
 	if (srv->http != NULL)
 		evhttp_free(srv->http);
 	ledger_close(srv->reader);
