@@ -15,7 +15,7 @@
 #    (the distribution's tree is built, installed and uninstalled; the
 #    integration suite runs in the ordinary make check).
 . "$(dirname "$0")/lib.sh"
-plan 46
+plan 53
 
 src="$top_srcdir"
 pkg="$src/packaging"
