@@ -64,7 +64,12 @@ spool_path(void)
 	return (spool_dir);
 }
 
-/* mkdir -p with mode 0700 for every directory made.  Returns 0 or -1. */
+/*
+ * mkdir -p with mode 0700 for every directory made.  Returns 0 or -1.
+ * An existing directory that someone else owns or may write to is
+ * refused (EPERM, with the reason logged): another user could plant or
+ * swap evidence in it, or read what it holds.
+ */
 static int
 spool_mkdirs(const char *path)
 {
@@ -72,10 +77,26 @@ spool_mkdirs(const char *path)
 	char		*p, *s;
 
 	if (stat(path, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return (0);
-		errno = ENOTDIR;
-		return (-1);
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return (-1);
+		}
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+		    st.st_uid != geteuid()) {
+			if (st.st_uid != geteuid())
+				log_warnx("spool: %s is owned by another user "
+				    "(uid %ld): refusing it; set MILEPOST_SPOOL "
+				    "to a directory of your own", path,
+				    (long)st.st_uid);
+			else
+				log_warnx("spool: %s is writable by others "
+				    "(mode %04o): refusing it; chmod 700 it, or "
+				    "set MILEPOST_SPOOL to a directory of your "
+				    "own", path, (unsigned)(st.st_mode & 07777));
+			errno = EPERM;
+			return (-1);
+		}
+		return (0);
 	}
 	s = xstrdup(path);
 	for (p = s + 1; *p != '\0'; p++) {

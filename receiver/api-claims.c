@@ -75,21 +75,67 @@ out:
 	evhttp_clear_headers(&q);
 }
 
-/* GET /healthz: 200 (with an ETag) while serving, 503 while stopping. */
+/*
+ * GET /healthz, liveness: 200 while the daemon serves and can commit; 503
+ * while it stops or while commits fail (a full disk, an I/O error), until
+ * one succeeds again.
+ */
 void
 api_healthz(struct server *srv, struct evhttp_request *req)
 {
 	json_object	*o;
+	int		 failing = atomic_load(&srv->metrics.commit_failing);
 
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string(
-	    srv->stopping ? "stopping" : "ok"));
+	    srv->stopping ? "stopping" : failing ? "failing" : "ok"));
 	json_object_object_add(o, "seq", json_object_new_int64(
 	    atomic_load(&srv->metrics.ledger_seq)));
-	if (srv->stopping)
+	if (failing)
+		json_object_object_add(o, "error", json_object_new_string(
+		    "commits to the ledger fail (see the log)"));
+	if (srv->stopping || failing)
 		http_reply_json(req, 503, o);
 	else
 		api_reply_etag(req, o);
+	json_object_put(o);
+}
+
+/*
+ * GET /readyz, readiness: 200 {"ready":true} when the daemon should be
+ * sent traffic now: it is live (as /healthz) and its ingest queue has
+ * room.  Else 503 {"ready":false,"reasons":[…]}; a full queue is not a
+ * reason to restart it, only to send the traffic elsewhere for a while.
+ */
+void
+api_readyz(struct server *srv, struct evhttp_request *req)
+{
+	json_object	*o, *why;
+	uint64_t	 depth = atomic_load(&srv->metrics.queue_depth);
+	size_t		 max = srv->cf->limits.queue_max;
+	char		 s[128];
+
+	o = json_object_new_object();
+	why = json_object_new_array();
+	if (srv->stopping)
+		json_object_array_add(why, json_object_new_string("stopping"));
+	if (atomic_load(&srv->metrics.commit_failing))
+		json_object_array_add(why, json_object_new_string("commits to "
+		    "the ledger fail"));
+	if (depth >= max) {
+		snprintf(s, sizeof(s), "the ingest queue is full (%llu of "
+		    "%zu)", (unsigned long long)depth, max);
+		json_object_array_add(why, json_object_new_string(s));
+	}
+	json_object_object_add(o, "ready", json_object_new_boolean(
+	    json_object_array_length(why) == 0));
+	if (json_object_array_length(why) == 0) {
+		json_object_put(why);
+		http_reply_json(req, 200, o);
+	} else {
+		json_object_object_add(o, "reasons", why);
+		http_reply_json(req, 503, o);
+	}
 	json_object_put(o);
 }
 
@@ -102,6 +148,7 @@ api_metrics(struct server *srv, struct evhttp_request *req)
 	buf_init(&b);
 	metrics_render(&srv->metrics, &b);
 	push_metrics(srv->push, &b);
+	reads_metrics(srv->reads, &b);
 	api_reply_etag_bytes(req, "text/plain; version=0.0.4", b.data, b.len);
 	buf_free(&b);
 }

@@ -125,9 +125,11 @@ deployments_list(struct server *srv, struct evhttp_request *req,
 	/* Page through every claim; filters apply to the latest revision. */
 	do {
 		dl.seen = 0;
-		if (ledger_claim_list(srv->reader, type, dl.last,
-		    DEPLOYMENTS_PAGE, INT64_MAX, deployments_list_one,
-		    &dl) == -1) {
+		/* A client's: its tenant's claims only, by the index. */
+		if (ledger_claim_list_tenant(srv->reader, type,
+		    tok->role == ROLE_CLIENT ? (tok->tenant != NULL ?
+		    tok->tenant : "") : NULL, dl.last, DEPLOYMENTS_PAGE,
+		    INT64_MAX, deployments_list_one, &dl) == -1) {
 			json_object_put(dl.arr);
 			api_unreadable(srv, req);
 			goto out;

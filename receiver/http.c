@@ -630,6 +630,11 @@ http_route(struct evhttp_request *req, void *arg)
 			api_healthz(srv, req);
 			return;
 		}
+	} else if (strcmp(path, "/readyz") == 0) {
+		if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
+			api_readyz(srv, req);
+			return;
+		}
 	} else if (strcmp(path, "/metrics") == 0) {
 		if (m == EVHTTP_REQ_GET) {
 			api_metrics(srv, req);

@@ -193,6 +193,8 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev,
 	if (failed) {
 		derive_abort(in->derive);
 		atomic_fetch_add(&in->metrics->commit_failures, 1);
+		/* /healthz answers 503 until a commit succeeds again. */
+		atomic_store(&in->metrics->commit_failing, 1);
 		TAILQ_FOREACH(ir, batch, entry)
 			ir->failed = 1;
 		TAILQ_FOREACH(job, jobs, entry)
@@ -200,6 +202,7 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev,
 		return;
 	}
 	atomic_store(&in->metrics->ledger_seq, in->ledger->last_seq);
+	atomic_store(&in->metrics->commit_failing, 0);
 	if (nev > 0)
 		metrics_batch(in->metrics, nev, ingest_monotonic_us() - t0);
 	TAILQ_FOREACH(ir, batch, entry)

@@ -9,7 +9,8 @@
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: milepostd [-dnv] [-c file] [-u user]\n");
+	fprintf(stderr, "usage: milepostd [-dnv] [-c file] [-u user] "
+	    "[--verify-on-start]\n");
 	exit(2);
 }
 
@@ -20,11 +21,19 @@ main(int argc, char *argv[])
 	struct server	*srv;
 	const char	*file = NULL, *user = NULL;
 	char		 err[MP_ERRLEN];
-	int		 ch, check = 0, verbose = 0, rc;
+	int		 ch, check = 0, verbose = 0, verify = 0, rc;
+	static const struct option longopts[] = {
+		{ "verify-on-start", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
 
 	log_init("milepostd", 0);
-	while ((ch = getopt(argc, argv, "c:dnu:vV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dnu:vV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
+		case 'C':
+			verify = 1;
+			break;
 		case 'c':
 			file = optarg;
 			break;
@@ -61,6 +70,9 @@ main(int argc, char *argv[])
 		config_free(cf);
 		return (1);
 	}
+	cf->verify_on_start = verify;
+	if (file != NULL)
+		config_mode_warn(cf);	/* readable by others, with secrets */
 	if (check) {
 		fprintf(stderr, "milepostd: %s: configuration OK\n", cf->path);
 		config_free(cf);

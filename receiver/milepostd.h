@@ -63,6 +63,7 @@ struct metrics {
 	atomic_uint_fast64_t	commit_us_sum;
 	atomic_uint_fast64_t	commit_bucket[METRICS_LAT_BUCKETS];
 	atomic_uint_fast64_t	commit_failures;
+	atomic_int		commit_failing;	/* the last commit failed */
 	atomic_int_fast64_t	ledger_seq;
 	atomic_uint_fast64_t	queue_depth;
 	atomic_uint_fast64_t	connections;
@@ -134,6 +135,7 @@ struct server {
 	struct event		*ev_hup;
 	struct ingest		*ingest;
 	struct ledger		*reader;	/* read-only, loop thread */
+	struct reads		*reads;		/* large reads, off the loop */
 	struct json_tokener	*tok;		/* request bodies, loop thread */
 	struct rate_bucket	*rates;		/* one per cf->tokens, loop */
 	struct outbox		*outbox;	/* the writer's on_claim hook */
@@ -251,7 +253,18 @@ void	feed_wait_free(struct server *);
 
 /* api.c: the read API */
 void	api_evidence_list(struct server *, struct evhttp_request *);
+/* reads.c: large reads on a thread of their own */
+typedef json_object *(*reads_run_cb)(struct ledger *, void *);
+typedef void (*reads_done_cb)(struct server *, struct evhttp_request *,
+	    json_object *, void *);
+struct reads	*reads_new(struct server *, const char *, char *, size_t);
+int		 reads_submit(struct reads *, struct evhttp_request *,
+		    reads_run_cb, reads_done_cb, void *);
+void		 reads_free(struct reads *);
+void		 reads_metrics(struct reads *, struct buf *);
+
 void	api_healthz(struct server *, struct evhttp_request *);
+void	api_readyz(struct server *, struct evhttp_request *);
 void	api_claims(struct server *, struct evhttp_request *, const char *);
 void	api_metrics(struct server *, struct evhttp_request *);
 enum role api_auth(struct server *, struct evhttp_request *, enum role);

@@ -397,8 +397,9 @@ push_send(struct push_req *r)
 
 	push_reset_http(r);
 	push_msg(r, &m);
-	if (r->ps->sc->impl->build(&m, &r->http, err, sizeof(err)) == -1) {
-		push_outcome(r, OUTBOX_DEAD, err);
+	if (r->ps->sc->impl->build(&m, &r->http, err, sizeof(err)) == -1 ||
+	    sink_url_check(r->http.url, err, sizeof(err)) == -1) {
+		push_outcome(r, OUTBOX_DEAD, err);	/* never retried */
 		return;
 	}
 	if (push_start(r) == -1)
@@ -478,7 +479,8 @@ push_finished(struct push_req *r, CURLcode cc)
 		snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
 	else
 		snprintf(why, sizeof(why), "HTTP %ld", status);
-	switch (cc != CURLE_OK ? SINK_RETRY : sink_classify(status)) {
+	switch (cc != CURLE_OK ? sink_classify_curl(cc) :
+	    sink_classify(status)) {
 	case SINK_OK:
 		push_outcome(r, OUTBOX_DONE, NULL);
 		break;

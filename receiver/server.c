@@ -382,7 +382,9 @@ server_new(struct config *cf, char *err, size_t errlen)
 	}
 	srv->conns = conn_new(srv);
 
-	if ((writer = ledger_open(cf->ledger, 0, err, errlen)) == NULL)
+	if ((writer = ledger_open(cf->ledger, (cf->verify_on_start ?
+	    LEDGER_VERIFY : 0) | (cf->ledger_mode == 0640 ? LEDGER_GROUP : 0),
+	    err, errlen)) == NULL)
 		goto fail;
 	/* The outbox and the change feed, in every claim's transaction. */
 	if ((srv->outbox = server_outbox(cf, writer, err, errlen)) == NULL) {
@@ -396,6 +398,8 @@ server_new(struct config *cf, char *err, size_t errlen)
 	    cf->milestones), lim, &srv->metrics, server_ingest_done, srv);
 	if ((srv->reader = ledger_open(cf->ledger, LEDGER_RDONLY, err,
 	    errlen)) == NULL)
+		goto fail;
+	if ((srv->reads = reads_new(srv, cf->ledger, err, errlen)) == NULL)
 		goto fail;
 	if ((srv->push = push_new(srv, err, errlen)) == NULL)
 		goto fail;
@@ -448,6 +452,7 @@ server_free(struct server *srv)
 	push_free(srv->push);
 	outbox_free(srv->outbox);
 	ingest_free(srv->ingest);
+	reads_free(srv->reads);		/* before evhttp_free: its requests */
 	srv->stopping = 1;	/* closing connections must not resume listeners */
 	for (i = 0; i < srv->nls; i++) {
 		if (srv->ls[i].http != NULL)

@@ -57,6 +57,61 @@ sink_classify(long status)
 	return (SINK_FAIL);
 }
 
+/*
+ * Is url, as it will be sent (templates expanded), one that libcurl takes?
+ * A URL it rejects (a bad port, a space in the host, an unknown scheme)
+ * will never work, however often it is retried.  Returns 0, or -1 with
+ * the reason, naming the URL, in err.
+ */
+int
+sink_url_check(const char *url, char *err, size_t errlen)
+{
+	CURLU		*u;
+	CURLUcode	 uc;
+
+	if (url == NULL || *url == '\0') {
+		snprintf(err, errlen, "malformed sink URL: empty");
+		return (-1);
+	}
+	if ((u = curl_url()) == NULL) {
+		snprintf(err, errlen, "malformed sink URL: out of memory");
+		return (-1);
+	}
+	uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	curl_url_cleanup(u);
+	if (uc != CURLUE_OK) {
+		snprintf(err, errlen, "malformed sink URL %.200s: %s", url,
+		    curl_url_strerror(uc));
+		return (-1);
+	}
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) !=
+	    0) {
+		snprintf(err, errlen, "malformed sink URL %.200s: not http:// "
+		    "or https://", url);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * What a libcurl failure means for a push: a URL or option that libcurl
+ * refuses is permanent (SINK_FAIL: dead-lettered at once, with its
+ * reason); a connection, DNS, TLS or timeout failure is transient.
+ */
+enum sink_verdict
+sink_classify_curl(int code)
+{
+	switch (code) {
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+	case CURLE_NOT_BUILT_IN:
+		return (SINK_FAIL);
+	default:
+		return (SINK_RETRY);
+	}
+}
+
 void
 sink_http_clear(struct sink_http *h)
 {

@@ -84,6 +84,8 @@ enum sink_verdict {
 extern const struct sink *sink_table[];
 const struct sink *sink_find(const char *);
 enum sink_verdict sink_classify(long);
+enum sink_verdict sink_classify_curl(int);
+int		 sink_url_check(const char *, char *, size_t);
 void		 sink_http_clear(struct sink_http *);
 void		 sink_http_header(struct sink_http *, const char *, ...)
 		    MP_PRINTF(2, 3);

@@ -110,7 +110,7 @@ START_TEST(test_json_syntax)
 	ck_assert_msg(load("{\n"
 	    "  \"listen\": \"0.0.0.0:8780\",\n"
 	    "  \"ledger\": \"sqlite:l.db\",\n"
-	    "  \"agent_secret\": [\"" SECRET "\", \"whsec_c2VjcmV0\"],\n"
+	    "  \"agent_secret\": [\"" SECRET "\", \"whsec_c2VjcmV0LWtleS1zaXh0ZWVu\"],\n"
 	    "  \"tokens\": [{\"token\": \"" ADMIN_TOKEN "\", "
 	    "\"role\": \"admin\"}],\n"
 	    "  \"limits\": {\"max_body\": 2097152, \"timeout\": \"1m\"}\n"
@@ -118,7 +118,7 @@ START_TEST(test_json_syntax)
 	ck_assert_str_eq(cf->listen, "0.0.0.0:8780");
 	ck_assert_str_eq(cf->ledger, "sqlite:l.db");
 	ck_assert_uint_eq(cf->nagent_keys, 2);
-	ck_assert_uint_eq(cf->agent_keys[1].len, 6);
+	ck_assert_uint_eq(cf->agent_keys[1].len, 18);
 	ck_assert_uint_eq(cf->ntokens, 1);
 	ck_assert_uint_eq(cf->limits.max_body, 2097152);
 	ck_assert_uint_eq(cf->limits.timeout, 60);
@@ -213,6 +213,18 @@ START_TEST(test_bad_agent_secret)
 	load_fails("agent_secret:\n"
 	    "  - \"" SECRET "\"\n"
 	    "  - \"whsec_!!!!\"\n", 3, "agent_secret", NULL);
+	/* HMAC keys shorter than 16 bytes: refused, each at its line. */
+	load_fails("agent_secret: \"whsec_AA==\"\n", 1, "agent_secret",
+	    "16");
+	load_fails("agent_secret:\n"
+	    "  - \"" SECRET "\"\n"
+	    "  - \"whsec_c2VjcmV0\"\n", 3, "agent_secret", "16");
+	load_fails("sources:\n  github: { secret: \"short\" }\n", 2,
+	    "sources.github.secret", "16");
+	load_fails("sources:\n  gitlab: { signing_secret: \"whsec_AA==\" }\n",
+	    2, "sources.gitlab.signing_secret", "16");
+	load_fails("sinks:\n  s: { kind: webhook, url: \"http://127.0.0.1:1/\", "
+	    "secret: \"whsec_c2VjcmV0\" }\n", 2, "sinks.s.secret", "16");
 }
 END_TEST
 

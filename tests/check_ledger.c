@@ -430,6 +430,117 @@ START_TEST(test_open_refuses_bad_tip)
 }
 END_TEST
 
+/* A one-byte edit of the tip's content, its hash left: refused at open. */
+START_TEST(test_open_refuses_edited_tip)
+{
+	l = open_rw();
+	append_n(3);
+	ledger_close(l);
+	l = NULL;
+	ck_assert_int_eq(tamper("DROP TRIGGER evidence_no_update;"
+	    "UPDATE evidence SET properties = '{\"buildId\":\"e4\"}' "
+	    "WHERE seq=3;"), TSQL_OK);
+	ck_assert_ptr_null(ledger_open(url, 0, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "does not match its hash") != NULL &&
+	    strstr(err, "milepost ledger verify") != NULL, "%s", err);
+	/* Restored, it opens; an edit deeper down needs LEDGER_VERIFY. */
+	ck_assert_int_eq(tamper("DROP TRIGGER IF EXISTS evidence_no_update;"
+	    "UPDATE evidence SET properties = "
+	    "'{\"buildId\":\"e3\"}' WHERE seq=3;"
+	    "UPDATE evidence SET properties = '{\"buildId\":\"x\"}' "
+	    "WHERE seq=1;"), TSQL_OK);
+	l = ledger_open(url, 0, err, sizeof(err));
+	ck_assert_msg(l != NULL, "%s", err);
+	ledger_close(l);
+	l = NULL;
+	ck_assert_ptr_null(ledger_open(url, LEDGER_VERIFY, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "broken at entry 1") != NULL &&
+	    strstr(err, "milepost ledger verify") != NULL, "%s", err);
+}
+END_TEST
+
+struct tenant_seen {
+	char	ids[8][32];
+	int	n;
+};
+
+static int
+tenant_one(const struct claim *c, void *arg)
+{
+	struct tenant_seen	*t = arg;
+
+	if (t->n < 8)
+		snprintf(t->ids[t->n], sizeof(t->ids[0]), "%s#%lld", c->id,
+		    (long long)c->revision);
+	t->n++;
+	return (0);
+}
+
+static void
+put_claim(const char *id, int64_t rev, const char *tenant)
+{
+	struct claim	c;
+	char		links[64];
+
+	memset(&c, 0, sizeof(c));
+	c.type = (char *)"Deployment";
+	c.id = (char *)id;
+	c.revision = rev;
+	c.anchor = c.time = T0;
+	c.recorded_at = T0 + rev;
+	c.properties = (char *)"{}";
+	snprintf(links, sizeof(links), "{\"tenant\":\"%s\"}", tenant);
+	c.links = links;
+	c.basis = (char *)"[]";
+	ck_assert_int_eq(ledger_claim_put(l, &c), 0);
+}
+
+/*
+ * ledger_claim_list_tenant: only the claims whose latest revision is the
+ * tenant's, latest revision each, in id order, paged by after and limit.
+ */
+START_TEST(test_claim_list_tenant)
+{
+	struct tenant_seen	t;
+
+	l = open_rw();
+	ck_assert_int_eq(ledger_begin(l), 0);
+	put_claim("a1", 1, "acme");
+	put_claim("a1", 2, "acme");
+	put_claim("g1", 1, "globex");
+	put_claim("m1", 1, "acme");	/* moved to globex since */
+	put_claim("m1", 2, "globex");
+	put_claim("a2", 1, "acme");
+	ck_assert_int_eq(ledger_commit(l), 0);
+	memset(&t, 0, sizeof(t));
+	ck_assert_int_ge(ledger_claim_list_tenant(l, "Deployment", "acme",
+	    NULL, 0, INT64_MAX, tenant_one, &t), 0);
+	ck_assert_int_eq(t.n, 2);
+	ck_assert_str_eq(t.ids[0], "a1#2");
+	ck_assert_str_eq(t.ids[1], "a2#1");
+	/* As of before m1 moved, it was acme's. */
+	memset(&t, 0, sizeof(t));
+	ck_assert_int_ge(ledger_claim_list_tenant(l, "Deployment", "acme",
+	    NULL, 0, T0 + 1, tenant_one, &t), 0);
+	ck_assert_int_eq(t.n, 3);
+	ck_assert_str_eq(t.ids[2], "m1#1");
+	/* Paged. */
+	memset(&t, 0, sizeof(t));
+	ck_assert_int_ge(ledger_claim_list_tenant(l, "Deployment", "acme",
+	    "a1", 1, INT64_MAX, tenant_one, &t), 0);
+	ck_assert_int_eq(t.n, 1);
+	ck_assert_str_eq(t.ids[0], "a2#1");
+	memset(&t, 0, sizeof(t));
+	ck_assert_int_ge(ledger_claim_list_tenant(l, "Deployment", "globex",
+	    NULL, 0, INT64_MAX, tenant_one, &t), 0);
+	ck_assert_int_eq(t.n, 2);
+	memset(&t, 0, sizeof(t));
+	ck_assert_int_ge(ledger_claim_list_tenant(l, "Deployment", NULL,
+	    NULL, 0, INT64_MAX, tenant_one, &t), 0);
+	ck_assert_int_eq(t.n, 4);
+}
+END_TEST
+
 /*
  * Every query that runs per evidence or per request has its index; a
  * schema edit that drops one would still pass every functional test and
@@ -453,6 +564,10 @@ START_TEST(test_indexes)
 		    "recorded_at = 1", "claim_recorded" },
 		{ "SELECT id FROM claim_revisions WHERE type = 'a' AND "
 		    "anchor >= 1 AND anchor < 2", "claim_anchor" },
+		/* A client's list: its tenant's rows, not everyone's. */
+		{ "SELECT id FROM claim_revisions INDEXED BY claim_tenant "
+		    "WHERE type = 'a' AND json_extract(links, '$.tenant') = "
+		    "'b' AND id > ''", "claim_tenant" },
 	};
 	char		 q[512], plan[4096];
 	size_t		 i;
@@ -662,6 +777,8 @@ make_ledger_suite(void)
 	tc = tcase_create("append");
 	tcase_add_checked_fixture(tc, ledger_setup, ledger_teardown);
 	tcase_add_test(tc, test_append_commit);
+	tcase_add_test(tc, test_open_refuses_edited_tip);
+	tcase_add_test(tc, test_claim_list_tenant);
 	tcase_add_test(tc, test_empty_verify);
 	tcase_add_test(tc, test_duplicate);
 	tcase_add_test(tc, test_same_id_other_source);

@@ -181,10 +181,13 @@ config_outbox_sink(struct sinkconf *sc, const char *name, json_object *decl,
 			    sizeof(*sc->keys));
 			for (i = 0; i < nsecrets; i++)
 				if (stdwh_key_parse(secrets[i],
-				    &sc->keys[i]) == -1) {
+				    &sc->keys[i]) == -1 ||
+				    sc->keys[i].len < CONFIG_KEYMIN) {
 					yaml_errf(err, errlen, file, val, key,
 					    "must be whsec_ and the base64 of "
-					    "1 to 64 bytes");
+					    "%d to 64 bytes (an HMAC key "
+					    "shorter than %d bytes is refused)",
+					    CONFIG_KEYMIN, CONFIG_KEYMIN);
 					goto out;
 				}
 			sc->nkeys = nsecrets;

@@ -276,10 +276,12 @@ config_agent_secret(struct cfgctx *c, json_object *v, struct config *cf)
 		    json_object_array_get_idx(v, i) : v;
 		if (!json_object_is_type(one, json_type_string) ||
 		    stdwh_key_parse(json_object_get_string(one),
-		    &cf->agent_keys[i]) == -1)
+		    &cf->agent_keys[i]) == -1 ||
+		    cf->agent_keys[i].len < CONFIG_KEYMIN)
 			return (config_err(c, one ? one : v, "agent_secret",
-			    "must be \"whsec_\" followed by base64 of 1 to 64 "
-			    "bytes"));
+			    "must be \"whsec_\" followed by base64 of %d to "
+			    "64 bytes (an HMAC key shorter than %d bytes is "
+			    "refused)", CONFIG_KEYMIN, CONFIG_KEYMIN));
 		cf->nagent_keys++;
 	}
 	return (0);
@@ -518,8 +520,8 @@ config_sources(struct cfgctx *c, json_object *o, struct config *cf)
 				return (config_err(c, decl, key, "must not be "
 				    "empty"));
 			switch (need) {
-			case SRC_AUTH_SECRET:
-				if (yaml_strlist(v, c->file, key, 8,
+			case SRC_AUTH_SECRET:	/* an HMAC key */
+				if (yaml_strlist(v, c->file, key, CONFIG_KEYMIN,
 				    YAML_NONEMPTY, &sc->secrets, &sc->nsecrets, c->err,
 				    c->errlen) == -1)
 					return (-1);
@@ -554,10 +556,15 @@ config_sources(struct cfgctx *c, json_object *o, struct config *cf)
 					    json_type_string) ||
 					    stdwh_key_parse(json_object_get_string(
 					    one), &sc->signing[sc->nsigning]) ==
-					    -1)
+					    -1 || sc->signing[sc->nsigning].len <
+					    CONFIG_KEYMIN)
 						return (config_err(c, one ? one : v,
 						    key, "must be \"whsec_\" and "
-						    "base64, or a list of them"));
+						    "the base64 of %d to 64 bytes, "
+						    "or a list of them (an HMAC "
+						    "key shorter than %d bytes is "
+						    "refused)", CONFIG_KEYMIN,
+						    CONFIG_KEYMIN));
 					sc->nsigning++;
 				}
 				break;
@@ -597,6 +604,7 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	cf->path = xstrdup(file);
 	cf->tree = tree;
 	cf->limits = config_default_limits;
+	cf->ledger_mode = 0600;
 	cf->types = types_new();
 	cf->rules = rules_new(cf->types);
 	cf->rate.per_sec = CONFIG_RATE;
@@ -628,6 +636,20 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 				    "built yet)");
 				goto fail;
 			}
+		} else if (strcmp(key, "ledger_mode") == 0) {
+			/* "0640", or 0640 unquoted (YAML may make it 640). */
+			s = json_object_is_type(val, json_type_string) ||
+			    json_object_is_type(val, json_type_int) ?
+			    json_object_get_string(val) : "";
+			if (*s == '0')
+				s++;
+			if (strcmp(s, "600") != 0 && strcmp(s, "640") != 0) {
+				config_err(&c, val ? val : tree, key, "must be "
+				    "\"0600\" (owner only) or \"0640\" (and "
+				    "the group may read)");
+				goto fail;
+			}
+			cf->ledger_mode = strcmp(s, "640") == 0 ? 0640 : 0600;
 		} else if (strcmp(key, "agent_secret") == 0) {
 			if (config_agent_secret(&c, val, cf) == -1)
 				goto fail;
@@ -674,7 +696,8 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			continue;	/* config_web_load, below */
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
-			    "(listen, user, ledger, agent_secret, tokens, limits, "
+			    "(listen, user, ledger, ledger_mode, agent_secret, "
+			    "tokens, limits, "
 			    "access_log, rate, redaction, sources, "
 			    "evidence_types, claim_types, computed_claims, "
 			    "deployments, milestones, milestone_rules, sinks, "
@@ -715,6 +738,34 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 fail:
 	config_free(cf);
 	return (NULL);
+}
+
+/*
+ * Warn when cf's file is readable by others and holds secrets (keys,
+ * tokens, source credentials, sink secrets): anyone on the machine could
+ * sign evidence or read the API with them.  milepostd calls it at
+ * start-up (and -n); the agent's -c FILE commands do not.
+ */
+void
+config_mode_warn(const struct config *cf)
+{
+	static const char *const secret_keys[] = {
+		"agent_secret", "tokens", "sources", "sinks", NULL
+	};
+	struct stat	 st;
+	const char	*held = NULL, *path = cf->path;
+	json_object	*v;
+	size_t		 i;
+
+	if (stat(path, &st) == -1 || (st.st_mode & S_IROTH) == 0)
+		return;
+	for (i = 0; secret_keys[i] != NULL && held == NULL; i++)
+		if (json_object_object_get_ex(cf->tree, secret_keys[i], &v))
+			held = secret_keys[i];
+	if (held != NULL)
+		log_warnx("%s: %s is readable by others (mode %04o) and holds "
+		    "secrets (%s): chmod 640 it (or 600)", __func__, path,
+		    (unsigned)(st.st_mode & 07777), held);
 }
 
 /*

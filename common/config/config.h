@@ -23,6 +23,10 @@
 #include "plugins/source.h"
 #include "sinks/sink.h"
 
+/* The shortest HMAC key accepted, in bytes (RFC 2104: at least the
+ * output's half; every secret, whsec_ or raw, is held to it). */
+#define CONFIG_KEYMIN	16
+
 struct limits {
 	size_t		max_body;	/* bytes, POST bodies */
 	size_t		max_headers;	/* bytes, all request headers */
@@ -77,6 +81,8 @@ struct config {
 	size_t		 nlistens;
 	char		*user;		/* user: drop to it, or NULL */
 	char		*ledger;
+	int		 ledger_mode;	/* 0600, or 0640 (ledger_mode:) */
+	int		 verify_on_start;	/* milepostd --verify-on-start */
 	struct stdwh_key *agent_keys;
 	size_t		 nagent_keys;
 	struct token	*tokens;
@@ -104,6 +110,7 @@ struct config {
 /* config.c */
 struct config	*config_load(const char *, char *, size_t);
 struct config	*config_default(void);
+void		 config_mode_warn(const struct config *);
 void		 config_free(struct config *);
 struct config	*config_ref(struct config *);
 enum role	 config_token_role(const struct config *, const char *,

@@ -51,6 +51,9 @@ struct ledger_backend {
 	int64_t	(*claim_count)(struct ledger *, const char *);
 	int	(*claim_list)(struct ledger *, const char *, const char *,
 		    size_t, int64_t, ledger_claim_cb, void *);
+	int	(*claim_list_tenant)(struct ledger *, const char *,
+		    const char *, const char *, size_t, int64_t,
+		    ledger_claim_cb, void *);
 	int	(*claim_scan)(struct ledger *, const char *, int, int64_t,
 		    int64_t, size_t, ledger_claim_cb, void *);
 	int	(*claim_history)(struct ledger *, const char *, const char *,

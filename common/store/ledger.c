@@ -21,17 +21,29 @@ static const struct ledger_backend *ledger_backends[] = {
 
 struct tip_walk {
 	const struct ledger	*l;
-	int			 seen;
+	int			 seen;	/* the tip seen */
 	int			 bad;
+	char			 prev[MP_HASHLEN];	/* its predecessor's hash */
 };
 
 static int
 ledger_tip_one(const struct evidence *ev, void *arg)
 {
 	struct tip_walk	*w = arg;
+	char		 h[MP_HASHLEN];
 
+	if (!w->seen && ev->seq == w->l->last_seq - 1) {
+		memcpy(w->prev, ev->hash, MP_HASHLEN);
+		return (0);
+	}
 	if (w->seen++ > 0 || ev->seq != w->l->last_seq ||
 	    strcmp(ev->hash, w->l->last_hash) != 0) {
+		w->bad = 1;
+		return (-1);
+	}
+	/* The tip's content must still give its hash: an edit shows here. */
+	evidence_hash(ev, w->prev, h);
+	if (strcmp(h, ev->hash) != 0) {
 		w->bad = 1;
 		return (-1);
 	}
@@ -40,15 +52,17 @@ ledger_tip_one(const struct evidence *ev, void *arg)
 
 /*
  * Check that the recorded tip is the last stored entry: the entry with
- * the tip's sequence number and hash, and none after it (none at all for
- * an empty tip).  Returns 0 when it is, 1 when not, -1 on a storage error.
+ * the tip's sequence number and hash, whose content still hashes (over
+ * its predecessor's hash) to that hash, and none after it (none at all
+ * for an empty tip).  Returns 0 when it is, 1 when not, -1 on a storage
+ * error.
  */
 static int
 ledger_tip_check(struct ledger *l)
 {
-	struct tip_walk	w = { l, 0, 0 };
+	struct tip_walk	w = { l, 0, 0, LEDGER_GENESIS };
 
-	if (l->be->scan(l, l->last_seq > 0 ? l->last_seq - 1 : 0, 2,
+	if (l->be->scan(l, l->last_seq > 1 ? l->last_seq - 2 : 0, 3,
 	    ledger_tip_one, &w) == -1)
 		return (w.bad ? 1 : -1);
 	return (w.seen == (l->last_seq > 0 ? 1 : 0) ? 0 : 1);
@@ -57,7 +71,9 @@ ledger_tip_check(struct ledger *l)
 /*
  * Open the ledger at url ("sqlite:PATH").  Returns a new handle, or NULL
  * with err set.  A writable handle loads the chain tip and refuses a ledger
- * whose tip disagrees with its last row.
+ * whose tip disagrees with its last row or whose last row was edited;
+ * with LEDGER_VERIFY it walks the whole chain first.  LEDGER_GROUP makes
+ * a new ledger's files group-readable (0640 instead of 0600).
  */
 struct ledger *
 ledger_open(const char *url, int flags, char *err, size_t errlen)
@@ -65,6 +81,7 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 	const struct ledger_backend	**be;
 	struct ledger			 *l;
 	const char			 *colon;
+	struct ledger_verify		  v;
 	size_t				  n;
 	int				  rc;
 
@@ -86,6 +103,7 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 	l = xcalloc(1, sizeof(*l));
 	l->be = *be;
 	l->readonly = (flags & LEDGER_RDONLY) != 0;
+	l->flags = flags;
 	strlcpy(l->last_hash, LEDGER_GENESIS, sizeof(l->last_hash));
 	if (l->be->open(l, colon + 1, l->readonly, err, errlen) == -1) {
 		free(l);
@@ -99,10 +117,24 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 	if (!l->readonly && (rc = ledger_tip_check(l)) != 0) {
 		if (rc == 1)
 			snprintf(err, errlen, "%s: the ledger's tip (entry "
-			    "%lld) is not its last entry; run milepost ledger "
-			    "verify", url, (long long)l->last_seq);
+			    "%lld) is not its last entry, or does not match "
+			    "its hash; refusing to append to a broken chain: "
+			    "run milepost ledger verify", url,
+			    (long long)l->last_seq);
 		else
 			snprintf(err, errlen, "%s: %s", url, l->be->error(l));
+		ledger_close(l);
+		return (NULL);
+	}
+	if (!l->readonly && (flags & LEDGER_VERIFY) != 0 &&
+	    (rc = ledger_verify(l, &v)) != 0) {
+		if (rc == 1)
+			snprintf(err, errlen, "%s: the chain is broken at "
+			    "entry %lld (%s); refusing to append to it: run "
+			    "milepost ledger verify", url,
+			    (long long)v.bad_seq, v.reason);
+		else
+			snprintf(err, errlen, "%s: %s", url, v.reason);
 		ledger_close(l);
 		return (NULL);
 	}
@@ -402,6 +434,19 @@ ledger_claim_list(struct ledger *l, const char *type, const char *after,
     size_t limit, int64_t as_of, ledger_claim_cb cb, void *arg)
 {
 	return (l->be->claim_list(l, type, after, limit, as_of, cb, arg));
+}
+
+/* ledger_claim_list, only the claims of tenant (NULL: every claim). */
+int
+ledger_claim_list_tenant(struct ledger *l, const char *type,
+    const char *tenant, const char *after, size_t limit, int64_t as_of,
+    ledger_claim_cb cb, void *arg)
+{
+	if (tenant == NULL)
+		return (l->be->claim_list(l, type, after, limit, as_of, cb,
+		    arg));
+	return (l->be->claim_list_tenant(l, type, tenant, after, limit, as_of,
+	    cb, arg));
 }
 
 int

@@ -10,9 +10,14 @@
  * refuse UPDATE and DELETE on evidence: the ledger is append-only by
  * construction, and the hash chain catches anyone who drops them.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -58,6 +63,9 @@ static const char *lite_schema =
 	" PRIMARY KEY (type, id, revision)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS claim_anchor ON claim_revisions "
 	" (type, anchor);"
+	/* A client's reads: its tenant's claims only (lite_claim_list_tenant). */
+	"CREATE INDEX IF NOT EXISTS claim_tenant ON claim_revisions "
+	" (type, json_extract(links, '$.tenant'), id);"
 	"CREATE TABLE IF NOT EXISTS claim_pending ("
 	" ctype TEXT NOT NULL,"
 	" subject TEXT NOT NULL,"
@@ -237,6 +245,44 @@ lite_close(struct ledger *l)
 	l->priv = NULL;
 }
 
+/*
+ * Create the database file, if it is not there, with mode (0600, or 0640
+ * with a group) whatever the umask: SQLite gives its WAL and shared-memory
+ * files the database file's mode, so they stay as private as it is.
+ * Returns 0, or -1 with err set.
+ */
+static int
+lite_create(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	struct stat	st;
+	int		fd;
+
+	if (strcmp(path, ":memory:") == 0 || path[0] == '\0')
+		return (0);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode)) == -1) {
+		if (errno == EEXIST && lstat(path, &st) == 0) {
+			if ((st.st_mode & 007) != 0)
+				log_warn("%s: sqlite:%s is readable or "
+				    "writable by others (mode %04o); it holds "
+				    "raw payloads: chmod 600 it", __func__,
+				    path, (unsigned)(st.st_mode & 07777));
+			return (0);
+		}
+		snprintf(err, errlen, "sqlite:%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (fchmod(fd, mode) == -1) {
+		snprintf(err, errlen, "sqlite:%s: chmod: %s", path,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
 static int
 lite_open(struct ledger *l, const char *path, int readonly, char *err,
     size_t errlen)
@@ -246,6 +292,9 @@ lite_open(struct ledger *l, const char *path, int readonly, char *err,
 
 	if (strncmp(path, "//", 2) == 0)	/* sqlite://PATH */
 		path += 2;
+	if (!readonly && lite_create(path, (l->flags & LEDGER_GROUP) != 0 ?
+	    0640 : 0600, err, errlen) == -1)
+		return (-1);
 	sq = xcalloc(1, sizeof(*sq));
 	l->priv = sq;
 	flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY :
@@ -654,6 +703,39 @@ lite_claim_list(struct ledger *l, const char *type, const char *after,
 	sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, as_of);
 	sqlite3_bind_int64(st, 4, limit ? (sqlite3_int64)limit : -1);
+	return (lite_claim_each(st, type, NULL, cb, arg));
+}
+
+/*
+ * As lite_claim_list, for the claims whose latest revision (at as_of)
+ * carries links.tenant = tenant: the claim_tenant index finds the
+ * tenant's rows (INDEXED BY: never a scan of every tenant's, whatever
+ * the planner guesses), so the cost follows the tenant's claims.
+ * A claim whose tenant changed is taken only if its latest revision
+ * still has this one (the HAVING).
+ */
+static int
+lite_claim_list_tenant(struct ledger *l, const char *type,
+    const char *tenant, const char *after, size_t limit, int64_t as_of,
+    int (*cb)(const struct claim *, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+
+	if (sqlite3_prepare_v2(SQ(l)->db,
+	    "SELECT id, max(revision), anchor, time, recorded_at, properties, "
+	    "links, basis, about FROM claim_revisions c INDEXED BY "
+	    "claim_tenant WHERE type = ?1 AND "
+	    "json_extract(links, '$.tenant') = ?5 AND id > ?2 AND "
+	    "recorded_at <= ?3 GROUP BY id HAVING max(revision) = (SELECT "
+	    "max(revision) FROM claim_revisions r WHERE r.type = ?1 AND "
+	    "r.id = c.id AND r.recorded_at <= ?3) ORDER BY id LIMIT ?4",
+	    -1, &st, NULL) != SQLITE_OK)
+		return (-1);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, as_of);
+	sqlite3_bind_int64(st, 4, limit ? (sqlite3_int64)limit : -1);
+	sqlite3_bind_text(st, 5, tenant, -1, SQLITE_STATIC);
 	return (lite_claim_each(st, type, NULL, cb, arg));
 }
 
@@ -1115,6 +1197,7 @@ const struct ledger_backend ledger_sqlite = {
 	.claim_put = lite_claim_put,
 	.claim_count = lite_claim_count,
 	.claim_list = lite_claim_list,
+	.claim_list_tenant = lite_claim_list_tenant,
 	.pending_put = lite_pending_put,
 	.pending_take = lite_pending_take,
 	.collect = lite_collect,

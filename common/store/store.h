@@ -23,6 +23,7 @@ struct ledger {
 	const struct ledger_backend *be;
 	void		*priv;
 	int		 readonly;
+	int		 flags;		/* LEDGER_… given to ledger_open */
 	int64_t		 last_seq;	/* chain tip, writer only */
 	char		 last_hash[MP_HASHLEN];
 	int64_t		 pending_seq;	/* tip inside an open transaction */
@@ -41,6 +42,8 @@ typedef int (*ledger_claim_cb)(const struct claim *, void *);
 
 #define LEDGER_GENESIS	"0000000000000000000000000000000000000000000000000000000000000000"
 #define LEDGER_RDONLY	0x1
+#define LEDGER_VERIFY	0x2	/* walk the whole chain at open */
+#define LEDGER_GROUP	0x4	/* new files 0640, not 0600 */
 
 /* ledger.c: the chain, and the facade over the backend */
 struct ledger	*ledger_open(const char *, int, char *, size_t);
@@ -79,6 +82,14 @@ int		 ledger_claim_rev(struct ledger *, const char *, const char *,
 int64_t		 ledger_claim_count(struct ledger *, const char *);
 int		 ledger_claim_list(struct ledger *, const char *, const char *,
 		    size_t, int64_t, ledger_claim_cb, void *);
+/*
+ * As ledger_claim_list, only the claims whose latest revision has
+ * links.tenant = tenant (NULL: all), through an index on the tenant: a
+ * client's list costs its own claims, not every tenant's.
+ */
+int		 ledger_claim_list_tenant(struct ledger *, const char *,
+		    const char *, const char *, size_t, int64_t,
+		    ledger_claim_cb, void *);
 /*
  * Every revision of the claims of a type whose recorded_at (by 0) or
  * anchor (by 1) is in [from, to), in (id, revision) order, at most limit
