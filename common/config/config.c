@@ -648,13 +648,16 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		    strcmp(key, "environments") == 0 ||
 		    strcmp(key, "services") == 0) {
 			continue;	/* config_services_load, below */
+		} else if (strcmp(key, "slos") == 0) {
+			continue;	/* config_slos_load, below */
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, ledger, agent_secret, tokens, limits, "
 			    "access_log, rate, redaction, sources, "
 			    "evidence_types, claim_types, computed_claims, "
 			    "deployments, milestones, milestone_rules, sinks, "
-			    "subscriptions, tenants, environments, services)");
+			    "subscriptions, tenants, environments, services, "
+			    "slos)");
 			goto fail;
 		}
 	}
@@ -671,6 +674,8 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	    NULL)
 		goto fail;
 	if (config_services_load(cf, tree, file, err, errlen) == -1)
+		goto fail;
+	if (config_slos_load(cf, tree, file, err, errlen) == -1)
 		goto fail;
 	s = json_object_object_get_ex(tree, "listen", &v) ?
 	    json_object_get_string(v) : MP_DEFAULT_LISTEN;

@@ -76,6 +76,10 @@ int		 config_outbox_load(struct config *, json_object *,
 void		 config_outbox_free(struct config *);
 const struct sinkconf *config_sink(const struct config *, const char *);
 
+/* config-slos.c: slos: (derive/slo-conf.c), checked against the catalog */
+int		 config_slos_load(struct config *, json_object *, const char *,
+		    char *, size_t);
+
 /* config-services.c: tenants:, environments:, services: (the catalog) */
 int		 config_services_load(struct config *, json_object *,
 		    const char *, char *, size_t);

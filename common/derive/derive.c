@@ -7,7 +7,8 @@
  * replays the ledger through the same three calls.  The batch order is
  * stated here and nowhere else: the claims engine first (lifecycle and
  * computed claims, and the deployment machine it drives), then milestones,
- * which read the Deployment revisions the engine wrote in that batch.
+ * which read the Deployment revisions the engine wrote in that batch,
+ * then SLOs (slo.c), which read only evidence.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 struct derive {
 	struct engine		*engine;
 	struct milestones	*milestones;	/* NULL: none declared */
+	struct slos		*slos;		/* NULL: none declared */
 };
 
 /*
@@ -33,6 +35,8 @@ derive_new(const struct rules *rules, const struct milestone_conf *mc)
 	d = xcalloc(1, sizeof(*d));
 	d->engine = engine_new(rules);
 	d->milestones = mc != NULL && mc->nms > 0 ? milestone_new(mc) : NULL;
+	d->slos = rules->slos != NULL && rules->slos->nslo > 0 ?
+	    slo_new(rules->slos) : NULL;
 	return (d);
 }
 
@@ -43,6 +47,7 @@ derive_free(struct derive *d)
 		return;
 	engine_free(d->engine);
 	milestone_free(d->milestones);
+	slo_free(d->slos);
 	free(d);
 }
 
@@ -53,6 +58,8 @@ derive_apply(struct derive *d, struct ledger *l, const struct evidence *ev)
 	if (engine_apply(d->engine, l, ev) == -1)
 		return (-1);
 	if (d->milestones != NULL && milestone_apply(d->milestones, l, ev) == -1)
+		return (-1);
+	if (d->slos != NULL && slo_apply(d->slos, l, ev) == -1)
 		return (-1);
 	return (0);
 }
@@ -70,6 +77,8 @@ derive_flush(struct derive *d, struct ledger *l, int64_t recorded_at)
 	if (d->milestones != NULL &&
 	    milestone_flush(d->milestones, l, recorded_at) == -1)
 		return (-1);
+	if (d->slos != NULL && slo_flush(d->slos, l, recorded_at) == -1)
+		return (-1);
 	return (0);
 }
 
@@ -80,13 +89,16 @@ derive_abort(struct derive *d)
 	engine_abort(d->engine);
 	if (d->milestones != NULL)
 		milestone_abort(d->milestones);
+	if (d->slos != NULL)
+		slo_abort(d->slos);
 }
 
 /* Does any claim depend on evidence (lifecycle or computed claims)? */
 int
 derive_active(const struct derive *d)
 {
-	return (engine_active(d->engine) || d->milestones != NULL);
+	return (engine_active(d->engine) || d->milestones != NULL ||
+	    d->slos != NULL);
 }
 
 struct rebuild_walk {
@@ -168,7 +180,7 @@ derive_rebuild(struct ledger *l, const struct rules *t,
 	 * it does not declare (a computed claim of another file, given
 	 * --ledger alone) cannot be rebuilt, and is not a difference.
 	 */
-	types = xcalloc(t->ncl + t->ncc + 6, sizeof(*types));
+	types = xcalloc(t->ncl + t->ncc + 7, sizeof(*types));
 	for (i = 0; i < t->ncl; i++)
 		types[n++] = t->cl[i].t.name;
 	for (i = 0; i < t->ncc; i++)
@@ -180,6 +192,8 @@ derive_rebuild(struct ledger *l, const struct rules *t,
 		types[n++] = "Milestone";
 		types[n++] = "MilestoneUnknown";
 	}
+	if (t->slos != NULL && t->slos->nslo > 0)
+		types[n++] = "Slo";
 	rc = ledger_rebuild_diff(l, types, r->diff, sizeof(r->diff),
 	    r->skipped, sizeof(r->skipped));
 	free(types);

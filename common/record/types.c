@@ -149,6 +149,13 @@ static const struct builtin_prop builtin_props[] = {
 	ALERT_PROPS("AlertFiring"),
 	ALERT_PROPS("AlertResolved"),
 
+	/* derive/slo.c: an SLI computed elsewhere, for one SLO. */
+	{ "SliReported", "slo", PT_TEXT, 1, 0, NULL },
+	{ "SliReported", "good", PT_NUMBER, 1, 0, NULL },
+	{ "SliReported", "total", PT_NUMBER, 1, 0, NULL },
+	{ "SliReported", "start", PT_TIMESTAMP, 0, 0, NULL },
+	{ "SliReported", "end", PT_TIMESTAMP, 0, 0, NULL },
+
 	{ "ReleasePublished", "tag", PT_TEXT, 1, 0, NULL },
 	{ "ReleasePublished", "name", PT_TEXT, 0, 0, NULL },
 	{ "ReleasePublished", "prerelease", PT_BOOLEAN, 0, 0, NULL },
