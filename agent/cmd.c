@@ -25,6 +25,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_deploy_entry,
 	&cmd_services_entry,
 	&cmd_outbox_entry,
+	&cmd_sli_entry,
 	NULL
 };
 

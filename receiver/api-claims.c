@@ -115,6 +115,9 @@ api_claim_known(struct server *srv, const char *type)
 		return (1);
 	if (strcmp(type, "Milestone") == 0)	/* built in: milestone.c */
 		return (1);
+	if (strcmp(type, "Slo") == 0 && srv->cf->rules->slos != NULL &&
+	    srv->cf->rules->slos->nslo > 0)
+		return (1);	/* slo.c */
 	if (strcmp(type, "Deployment") == 0 || strcmp(type, "Release") == 0 ||
 	    strcmp(type, "DeploymentRejection") == 0)
 		return (1);	/* deploy.c */
@@ -228,7 +231,7 @@ api_claim_types(struct server *srv, struct evhttp_request *req,
     const struct token *tok)
 {
 	static const char *const builtin[] = { "Deployment",
-	    "DeploymentRejection", "Release", "Milestone" };
+	    "DeploymentRejection", "Release", "Milestone", "Slo" };
 	const struct rules	*r = srv->cf->rules;
 	json_object		*o, *arr;
 	size_t			 i;

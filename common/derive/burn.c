@@ -211,6 +211,8 @@ burn_advance(struct burn *b, int64_t t)
 
 	if (b->head != INT64_MIN && k <= b->head)
 		return;
+	if (b->head == INT64_MIN)
+		b->first = k;
 	if (b->head == INT64_MIN || k - b->head > (int64_t)b->nb) {
 		/* Everything held is out of every window: start afresh. */
 		memset(b->good, 0, b->nb * sizeof(*b->good));

@@ -331,6 +331,7 @@ struct burn {
 	size_t		 nb;
 	double		*good, *total;	/* raw, by bucket % nb */
 	int64_t		 head;		/* bucket of now; INT64_MIN: none */
+	int64_t		 first;		/* the first head: the clock's start */
 	int64_t		 cal_start;	/* bucket the calendar period began */
 	struct burn_win	*w;
 	size_t		 nw;

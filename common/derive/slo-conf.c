@@ -144,7 +144,7 @@ slo_matchers(struct sloctx *c, json_object *o, const char *key, int link,
 {
 	struct slo_match *x;
 	const char	**names;
-	char		 sub[256], *s;
+	char		 sub[512], *s;
 	size_t		 i, n;
 	double		 d;
 
@@ -225,7 +225,7 @@ slo_filter(struct sloctx *c, json_object *o, const char *key,
 	const struct evtype *et = NULL;
 	const char	**names;
 	json_object	*v;
-	char		 sub[256];
+	char		 sub[512];
 	size_t		 i;
 
 	if (!json_object_is_type(o, json_type_object))
@@ -268,7 +268,7 @@ slo_indicator(struct sloctx *c, json_object *o, const char *key,
     struct slo_def *d)
 {
 	json_object	*r, *v;
-	char		 sub[256];
+	char		 sub[512];
 
 	if (!json_object_is_type(o, json_type_object) ||
 	    json_object_object_length(o) != 1)
@@ -289,7 +289,7 @@ slo_indicator(struct sloctx *c, json_object *o, const char *key,
 			json_object_object_foreach(r, rk, rv) {
 				static const char *const rkeys[] = { "good",
 				    "total" };
-				char	rsub[300];
+				char	rsub[600];
 
 				snprintf(rsub, sizeof(rsub), "%s.%s", sub, rk);
 				if (!slo_in(rk, rkeys, 2))
@@ -311,7 +311,7 @@ slo_indicator(struct sloctx *c, json_object *o, const char *key,
 		} else if (strcmp(kind, "alerts") == 0) {
 			d->kind = SLO_ALERTS;
 			json_object_object_foreach(r, ak, av) {
-				char	asub[300];
+				char	asub[600];
 
 				snprintf(asub, sizeof(asub), "%s.%s", sub, ak);
 				if (strcmp(ak, "labels") != 0)
@@ -367,7 +367,7 @@ slo_alerting(struct sloctx *c, json_object *o, const char *key,
 {
 	json_object	*a, *v;
 	struct slo_alert *x;
-	char		 sub[256], sub2[300];
+	char		 sub[400], sub2[512];
 	size_t		 i, n;
 	double		 f;
 
@@ -828,6 +828,14 @@ slo_evaluate(const struct slo_def *d, const struct burn *b,
 	    d->timeslices ? "timeslices" : "occurrences"));
 	json_object_object_add(p, "indicator", json_object_new_string(
 	    slo_kinds[d->kind]));
+	if (b->clocked && b->head != INT64_MIN) {
+		char	since[MP_TIMELEN];
+
+		/* Where its slices began: a restart's load starts there. */
+		tf_format(b->first * b->slice * 1000000, since);
+		json_object_object_add(p, "since", json_object_new_string(
+		    since));
+	}
 	burn_sums(b, 0, &g, &t);
 	json_object_object_add(p, "good", num_json(g, NUM_SECONDS));
 	json_object_object_add(p, "total", num_json(t, NUM_SECONDS));

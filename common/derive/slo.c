@@ -341,13 +341,24 @@ slo_load(struct slos *ss, struct ledger *l, size_t i,
 		return (-1);
 	}
 	at = found == 1 ? c.time : ev->time;
+	from = at - (int64_t)r->b->nb * r->b->slice * 1000000;
 	if (found == 1) {
 		r->stored = xstrdup(c.properties);
 		r->revision = c.revision;
 		r->anchor = c.anchor;
+		/* Slices from alerts count from where the clock began. */
+		if (r->b->clocked && (p = json_tokener_parse(c.properties)) !=
+		    NULL) {
+			const char	*s = slo_str(p, "since");
+			int64_t		 since;
+
+			if (s != NULL && tf_parse(s, &since) == 0)
+				burn_advance(r->b, slo_sec(since > from ?
+				    since : from));
+			json_object_put(p);
+		}
 	}
 	claim_clear(&c);
-	from = at - (int64_t)r->b->nb * r->b->slice * 1000000;
 	memset(&ld, 0, sizeof(ld));
 	n = slo_types(d, types);
 	for (j = 0; j < n && rc == 0; j++) {
