@@ -596,6 +596,9 @@ http_route(struct evhttp_request *req, void *arg)
 	    (path[12] == '\0' || path[12] == '/')) {
 		deployments_release_route(srv, req, path + 12);
 		return;
+	} else if (strncmp(path, "/v1/gates/", 10) == 0) {
+		gates_route(srv, req, path + 10);
+		return;
 	} else if (strcmp(path, "/v1/changes") == 0) {
 		if (m == EVHTTP_REQ_GET) {
 			feed_changes(srv, req);

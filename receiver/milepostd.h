@@ -198,6 +198,9 @@ enum role api_auth(struct server *, struct evhttp_request *, enum role);
 /* api-milestones.c: GET /v1/milestones[/{id}] */
 void	api_milestones(struct server *, struct evhttp_request *, const char *);
 
+/* api-gates.c: GET /v1/gates/{service}/{environment}, exceptions */
+void	gates_route(struct server *, struct evhttp_request *, const char *);
+
 /* api-services.c: GET /v1/services */
 void	api_services(struct server *, struct evhttp_request *);
 

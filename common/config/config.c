@@ -648,7 +648,8 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		    strcmp(key, "environments") == 0 ||
 		    strcmp(key, "services") == 0) {
 			continue;	/* config_services_load, below */
-		} else if (strcmp(key, "slos") == 0) {
+		} else if (strcmp(key, "slos") == 0 ||
+		    strcmp(key, "gates") == 0) {
 			continue;	/* config_slos_load, below */
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
@@ -657,7 +658,7 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			    "evidence_types, claim_types, computed_claims, "
 			    "deployments, milestones, milestone_rules, sinks, "
 			    "subscriptions, tenants, environments, services, "
-			    "slos)");
+			    "slos, gates)");
 			goto fail;
 		}
 	}

@@ -27,6 +27,7 @@ struct claimdef;
 struct computeddef;
 struct deployconf;
 struct slo_conf;
+struct gate_conf;
 struct rules {
 	const struct types *types;	/* borrowed: the evidence types */
 	struct claimdef	*cl;		/* claim types (claims.c) */
@@ -35,6 +36,7 @@ struct rules {
 	size_t		 ncc;
 	struct deployconf *deploy;	/* deployments: (deploy.c), or NULL */
 	struct slo_conf	*slos;		/* slos: (slo-conf.c), or NULL */
+	struct gate_conf *gates;	/* gates: (gate.c), or NULL */
 };
 struct rules	*rules_new(const struct types *);
 void		 rules_free(struct rules *);
@@ -416,6 +418,50 @@ int		 slo_apply(struct slos *, struct ledger *,
 		    const struct evidence *);
 int		 slo_flush(struct slos *, struct ledger *, int64_t);
 void		 slo_abort(struct slos *);
+
+/* gate.c: change windows, freezes, policies, exceptions; evaluation */
+struct gate_window {
+	unsigned	 days;		/* bit 0: Monday */
+	int		 from, to;	/* minutes of the day; to < from: overnight */
+	char		*tz;		/* IANA name, or "UTC" */
+	char		**services;	/* none: every one */
+	size_t		  nservices;
+	char		**envs;
+	size_t		  nenvs;
+};
+struct gate_freeze {
+	char		*reason;
+	int64_t		 start;		/* INT64_MIN: already */
+	int64_t		 end;
+	char		**services;
+	size_t		  nservices;
+	char		**envs;
+	size_t		  nenvs;
+};
+struct gate_conf {
+	struct gate_window *windows;
+	size_t		 nwindows;
+	struct gate_freeze *freezes;
+	size_t		 nfreezes;
+	int		 budget_exhausted;	/* policies */
+	int		 page_burn;
+	int		 outside_window;
+	char		**severities;	/* of incidents that deny; none: off */
+	size_t		  nseverities;
+	size_t		 approvals;	/* exceptions: N approvers */
+	char		**roles;	/* from these roles; none: any */
+	size_t		  nroles;
+	int64_t		 valid_for;	/* microseconds */
+};
+int		 gate_conf_load(struct rules *, json_object *, const char *,
+		    char *, size_t);
+void		 gate_conf_free(struct rules *);
+int		 gate_window_open(const struct gate_window *, int64_t);
+int		 gate_evaluate(const struct rules *, struct ledger *,
+		    const char *, const char *, int64_t, const int *,
+		    json_object **);
+char		*gate_name_check(const struct rules *, const struct catalog *,
+		    const char *, const char *);
 
 /* derive.c: the one entry point */
 struct derive;

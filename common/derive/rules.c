@@ -26,5 +26,6 @@ rules_free(struct rules *r)
 	computed_free_defs(r);
 	deploy_free_conf(r);
 	slo_conf_free(r);
+	gate_conf_free(r);
 	free(r);
 }
