@@ -102,6 +102,7 @@ api_metrics(struct server *srv, struct evhttp_request *req)
 	buf_init(&b);
 	metrics_render(&srv->metrics, &b);
 	push_metrics(srv->push, &b);
+	gates_metrics(srv, &b);
 	api_reply_etag_bytes(req, "text/plain; version=0.0.4", b.data, b.len);
 	buf_free(&b);
 }
@@ -118,6 +119,8 @@ api_claim_known(struct server *srv, const char *type)
 	if (strcmp(type, "Slo") == 0 && srv->cf->rules->slos != NULL &&
 	    srv->cf->rules->slos->nslo > 0)
 		return (1);	/* slo.c */
+	if (strcmp(type, "GateViolation") == 0)
+		return (1);	/* gate.c */
 	if (strcmp(type, "Deployment") == 0 || strcmp(type, "Release") == 0 ||
 	    strcmp(type, "DeploymentRejection") == 0)
 		return (1);	/* deploy.c */
@@ -231,7 +234,8 @@ api_claim_types(struct server *srv, struct evhttp_request *req,
     const struct token *tok)
 {
 	static const char *const builtin[] = { "Deployment",
-	    "DeploymentRejection", "Release", "Milestone", "Slo" };
+	    "DeploymentRejection", "Release", "Milestone", "Slo",
+	    "GateViolation" };
 	const struct rules	*r = srv->cf->rules;
 	json_object		*o, *arr;
 	size_t			 i;

@@ -282,3 +282,17 @@ gates_route(struct server *srv, struct evhttp_request *req, const char *rest)
 	    exc ? "POST" : "GET");
 	http_error(srv, req, 405, REJECT_METHOD, "method not allowed", NULL);
 }
+
+/* For GET /metrics: policy violations recorded (GateViolation claims). */
+void
+gates_metrics(struct server *srv, struct buf *b)
+{
+	int64_t	n;
+
+	if ((n = ledger_claim_count(srv->reader, "GateViolation")) < 0)
+		return;
+	buf_adds(b, "# HELP milepost_gate_violations_total Deployments "
+	    "started while their gate was closed, without an approved "
+	    "exception.\n# TYPE milepost_gate_violations_total counter\n");
+	buf_printf(b, "milepost_gate_violations_total %lld\n", (long long)n);
+}

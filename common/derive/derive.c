@@ -17,6 +17,7 @@
 #include "derive/derive.h"
 
 struct derive {
+	const struct rules	*rules;
 	struct engine		*engine;
 	struct milestones	*milestones;	/* NULL: none declared */
 	struct slos		*slos;		/* NULL: none declared */
@@ -33,6 +34,7 @@ derive_new(const struct rules *rules, const struct milestone_conf *mc)
 	struct derive	*d;
 
 	d = xcalloc(1, sizeof(*d));
+	d->rules = rules;
 	d->engine = engine_new(rules);
 	d->milestones = mc != NULL && mc->nms > 0 ? milestone_new(mc) : NULL;
 	d->slos = rules->slos != NULL && rules->slos->nslo > 0 ?
@@ -60,6 +62,8 @@ derive_apply(struct derive *d, struct ledger *l, const struct evidence *ev)
 	if (d->milestones != NULL && milestone_apply(d->milestones, l, ev) == -1)
 		return (-1);
 	if (d->slos != NULL && slo_apply(d->slos, l, ev) == -1)
+		return (-1);
+	if (gate_apply(d->rules, l, ev) == -1)
 		return (-1);
 	return (0);
 }
@@ -98,7 +102,8 @@ int
 derive_active(const struct derive *d)
 {
 	return (engine_active(d->engine) || d->milestones != NULL ||
-	    d->slos != NULL);
+	    d->slos != NULL || (d->rules->gates != NULL &&
+	    d->rules->gates->declared));
 }
 
 struct rebuild_walk {
@@ -180,7 +185,7 @@ derive_rebuild(struct ledger *l, const struct rules *t,
 	 * it does not declare (a computed claim of another file, given
 	 * --ledger alone) cannot be rebuilt, and is not a difference.
 	 */
-	types = xcalloc(t->ncl + t->ncc + 7, sizeof(*types));
+	types = xcalloc(t->ncl + t->ncc + 8, sizeof(*types));
 	for (i = 0; i < t->ncl; i++)
 		types[n++] = t->cl[i].t.name;
 	for (i = 0; i < t->ncc; i++)
@@ -194,6 +199,8 @@ derive_rebuild(struct ledger *l, const struct rules *t,
 	}
 	if (t->slos != NULL && t->slos->nslo > 0)
 		types[n++] = "Slo";
+	if (t->gates != NULL && t->gates->declared)
+		types[n++] = "GateViolation";
 	rc = ledger_rebuild_diff(l, types, r->diff, sizeof(r->diff),
 	    r->skipped, sizeof(r->skipped));
 	free(types);

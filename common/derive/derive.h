@@ -452,6 +452,7 @@ struct gate_conf {
 	char		**roles;	/* from these roles; none: any */
 	size_t		  nroles;
 	int64_t		 valid_for;	/* microseconds */
+	int		 declared;	/* gates: is in the file: violations */
 };
 int		 gate_conf_load(struct rules *, json_object *, const char *,
 		    char *, size_t);
@@ -460,6 +461,11 @@ int		 gate_window_open(const struct gate_window *, int64_t);
 int		 gate_evaluate(const struct rules *, struct ledger *,
 		    const char *, const char *, int64_t, const int *,
 		    json_object **);
+int		 gate_evaluate_seq(const struct rules *, struct ledger *,
+		    const char *, const char *, int64_t, int64_t, const int *,
+		    json_object **);
+int		 gate_apply(const struct rules *, struct ledger *,
+		    const struct evidence *);
 char		*gate_name_check(const struct rules *, const struct catalog *,
 		    const char *, const char *);
 

@@ -287,6 +287,7 @@ gate_conf_load(struct rules *r, json_object *o, const char *file, char *err,
 	g->nseverities = 1;
 	if (o == NULL)
 		return (0);
+	g->declared = 1;
 	if (gate_check_keys(o, "gates", gate_keys, 4, file, err, errlen) == -1)
 		return (-1);
 	if (json_object_object_get_ex(o, "change_windows", &v)) {
@@ -588,6 +589,16 @@ int
 gate_evaluate(const struct rules *r, struct ledger *l, const char *svc,
     const char *env, int64_t now, const int *states, json_object **out)
 {
+	return (gate_evaluate_seq(r, l, svc, env, now, INT64_MAX, states,
+	    out));
+}
+
+/* gate_evaluate over the evidence up to max_seq only (derivation's). */
+int
+gate_evaluate_seq(const struct rules *r, struct ledger *l, const char *svc,
+    const char *env, int64_t now, int64_t max_seq, const int *states,
+    json_object **out)
+{
 	const struct gate_conf	*g = r->gates;
 	const struct slo_def	*d;
 	struct gate_scan	 s;
@@ -680,12 +691,12 @@ gate_evaluate(const struct rules *r, struct ledger *l, const char *svc,
 		s.opened = json_object_new_object();
 		s.resolved = json_object_new_object();
 		rc = ledger_collect(l, "IncidentOpened", 0, now -
-		    GATE_INCIDENT_SPAN, now + 1, INT64_MAX, GATE_READ_MAX,
+		    GATE_INCIDENT_SPAN, now + 1, max_seq, GATE_READ_MAX,
 		    gate_incident_one, &s);
 		s.resolving = 1;
 		if (rc == 0)
 			rc = ledger_collect(l, "IncidentResolved", 0, now -
-			    GATE_INCIDENT_SPAN, now + 1, INT64_MAX,
+			    GATE_INCIDENT_SPAN, now + 1, max_seq,
 			    GATE_READ_MAX, gate_incident_one, &s);
 		if (rc == -1) {
 			json_object_put(s.opened);
@@ -724,7 +735,7 @@ gate_evaluate(const struct rules *r, struct ledger *l, const char *svc,
 	s.approvals = json_object_new_object();
 	if (json_object_array_length(reasons) > 0 && g != NULL &&
 	    ledger_collect(l, "GateApproval", 0, now - g->valid_for, now + 1,
-	    INT64_MAX, GATE_READ_MAX, gate_approval_one, &s) == -1) {
+	    max_seq, GATE_READ_MAX, gate_approval_one, &s) == -1) {
 		json_object_put(s.approvals);
 		json_object_put(reasons);
 		json_object_put(o);
@@ -816,4 +827,98 @@ gate_name_check(const struct rules *r, const struct catalog *cat,
 	}
 	free(names);
 	return (NULL);
+}
+
+/*
+ * Derivation's part (derive_apply, in the writer's transaction): a
+ * DeploymentStarted whose gate was closed at its event time, with no
+ * approved exception, is a policy violation: a GateViolation claim (id:
+ * the deployment) holding the reasons, linked to the deployment, pushed
+ * like every claim.  The deployment itself keeps its true state.  The
+ * evaluation sees only the evidence stored before this one, so `claims
+ * rebuild` decides the same.  Returns 0, or -1 on a storage error.
+ */
+int
+gate_apply(const struct rules *r, struct ledger *l, const struct evidence *ev)
+{
+	json_object	*props, *links, *o, *v, *p, *lk;
+	const char	*svc, *env, *dep, *tenant;
+	struct claim	 c, cur;
+	struct basis	 bs;
+	struct buf	 b, lb;
+	int		 rc = 0, found;
+
+	if (r->gates == NULL || !r->gates->declared ||
+	    strcmp(ev->type, "DeploymentStarted") != 0)
+		return (0);
+	props = json_tokener_parse(ev->properties);
+	links = json_tokener_parse(ev->links);
+	if ((svc = gate_str(links, "service")) == NULL)
+		svc = gate_str(props, "service");
+	if ((env = gate_str(links, "environment")) == NULL)
+		env = gate_str(props, "environment");
+	if ((dep = gate_str(props, "deploymentId")) == NULL)
+		dep = ev->subject;
+	if (svc == NULL || env == NULL || dep == NULL || *dep == '\0')
+		goto out;
+	if (gate_evaluate_seq(r, l, svc, env, ev->time, ev->seq - 1, NULL,
+	    &o) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "open", &v) &&
+	    json_object_get_boolean(v)) {
+		json_object_put(o);
+		goto out;
+	}
+	memset(&cur, 0, sizeof(cur));
+	if ((found = ledger_claim_get(l, "GateViolation", dep, INT64_MAX,
+	    &cur)) != 0) {
+		claim_clear(&cur);
+		json_object_put(o);
+		rc = found == -1 ? -1 : 0;
+		goto out;	/* recorded when it started */
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "deployment", json_object_new_string(dep));
+	json_object_object_add(p, "service", json_object_new_string(svc));
+	json_object_object_add(p, "environment", json_object_new_string(env));
+	json_object_object_get_ex(o, "reasons", &v);
+	json_object_object_add(p, "reasons", json_object_get(v));
+	json_object_object_add(p, "policy_violation",
+	    json_object_new_boolean(1));
+	json_object_put(o);
+	buf_init(&b);
+	evidence_canonical_json(p, &b);
+	json_object_put(p);
+	lk = json_object_new_object();
+	json_object_object_add(lk, "deployment", json_object_new_string(dep));
+	json_object_object_add(lk, "service", json_object_new_string(svc));
+	json_object_object_add(lk, "environment", json_object_new_string(env));
+	if ((tenant = gate_str(links, "tenant")) != NULL)
+		json_object_object_add(lk, "tenant",
+		    json_object_new_string(tenant));
+	buf_init(&lb);
+	evidence_canonical_json(lk, &lb);
+	json_object_put(lk);
+	basis_init(&bs, 1);
+	basis_add_ev(&bs, ev->id, ev->seq);
+	memset(&c, 0, sizeof(c));
+	c.type = (char *)"GateViolation";
+	c.id = (char *)dep;
+	c.revision = 1;
+	c.anchor = c.time = ev->time;
+	c.recorded_at = ev->recorded_at;
+	c.properties = buf_cstr(&b);
+	c.links = buf_cstr(&lb);
+	c.basis = basis_json(&bs, 0);
+	rc = ledger_claim_put(l, &c);
+	free(c.basis);
+	basis_free(&bs);
+	buf_free(&b);
+	buf_free(&lb);
+out:
+	json_object_put(props);
+	json_object_put(links);
+	return (rc);
 }

@@ -7,7 +7,7 @@
 # valid names printed).  Exceptions need two approvals from the chain's
 # roles; each approval is GateApproval evidence in the chain.
 . "$(dirname "$0")/lib.sh"
-plan 41
+plan 49
 
 OPERATOR_TOKEN="operator-token-$(head -c 8 /dev/urandom | xxd -p)"
 cat > "$T/milepost.yaml" <<YAML
@@ -31,6 +31,7 @@ slos:
     objective: 99.9
     window: 30d
     indicator: { reported: {} }
+deployments: { timeout: 100000h }
 gates:
   change_windows:
     - { days: [mon, tue, wed, thu, fri], from: "09:00", to: "17:00",
@@ -81,6 +82,23 @@ eq "staging has no window: open on Saturday" 0 "$(G --service checkout --environ
 eq "a freeze closes every environment" 3 "$(G --service payments --environment staging --at 2025-11-28T10:00:00Z)"
 check "… with its reason and end" grep -q "freeze: freeze until 2025-12-01T00:00:00Z: Black Friday" "$T/out"
 
+# Violations: a deployment started while its gate is closed.
+D() {	# D ID TIME REVISION: a checkout deployment to production starts
+	"$MILEPOST" emit DeploymentStarted --subject "$1" --id "$1.s" --time "$2" \
+	    --link service=checkout --link environment=production \
+	    deploymentId="$1" service=checkout environment=production revision="$3" >/dev/null 2>&1
+}
+claim() { curl -s -o "$T/resp" -w '%{http_code}' -H "Authorization: Bearer $READER_TOKEN" "$URL/v1/claims/$1"; }
+D d-tue 2025-07-01T10:00:00Z aaaa111
+D d-sat 2025-07-05T10:00:00Z bbbb222
+eq "a deployment inside the window is no violation" 404 "$(claim GateViolation/d-tue)"
+eq "one started on Saturday is a policy violation" 200 "$(claim GateViolation/d-sat)"
+eq "… carrying the reasons" "outside_window" "$(json '",".join(r["policy"] for r in d["properties"]["reasons"])')"
+eq "… while the deployment keeps its true state" in_progress \
+    "$(claim Deployment >/dev/null; json '[c["properties"]["state"] for c in d["claims"] if c["properties"].get("revision") == "bbbb222"][0]')"
+check "… and it is counted in the metrics" grep -q '^milepost_gate_violations_total 1$' \
+    <(curl -s -H "Authorization: Bearer $READER_TOKEN" "$URL/metrics")
+
 # An incident of a configured severity, open on checkout in production.
 "$MILEPOST" emit IncidentOpened --subject INC-1 --id inc1.o --time 2025-07-01T09:00:00Z \
     --link service=checkout --link environment=production \
@@ -100,14 +118,14 @@ eq "resolved: open again" 0 "$(G --service checkout --environment production --a
 # the same figures); then a minute of 100,000 failures: 100,200 bad of
 # 10,110,000 = 0.99%, 9.9x the 0.1% budget over 30 days: exhausted.
 "$MILEPOST" sli report --slo checkout-latency --good 10000000 --total 10000000 \
-    --start 2025-06-30T10:00:00Z --end 2025-07-01T10:00:00Z
+    --start 2025-07-04T10:00:00Z --end 2025-07-05T10:00:00Z
 "$MILEPOST" sli report --slo checkout-latency --good 9800 --total 10000 \
-    --start 2025-07-01T10:55:00Z --end 2025-07-01T11:00:00Z
+    --start 2025-07-05T10:55:00Z --end 2025-07-05T11:00:00Z
 eq "a page-level burn: closed" 3 "$(G --service checkout --environment production --at 2025-07-01T10:00:00Z)"
 check "… naming the SLO" grep -q "page_burn: SLO checkout-latency: a page-level burn is active" "$T/out"
 check "… and no budget reason yet" no_grep "budget_exhausted" "$T/out"
 "$MILEPOST" sli report --slo checkout-latency --good 0 --total 100000 \
-    --start 2025-07-01T11:00:00Z --end 2025-07-01T11:01:00Z
+    --start 2025-07-05T11:00:00Z --end 2025-07-05T11:01:00Z
 G --service checkout --environment production --json --at 2025-07-01T10:00:00Z >/dev/null
 oracle "--json lists every reason" 1 python3 -c '
 import json, sys
@@ -136,5 +154,10 @@ eq "bob approves hf-1" 0 "$(MILEPOST_TOKEN=$OPERATOR_TOKEN G approve --service c
 eq "two approvals: open" 0 "$(G --service checkout --environment production)"
 check "… saying by which exception and whom" grep -q "exception hf-1 approved by admin token alice, operator token bob\|exception hf-1 approved by operator token bob, admin token alice" "$T/out"
 eq "each approval is evidence in the chain" 3 "$(rows "type = 'GateApproval'")"
+D d-exc "$(date -u -d '+5 seconds' +%Y-%m-%dT%H:%M:%SZ)" cccc333
+eq "a deployment under an approved exception is no violation" 404 "$(claim GateViolation/d-exc)"
+check "the ledger verifies" "$MILEPOST" ledger verify -c "$T/milepost.yaml"
+out=$("$MILEPOST" claims rebuild -c "$T/milepost.yaml" 2>&1); rc=$?
+eq "claims rebuild (violations, Slo claims) equals what is stored" 0 "$rc"
 check "daemon stops cleanly" stop_daemon
 finish
