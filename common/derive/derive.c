@@ -7,8 +7,8 @@
  * replays the ledger through the same three calls.  The batch order is
  * stated here and nowhere else: the claims engine first (lifecycle and
  * computed claims, and the deployment machine it drives), then milestones,
- * which read the Deployment revisions the engine wrote in that batch,
- * then SLOs (slo.c), which read only evidence.
+ * which read the Deployment revisions the engine wrote in that batch and
+ * the Slo revisions slo.c wrote before them (SLOs read only evidence).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,11 +77,12 @@ derive_flush(struct derive *d, struct ledger *l, int64_t recorded_at)
 {
 	if (engine_flush(d->engine, l, recorded_at) == -1)
 		return (-1);
-	/* Milestones last: they read this batch's Deployment revisions. */
+	/* SLOs read only evidence; milestones read their revisions. */
+	if (d->slos != NULL && slo_flush(d->slos, l, recorded_at) == -1)
+		return (-1);
+	/* Milestones last: they read this batch's Deployment and Slo revisions. */
 	if (d->milestones != NULL &&
 	    milestone_flush(d->milestones, l, recorded_at) == -1)
-		return (-1);
-	if (d->slos != NULL && slo_flush(d->slos, l, recorded_at) == -1)
 		return (-1);
 	return (0);
 }

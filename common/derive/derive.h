@@ -266,6 +266,8 @@ struct milestone_conf {
 	int		 clock;		/* milepostd's MilestoneClock */
 	double		 rollback_weight;
 	double		 default_weight;
+	double		 slo_page_weight;	/* slo_weights: page */
+	double		 slo_ticket_weight;	/* slo_weights: ticket */
 	char		**sev_names;
 	double		*sev_weights;
 	size_t		 nsev;

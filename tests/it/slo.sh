@@ -8,7 +8,7 @@
 # flagged; `claims rebuild` equals the stored claims; the Slo claims are
 # in the change feed.
 . "$(dirname "$0")/lib.sh"
-plan 31
+plan 34
 
 CATALOG='
 tenants: [acme]
@@ -36,7 +36,11 @@ slos:
     service: checkout
     environment: production
     objective: 99
-    indicator: { alerts: { labels: { severity: critical } } }'
+    indicator: { alerts: { labels: { severity: critical } } }
+milestones:
+  - { id: M-1, tenant: acme, due: "2025-12-31", environment: production,
+      scope: { services: [checkout] } }
+milestone_rules: { clock: false, slo_weights: { page: 30 } }'
 
 # -n: every value checked, names from the catalog.
 write_config "$CATALOG${SLOS/service: checkout
@@ -94,6 +98,11 @@ eq "… the 7/14/28-day aggregates hold the same events" "10010000 10010000 1001
     "$(slo checkout-latency '"%d %d %d" % tuple(d["properties"]["aggregates"][k]["total"] for k in ("7d", "14d", "28d"))')"
 eq "… the claim is linked to its service, environment and tenant" "checkout production acme" \
     "$(slo checkout-latency '"%s %s %s" % (d["links"]["service"], d["links"]["environment"], d["links"]["tenant"])')"
+ms() { get /v1/milestones/M-1 >/dev/null; json "$1"; }
+# Burn feeds schedule risk: a page-class burn on checkout is a delta of
+# 30 (the page weight) x max(2% consumed, a tenth) = -3 on M-1.
+eq "the burning SLO is a negative delta on the milestone, naming it" "slo -3.0 True page" \
+    "$(ms '" ".join(str(x) for x in [(e["kind"], e["weight"], e["active"], "page" if "(page," in e["reason"] and "checkout-latency" in e["reason"] else "?") for e in d["properties"]["deltas"] if e["kind"] == "slo"][0])')"
 rev_page=$(slo checkout-latency 'd["revision"]')
 rec_page=$(slo checkout-latency 'd["recorded_at"]')
 
@@ -166,5 +175,12 @@ eq "after a restart the alerts SLO keeps its slices (one more, good)" "74 77" \
     "$(slo checkout-alerts '"%d %d" % (d["properties"]["good"], d["properties"]["total"])')"
 eq "… and the reported SLO its events" "10011000" \
     "$(slo checkout-latency '"%d" % d["properties"]["total"]')"
+# 14:00: the 1h, 6h and 1d windows no longer hold a burn over their
+# rate (6h: 1200 bad of about 1.26M events, 0.95x < 6; 1d: 0.14x < 3):
+# the class is none again, and the milestone's delta clears.
+E BuildStartedEvent --subject b3 --id b3 --time 2025-07-01T14:00:00Z buildId=b3
+eq "the burn stops: the SLO is ok" "ok none" "$(slo checkout-latency '"%s %s" % (d["properties"]["state"], d["properties"]["class"])')"
+eq "… and the milestone's delta is cleared" "False" \
+    "$(ms '[e["active"] for e in d["properties"]["deltas"] if e["kind"] == "slo"][0]')"
 check "daemon stops cleanly again" stop_daemon
 finish
