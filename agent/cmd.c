@@ -27,6 +27,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_outbox_entry,
 	&cmd_sli_entry,
 	&cmd_gate_entry,
+	&cmd_simulate_entry,
 	NULL
 };
 

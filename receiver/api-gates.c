@@ -296,3 +296,77 @@ gates_metrics(struct server *srv, struct buf *b)
 	    "exception.\n# TYPE milepost_gate_violations_total counter\n");
 	buf_printf(b, "milepost_gate_violations_total %lld\n", (long long)n);
 }
+
+/*
+ * GET /v1/slos/{name}/simulate?burn_rate=X&for=DURATION: what-if
+ * (derive/slo-sim.c); reads the ledger, writes nothing.
+ */
+void
+gates_simulate(struct server *srv, struct evhttp_request *req,
+    const char *rest)
+{
+	const struct token	*tok;
+	struct evkeyvalq	 q;
+	json_object		*o;
+	const char		*xs, *fs, *slash;
+	char			 name[GATES_NAME_MAX], err[MP_ERRLEN], *end;
+	double			 x, f;
+	size_t			 n;
+	int			 rc;
+
+	if ((slash = strchr(rest, '/')) == NULL ||
+	    strcmp(slash, "/simulate") != 0 ||
+	    (n = (size_t)(slash - rest)) == 0 || n >= sizeof(name)) {
+		http_error(srv, req, 404, REJECT_NOTFOUND, "no such endpoint "
+		    "(/v1/slos/{name}/simulate)", NULL);
+		return;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET");
+		http_error(srv, req, 405, REJECT_METHOD, "method not allowed",
+		    NULL);
+		return;
+	}
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	if (api_authorize(srv, req, ACCESS_CLAIM_READ, &tok) == -1)
+		return;
+	if (tok->role == ROLE_CLIENT) {
+		http_error(srv, req, 403, REJECT_AUTH, "simulations are for "
+		    "staff, not client tokens", NULL);
+		return;
+	}
+	if (api_query(srv, req, &q) == -1)
+		return;
+	xs = evhttp_find_header(&q, "burn_rate");
+	fs = evhttp_find_header(&q, "for");
+	x = xs != NULL ? strtod(xs, &end) : -1;
+	if (xs == NULL || *xs == '\0' || *end != '\0' || !(x >= 0) ||
+	    x > 1e6) {
+		evhttp_clear_headers(&q);
+		http_error(srv, req, 400, REJECT_SYNTAX, "burn_rate must be a "
+		    "number from 0 to 1000000", "burn_rate");
+		return;
+	}
+	if (fs == NULL || ts_parse(fs, &f) == -1 || f <= 0 ||
+	    f > 366.0 * 86400) {
+		evhttp_clear_headers(&q);
+		http_error(srv, req, 400, REJECT_SYNTAX, "for must be a "
+		    "timespan up to 366d, e.g. 6h", "for");
+		return;
+	}
+	evhttp_clear_headers(&q);
+	rc = slo_simulate(srv->cf->rules, srv->cf->milestones, srv->reader,
+	    name, x, (int64_t)f, tf_now(), &o, err, sizeof(err));
+	if (rc == -1) {
+		api_unreadable(srv, req);
+		return;
+	}
+	if (rc == 1) {
+		http_error(srv, req, 404, REJECT_NOTFOUND, err, NULL);
+		return;
+	}
+	api_reply_etag(req, o);
+	json_object_put(o);
+}

@@ -599,6 +599,9 @@ http_route(struct evhttp_request *req, void *arg)
 	} else if (strncmp(path, "/v1/gates/", 10) == 0) {
 		gates_route(srv, req, path + 10);
 		return;
+	} else if (strncmp(path, "/v1/slos/", 9) == 0) {
+		gates_simulate(srv, req, path + 9);
+		return;
 	} else if (strcmp(path, "/v1/changes") == 0) {
 		if (m == EVHTTP_REQ_GET) {
 			feed_changes(srv, req);

@@ -201,6 +201,7 @@ void	api_milestones(struct server *, struct evhttp_request *, const char *);
 /* api-gates.c: GET /v1/gates/{service}/{environment}, exceptions */
 void	gates_route(struct server *, struct evhttp_request *, const char *);
 void	gates_metrics(struct server *, struct buf *);
+void	gates_simulate(struct server *, struct evhttp_request *, const char *);
 
 /* api-services.c: GET /v1/services */
 void	api_services(struct server *, struct evhttp_request *);

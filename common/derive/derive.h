@@ -412,6 +412,11 @@ enum slo_state	 slo_evaluate(const struct slo_def *, const struct burn *,
 		    json_object **);
 struct burn	*slo_burn_new(const struct slo_def *);
 
+/* slo-sim.c: what-if, read-only */
+int		 slo_simulate(const struct rules *, const struct milestone_conf *,
+		    struct ledger *, const char *, double, int64_t, int64_t,
+		    json_object **, char *, size_t);
+
 /* slo.c: Slo claims, kept in the writer's transaction */
 struct slos;
 struct slos	*slo_new(const struct slo_conf *);
