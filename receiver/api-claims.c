@@ -234,8 +234,7 @@ api_claim_types(struct server *srv, struct evhttp_request *req,
     const struct token *tok)
 {
 	static const char *const builtin[] = { "Deployment",
-	    "DeploymentRejection", "Release", "Milestone", "Slo",
-	    "GateViolation" };
+	    "DeploymentRejection", "Release", "Milestone" };
 	const struct rules	*r = srv->cf->rules;
 	json_object		*o, *arr;
 	size_t			 i;
@@ -249,6 +248,11 @@ api_claim_types(struct server *srv, struct evhttp_request *req,
 		rc = api_claim_type(srv, tok, arr, r->cc[i].name, "computed");
 	for (i = 0; rc == 0 && i < sizeof(builtin) / sizeof(builtin[0]); i++)
 		rc = api_claim_type(srv, tok, arr, builtin[i], "builtin");
+	/* slo.c and gate.c: only where slos: and gates: are configured. */
+	if (rc == 0 && r->slos != NULL && r->slos->nslo > 0)
+		rc = api_claim_type(srv, tok, arr, "Slo", "builtin");
+	if (rc == 0 && r->gates != NULL && r->gates->declared)
+		rc = api_claim_type(srv, tok, arr, "GateViolation", "builtin");
 	if (rc == -1) {
 		json_object_put(arr);
 		api_unreadable(srv, req);
