@@ -410,6 +410,8 @@ int		 slo_filter_match(const struct slo_filter *, const char *,
 		    json_object *, json_object *);
 enum slo_state	 slo_evaluate(const struct slo_def *, const struct burn *,
 		    json_object **);
+enum slo_state	 slo_state(const struct slo_def *, const struct burn *,
+		    enum slo_state *);
 struct burn	*slo_burn_new(const struct slo_def *);
 
 /* slo-sim.c: what-if, read-only */

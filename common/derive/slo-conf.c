@@ -687,6 +687,14 @@ slo_match_one(const struct slo_match *m, json_object *v)
 		return (m->op == '<' ? d < m->num : m->op == 'l' ?
 		    d <= m->num : m->op == '>' ? d > m->num : d >= m->num);
 	}
+	if (json_object_is_type(v, json_type_string)) {
+		/* The common case, without a copy. */
+		s = json_object_get_string(v);
+		for (i = 0; i < m->nvalues; i++)
+			if (strcmp(s, m->values[i]) == 0)
+				return (1);
+		return (0);
+	}
 	if ((sv = slo_scalar(v)) == NULL)
 		return (0);
 	s = sv;
@@ -750,6 +758,29 @@ slo_fires(double burn, double factor)
 }
 
 /*
+ * The SLO's state now, and its class (cls not NULL: SLO_OK for none),
+ * without building anything: what slo.c asks every batch.
+ */
+enum slo_state
+slo_state(const struct slo_def *d, const struct burn *b, enum slo_state *cls)
+{
+	enum slo_state	st = SLO_OK;
+	size_t		i;
+
+	for (i = 0; i < d->nalerts && st != SLO_PAGE; i++)
+		if (slo_fires(burn_rate(b, 4 + 2 * i, d->objective),
+		    d->alerts[i].factor) && slo_fires(burn_rate(b, 5 + 2 * i,
+		    d->objective), d->alerts[i].factor))
+			st = d->alerts[i].page ? SLO_PAGE : SLO_TICKET;
+	if (cls != NULL)
+		*cls = st;
+	if (burn_budget_left(b, 0, d->objective) <= 1e-12 &&
+	    burn_error_ratio(b, 0) > 0)
+		st = SLO_EXHAUSTED;
+	return (st);
+}
+
+/*
  * The SLO's state now, and (props not NULL) its Slo claim's properties
  * (a new object, taken): budget, burn per window, the 7/14/28-day
  * aggregates, each alerting rule and whether it fires, the class and
@@ -768,6 +799,8 @@ slo_evaluate(const struct slo_def *d, const struct burn *b,
 	size_t		 i;
 	int		 fires;
 
+	if (props == NULL)
+		return (slo_state(d, b, NULL));
 	left = burn_budget_left(b, 0, d->objective);
 	p = json_object_new_object();
 	burns = json_object_new_object();

@@ -29,7 +29,7 @@
 
 #include "derive/derive.h"
 
-#define SLO_BASIS_MAX	32
+#define SLO_BASIS_MAX	8
 #define SLO_TRUST_AHEAD	(86400LL * 1000000)	/* as milestone.c */
 #define SLO_LATENESS	(300LL * 1000000)	/* allowed lateness */
 #define SLO_OPEN_MAX	1024			/* alert instances */
@@ -42,7 +42,8 @@ struct slo_rt {
 	int		 dirty;
 	int		 late;
 	int64_t		 flushed_head;	/* burn head at the last flush */
-	char		*stored;	/* canonical properties, or NULL */
+	char		*stored;	/* slo_key of the last revision, or NULL */
+	char		*stored_full;	/* its canonical properties */
 	int64_t		 revision;
 	int64_t		 anchor;
 	struct basis	 basis;
@@ -58,6 +59,8 @@ struct slos {
 	char		*last_id;
 	int64_t		 last_seq;
 };
+
+static char	*slo_key(json_object *);
 
 struct slos *
 slo_new(const struct slo_conf *sc)
@@ -79,6 +82,7 @@ slo_rt_drop(struct slo_rt *r)
 {
 	burn_free(r->b);
 	free(r->stored);
+	free(r->stored_full);
 	basis_free(&r->basis);
 	strv_free(r->open, r->nopen);
 	memset(r, 0, sizeof(*r));
@@ -343,7 +347,11 @@ slo_load(struct slos *ss, struct ledger *l, size_t i,
 	at = found == 1 ? c.time : ev->time;
 	from = at - (int64_t)r->b->nb * r->b->slice * 1000000;
 	if (found == 1) {
-		r->stored = xstrdup(c.properties);
+		if ((p = json_tokener_parse(c.properties)) != NULL) {
+			r->stored = slo_key(p);
+			json_object_put(p);
+		}
+		r->stored_full = xstrdup(c.properties);
 		r->revision = c.revision;
 		r->anchor = c.anchor;
 		/* Slices from alerts count from where the clock began. */
@@ -437,25 +445,73 @@ slo_apply(struct slos *ss, struct ledger *l, const struct evidence *ev)
 	return (rc);
 }
 
+/*
+ * What writes a revision at once: a change of state, class, or lateness
+ * (the key below).  The figures (counts, SLI, budget, burns), which move
+ * with every event, are written when time moves a bucket on and they
+ * differ: at most one revision per SLO per bucket (a minute, or a slice)
+ * of event time, not one per batch, which would cost a claim revision
+ * and a change-feed row per SLO per batch.  p is borrowed; the key is
+ * taken.
+ */
+static char *
+slo_key(json_object *p)
+{
+	json_object	*v;
+	char		*key;
+	const char	*state = "", *cls = "";
+	int		 late = 0;
+
+	if (json_object_object_get_ex(p, "state", &v))
+		state = json_object_get_string(v);
+	if (json_object_object_get_ex(p, "class", &v))
+		cls = json_object_get_string(v);
+	if (json_object_object_get_ex(p, "late", &v))
+		late = json_object_get_boolean(v);
+	xasprintf(&key, "%s/%s/%d", state, cls, late);
+	return (key);
+}
+
 /* Write SLO i's revision when its properties changed. */
 static int
-slo_write(struct slos *ss, struct ledger *l, size_t i, int64_t recorded_at)
+slo_write(struct slos *ss, struct ledger *l, size_t i, int64_t recorded_at,
+    int moved)
 {
 	const struct slo_def	*d = &ss->sc->slo[i];
 	struct slo_rt		*r = &ss->st[i];
 	json_object		*p, *lk;
 	struct buf		 b, lb;
 	struct claim		 c;
+	char			*key;
+	enum slo_state		 st, cls;
 	int			 rc;
 
+	/* Cheaply first: a batch that changes no state writes nothing. */
+	if (!moved && r->stored != NULL) {
+		st = slo_state(d, r->b, &cls);
+		xasprintf(&key, "%s/%s/%d", slo_state_name(st), cls == SLO_PAGE ?
+		    "page" : cls == SLO_TICKET ? "ticket" : "none", r->late);
+		rc = strcmp(key, r->stored) == 0;
+		free(key);
+		if (rc)
+			return (0);
+	}
 	slo_evaluate(d, r->b, &p);
 	if (r->late)
 		json_object_object_add(p, "late", json_object_new_boolean(1));
+	key = slo_key(p);
 	buf_init(&b);
 	evidence_canonical_json(p, &b);
 	json_object_put(p);
-	if (r->stored != NULL && strcmp(r->stored, buf_cstr(&b)) == 0) {
+	/*
+	 * Unchanged figures: no revision.  When time moved a bucket on, the
+	 * counts count too (a revision at most per bucket, none when idle).
+	 */
+	if (r->stored != NULL && strcmp(r->stored, key) == 0 && (!moved ||
+	    (r->stored_full != NULL && strcmp(r->stored_full,
+	    buf_cstr(&b)) == 0))) {
 		buf_free(&b);
+		free(key);
 		return (0);
 	}
 	lk = json_object_new_object();
@@ -484,10 +540,14 @@ slo_write(struct slos *ss, struct ledger *l, size_t i, int64_t recorded_at)
 	rc = ledger_claim_put(l, &c);
 	if (rc == 0) {
 		free(r->stored);
-		r->stored = buf_steal(&b);
+		r->stored = key;
+		key = NULL;
+		free(r->stored_full);
+		r->stored_full = xstrdup(buf_cstr(&b));
 		r->revision = c.revision;
 		r->anchor = c.anchor;
 	}
+	free(key);
 	free(c.basis);
 	buf_free(&b);
 	buf_free(&lb);
@@ -511,7 +571,8 @@ slo_flush(struct slos *ss, struct ledger *l, int64_t recorded_at)
 		if (ss->now != INT64_MIN)
 			burn_advance(r->b, slo_sec(ss->now));
 		if (r->dirty || r->b->head != r->flushed_head) {
-			if (slo_write(ss, l, i, recorded_at) == -1)
+			if (slo_write(ss, l, i, recorded_at,
+			    r->b->head != r->flushed_head) == -1)
 				return (-1);
 		}
 		r->dirty = r->late = 0;
