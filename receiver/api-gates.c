@@ -370,3 +370,54 @@ gates_simulate(struct server *srv, struct evhttp_request *req,
 	api_reply_etag(req, o);
 	json_object_put(o);
 }
+
+/*
+ * Late events (limits.max_lateness): each source's watermark is the
+ * largest event time it has sent since milepostd started; evidence more
+ * than max_lateness behind it is refused (422), so that a replay of old
+ * history cannot revise closed SLO windows without an operator meaning
+ * it.  Below the limit it is admitted, and derivation flags the revisions
+ * it causes as late.  The table belongs to the loop thread.  Returns 0,
+ * or -1 with msg.
+ */
+#define GATES_SOURCES_MAX	64
+static struct {
+	char	name[64];
+	int64_t	max;
+} gates_wm[GATES_SOURCES_MAX];
+static size_t gates_nwm;
+
+int
+gates_watermark(struct server *srv, const char *source, int64_t t, char *msg,
+    size_t len)
+{
+	int64_t	limit = srv->cf->limits.max_lateness;
+	char	ts[MP_TIMELEN], ws[MP_TIMELEN];
+	size_t	i;
+
+	if (limit <= 0 || source == NULL)
+		return (0);
+	for (i = 0; i < gates_nwm; i++)
+		if (strcmp(gates_wm[i].name, source) == 0)
+			break;
+	if (i == gates_nwm) {
+		if (gates_nwm == GATES_SOURCES_MAX)
+			return (0);
+		snprintf(gates_wm[i].name, sizeof(gates_wm[i].name), "%s",
+		    source);
+		gates_wm[i].max = t;
+		gates_nwm++;
+		return (0);
+	}
+	if (t < gates_wm[i].max - limit) {
+		tf_format(t, ts);
+		tf_format(gates_wm[i].max, ws);
+		snprintf(msg, len, "time %s is too late: more than "
+		    "limits.max_lateness behind the watermark of source %s "
+		    "(%s)", ts, source, ws);
+		return (-1);
+	}
+	if (t > gates_wm[i].max)
+		gates_wm[i].max = t;
+	return (0);
+}

@@ -178,6 +178,10 @@ http_admit(struct server *srv, json_object *o, const struct evidence *ev,
 		*prop = "time";
 		return (-1);
 	}
+	if (gates_watermark(srv, ev->source, ev->time, msg, len) == -1) {
+		*prop = "time";
+		return (-1);
+	}
 	return (0);
 }
 

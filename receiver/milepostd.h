@@ -201,6 +201,8 @@ void	api_milestones(struct server *, struct evhttp_request *, const char *);
 /* api-gates.c: GET /v1/gates/{service}/{environment}, exceptions */
 void	gates_route(struct server *, struct evhttp_request *, const char *);
 void	gates_metrics(struct server *, struct buf *);
+int	gates_watermark(struct server *, const char *, int64_t, char *,
+	    size_t);
 void	gates_simulate(struct server *, struct evhttp_request *, const char *);
 
 /* api-services.c: GET /v1/services */

@@ -161,6 +161,18 @@ config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 				return (config_err(c, v, key, "must be between "
 				    "0s and 1d"));
 			l->max_future_skew = (int64_t)(d * 1000000);
+		} else if (strcmp(k, "max_lateness") == 0) {
+			/* The hard limit behind a source's watermark (slos). */
+			if (json_object_is_type(v, json_type_int))
+				d = (double)json_object_get_int64(v);
+			else if (!json_object_is_type(v, json_type_string) ||
+			    ts_parse(json_object_get_string(v), &d) == -1)
+				return (config_err(c, v, key, "must be a "
+				    "timespan such as 30d"));
+			if (d != 0 && (d < 60 || d > 3650.0 * 86400))
+				return (config_err(c, v, key, "must be 0 (off) "
+				    "or between 1m and 3650d"));
+			l->max_lateness = (int64_t)(d * 1000000);
 		} else if (strcmp(k, "queue_max") == 0) {
 			if (config_uint(c, v, key, 1, 10000000, &n) == -1)
 				return (-1);
@@ -172,7 +184,7 @@ config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 		} else
 			return (config_err(c, v, key, "unknown limit (max_body, "
 			    "max_headers, max_connections, timeout, queue_max, "
-			    "batch_max, max_future_skew)"));
+			    "batch_max, max_future_skew, max_lateness)"));
 	}
 	return (0);
 }

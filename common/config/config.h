@@ -29,6 +29,7 @@ struct limits {
 	size_t		queue_max;	/* evidence waiting for the writer */
 	size_t		batch_max;	/* evidence per transaction */
 	int64_t		max_future_skew;	/* microseconds ahead of now */
+	int64_t		max_lateness;	/* behind a source's watermark; 0: off */
 };
 /* access_log: one line per request, written off the loop (access-log.c) */
 struct access_log_conf {

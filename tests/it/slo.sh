@@ -8,7 +8,7 @@
 # flagged; `claims rebuild` equals the stored claims; the Slo claims are
 # in the change feed.
 . "$(dirname "$0")/lib.sh"
-plan 40
+plan 43
 
 CATALOG='
 tenants: [acme]
@@ -40,7 +40,8 @@ slos:
 milestones:
   - { id: M-1, tenant: acme, due: "2099-12-31", environment: production,
       scope: { services: [checkout] } }
-milestone_rules: { clock: false, slo_weights: { page: 30 } }'
+milestone_rules: { clock: false, slo_weights: { page: 30 } }
+limits: { max_lateness: 1d }'
 
 # -n: every value checked, names from the catalog.
 write_config "$CATALOG${SLOS/service: checkout
@@ -159,6 +160,13 @@ get "/v1/claims/Slo/checkout-latency?as_of=$rec_page" >/dev/null
 eq "… as_of answers the revision before" "$rev_page False" \
     "$(json '"%s %s" % (d["revision"], d["properties"].get("late", False))')"
 
+# Beyond the hard limit (limits.max_lateness: 1d) behind the agent's
+# watermark (12:15), evidence is refused with a 422.
+out=$("$MILEPOST" sli report --slo checkout-latency --good 1 --total 1 \
+    --end 2025-06-29T12:00:00Z 2>&1); rc=$?
+eq "a report two days behind the watermark is refused" 2 "$rc"
+check "… as too late, naming the limit" grep -q "is too late: more than limits.max_lateness behind the watermark of source agent" <<<"$out"
+eq "… and changes nothing" "10011000" "$(slo checkout-latency '"%d" % d["properties"]["total"]')"
 eq "the change feed carries Slo revisions" "yes" \
     "$(get '/v1/changes?limit=1000' >/dev/null; json '"yes" if any(c.get("type") == "Slo" for c in d["changes"]) else "no"')"
 check "daemon stops cleanly" stop_daemon
