@@ -417,29 +417,63 @@ gate_scoped(char *const *v, size_t n, const char *s)
 	return (0);
 }
 
-/* t (microseconds) in time zone tz.  The TZ swap is serialised. */
+/*
+ * t (microseconds) in time zone tz.  The zone's offset is asked of the C
+ * library (a TZ swap, serialised, which reads the zone file) once per
+ * zone and UTC hour, and cached: offsets change on the hour in every
+ * zone's rules, and a gate query must not read files.
+ */
+#define GATE_TZ_CACHE	16
+static struct {
+	char	tz[64];
+	int64_t	hour;
+	long	off;
+} gate_tz_cache[GATE_TZ_CACHE];
+
 static void
 gate_local(int64_t t, const char *tz, struct tm *tm)
 {
-	time_t	 tt = (time_t)(t / 1000000);
+	time_t	 tt = (time_t)(t / 1000000), lt;
+	int64_t	 hour = (int64_t)tt / 3600;
 	char	*old;
+	long	 off = 0;
+	size_t	 i, slot;
 
 	if (strcmp(tz, "UTC") == 0) {
 		gmtime_r(&tt, tm);
 		return;
 	}
 	pthread_mutex_lock(&gate_tz_lock);
-	old = getenv("TZ") != NULL ? xstrdup(getenv("TZ")) : NULL;
-	setenv("TZ", tz, 1);
-	tzset();
-	localtime_r(&tt, tm);
-	if (old != NULL)
-		setenv("TZ", old, 1);
-	else
-		unsetenv("TZ");
-	tzset();
+	slot = GATE_TZ_CACHE;
+	for (i = 0; i < GATE_TZ_CACHE; i++)
+		if (strcmp(gate_tz_cache[i].tz, tz) == 0) {
+			slot = i;
+			break;
+		}
+	if (slot < GATE_TZ_CACHE && gate_tz_cache[slot].hour == hour)
+		off = gate_tz_cache[slot].off;
+	else {
+		old = getenv("TZ") != NULL ? xstrdup(getenv("TZ")) : NULL;
+		setenv("TZ", tz, 1);
+		tzset();
+		localtime_r(&tt, tm);
+		off = tm->tm_gmtoff;
+		if (old != NULL)
+			setenv("TZ", old, 1);
+		else
+			unsetenv("TZ");
+		tzset();
+		free(old);
+		if (slot == GATE_TZ_CACHE)
+			slot = (size_t)(hour % GATE_TZ_CACHE);
+		snprintf(gate_tz_cache[slot].tz, sizeof(gate_tz_cache[slot].tz),
+		    "%s", tz);
+		gate_tz_cache[slot].hour = hour;
+		gate_tz_cache[slot].off = off;
+	}
 	pthread_mutex_unlock(&gate_tz_lock);
-	free(old);
+	lt = tt + off;
+	gmtime_r(&lt, tm);
 }
 
 /* Is time t inside change window w? */

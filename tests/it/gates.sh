@@ -7,7 +7,7 @@
 # valid names printed).  Exceptions need two approvals from the chain's
 # roles; each approval is GateApproval evidence in the chain.
 . "$(dirname "$0")/lib.sh"
-plan 49
+plan 55
 
 OPERATOR_TOKEN="operator-token-$(head -c 8 /dev/urandom | xxd -p)"
 cat > "$T/milepost.yaml" <<YAML
@@ -142,6 +142,37 @@ code=$(curl -s -o "$T/resp" -w '%{http_code}' -H "Authorization: Bearer $CLIENT_
 eq "a client token may not read gates" 403 "$code"
 code=$(curl -s -o "$T/resp" -w '%{http_code}' -H "Authorization: Bearer $READER_TOKEN" "$URL/v1/gates/checkout/prod")
 eq "GET of an unknown environment is 404" 404 "$code"
+
+# The drop-in steps run the same command: the GitHub composite action's
+# script and the GitLab template's, read from their YAML.
+python3 -c '
+import sys, yaml
+a = yaml.safe_load(open(sys.argv[1]))
+open(sys.argv[2], "w").write(a["runs"]["steps"][0]["run"])
+g = yaml.safe_load(open(sys.argv[3]))
+open(sys.argv[4], "w").write("\n".join(g[".milepost-gate"]["script"]))
+' "$top_srcdir/plugins/github/gate/action.yml" "$T/gh-gate.sh" \
+  "$top_srcdir/plugins/gitlab/milepost-gate.gitlab-ci.yml" "$T/gl-gate.sh"
+: > "$T/gh-out"
+rc=0; PATH="$top_builddir:$PATH" GITHUB_OUTPUT="$T/gh-out" MILEPOST_TOKEN="$READER_TOKEN" \
+    MILEPOST_GATE_SERVICE=checkout MILEPOST_GATE_ENVIRONMENT=production \
+    bash -e "$T/gh-gate.sh" > "$T/out" 2>&1 || rc=$?
+eq "the GitHub gate step fails on a closed gate (exit 3)" 3 "$rc"
+check "… printing the reasons and setting open=false" grep -q "^open=false$" "$T/gh-out"
+rc=0; PATH="$top_builddir:$PATH" GITHUB_OUTPUT="$T/gh-out" MILEPOST_TOKEN="$READER_TOKEN" \
+    MILEPOST_GATE_SERVICE=checkout MILEPOST_GATE_ENVIRONMENT=prodution \
+    bash -e "$T/gh-gate.sh" > "$T/out" 2>&1 || rc=$?
+eq "… and on a typo (exit 2), naming the nearest environment" "2 yes" \
+    "$rc $(grep -q 'did you mean production?' "$T/out" && echo yes)"
+rc=0; PATH="/usr/bin:/bin" GITHUB_OUTPUT="$T/gh-out" MILEPOST_TOKEN="$READER_TOKEN" \
+    MILEPOST_GATE_SERVICE=checkout MILEPOST_GATE_ENVIRONMENT=production \
+    bash -e "$T/gh-gate.sh" > "$T/out" 2>&1 || rc=$?
+eq "… and when the agent is missing: never open" 1 "$rc"
+rc=0; PATH="$top_builddir:$PATH" MILEPOST_TOKEN="$READER_TOKEN" \
+    MILEPOST_GATE_SERVICE=checkout MILEPOST_GATE_ENVIRONMENT=production \
+    bash -e "$T/gl-gate.sh" > "$T/out" 2>&1 || rc=$?
+eq "the GitLab gate job fails on a closed gate" 3 "$rc"
+check "… with the reasons in its log" grep -q "budget_exhausted: SLO checkout-latency" "$T/out"
 
 # Exceptions, now (the SLO's budget keeps the gate closed at any time).
 eq "closed now" 3 "$(G --service checkout --environment production)"
