@@ -536,17 +536,49 @@ struct gate_scan {
 	int		 resolving;
 };
 
-static int
-gate_scoped_ev(struct gate_scan *s, json_object *p, json_object *l)
-{
-	const char	*svc, *env;
+/*
+ * What a gate needs of one incident evidence, cached by sequence number:
+ * evidence never changes, so the entry is right forever, and a gate
+ * query does not parse the same incidents' JSON again and again.
+ * Direct-mapped, bounded; shared by the loop (queries) and the writer
+ * (violations), hence the lock.
+ */
+#define GATE_INC_CACHE	4096
+struct gate_inc {
+	int64_t	seq;			/* 0: empty */
+	char	*id, *svc, *env, *sev;
+};
+static struct gate_inc gate_inc_cache[GATE_INC_CACHE];
+static pthread_mutex_t gate_inc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-	if ((svc = gate_str(l, "service")) == NULL)
-		svc = gate_str(p, "service");
-	if ((env = gate_str(l, "environment")) == NULL)
-		env = gate_str(p, "environment");
-	return (svc != NULL && strcmp(svc, s->service) == 0 &&
-	    (env == NULL || strcmp(env, s->environment) == 0));
+static void
+gate_inc_fill(struct gate_inc *e, int64_t seq, const char *subject,
+    const char *props, const char *links)
+{
+	json_object	*p, *l;
+	const char	*s;
+
+	free(e->id);
+	free(e->svc);
+	free(e->env);
+	free(e->sev);
+	p = json_tokener_parse(props);
+	l = json_tokener_parse(links);
+	s = gate_str(p, "incidentId");
+	e->id = xstrdup(s != NULL ? s : subject != NULL ? subject : "");
+	if ((s = gate_str(l, "service")) == NULL)
+		s = gate_str(p, "service");
+	e->svc = s != NULL ? xstrdup(s) : NULL;
+	if ((s = gate_str(l, "environment")) == NULL)
+		s = gate_str(p, "environment");
+	e->env = s != NULL ? xstrdup(s) : NULL;
+	if ((s = gate_str(p, "severity")) == NULL &&
+	    (s = gate_str(p, "priority")) == NULL)
+		s = gate_str(p, "urgency");
+	e->sev = s != NULL ? xstrdup(s) : NULL;
+	e->seq = seq;
+	json_object_put(p);
+	json_object_put(l);
 }
 
 static int
@@ -554,26 +586,33 @@ gate_incident_one(const char *key, int64_t time, const char *subject,
     const char *props, const char *links, void *arg)
 {
 	struct gate_scan	*s = arg;
-	json_object		*p, *l;
-	const char		*id;
+	struct gate_inc		*e;
+	json_object		*o;
+	int64_t			 seq;
 
-	(void)key;
 	(void)time;
-	p = json_tokener_parse(props);
-	l = json_tokener_parse(links);
-	if ((id = gate_str(p, "incidentId")) == NULL)
-		id = subject;
-	if (id != NULL && (s->resolving || gate_scoped_ev(s, p, l))) {
+	seq = key != NULL && key[0] == '#' ? strtoll(key + 1, NULL, 10) : 0;
+	pthread_mutex_lock(&gate_inc_lock);
+	e = &gate_inc_cache[(size_t)(seq > 0 ? seq : 0) % GATE_INC_CACHE];
+	if (seq <= 0 || e->seq != seq)
+		gate_inc_fill(e, seq, subject, props, links);
+	if (*e->id != '\0') {
 		if (s->resolving)
-			json_object_object_add(s->resolved, id,
+			json_object_object_add(s->resolved, e->id,
 			    json_object_new_boolean(1));
-		else if (!json_object_object_get_ex(s->opened, id, NULL)) {
-			json_object_object_add(s->opened, id, p);
-			p = NULL;
+		else if (e->svc != NULL && strcmp(e->svc, s->service) == 0 &&
+		    (e->env == NULL || strcmp(e->env, s->environment) == 0) &&
+		    !json_object_object_get_ex(s->opened, e->id, NULL)) {
+			o = json_object_new_object();
+			if (e->sev != NULL)
+				json_object_object_add(o, "severity",
+				    json_object_new_string(e->sev));
+			json_object_object_add(s->opened, e->id, o);
 		}
 	}
-	json_object_put(p);
-	json_object_put(l);
+	if (seq <= 0)
+		e->seq = 0;	/* not a cacheable key */
+	pthread_mutex_unlock(&gate_inc_lock);
 	return (0);
 }
 
@@ -742,10 +781,6 @@ gate_evaluate_seq(const struct rules *r, struct ledger *l, const char *svc,
 			if (json_object_object_get_ex(s.resolved, id, NULL))
 				continue;
 			sev = gate_str(ip, "severity");
-			if (sev == NULL)
-				sev = gate_str(ip, "priority");
-			if (sev == NULL)
-				sev = gate_str(ip, "urgency");
 			for (j = 0; sev != NULL && j < g->nseverities; j++)
 				if (strcasecmp(sev, g->severities[j]) == 0)
 					break;
