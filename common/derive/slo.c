@@ -531,8 +531,9 @@ slo_write(struct slos *ss, struct ledger *l, size_t i, int64_t recorded_at,
 	c.type = (char *)"Slo";
 	c.id = d->name;
 	c.revision = r->revision + 1;
-	c.anchor = r->revision > 0 ? r->anchor : ss->now;
-	c.time = ss->now;
+	/* No trusted event time yet (all of it far ahead): the batch's. */
+	c.time = ss->now != INT64_MIN ? ss->now : recorded_at;
+	c.anchor = r->revision > 0 ? r->anchor : c.time;
 	c.recorded_at = recorded_at;
 	c.properties = buf_cstr(&b);
 	c.links = buf_cstr(&lb);
