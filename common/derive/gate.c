@@ -546,6 +546,7 @@ struct gate_scan {
 #define GATE_INC_CACHE	4096
 struct gate_inc {
 	int64_t	seq;			/* 0: empty */
+	char	*subject;		/* with seq: the same evidence */
 	char	*id, *svc, *env, *sev;
 };
 static struct gate_inc gate_inc_cache[GATE_INC_CACHE];
@@ -558,10 +559,12 @@ gate_inc_fill(struct gate_inc *e, int64_t seq, const char *subject,
 	json_object	*p, *l;
 	const char	*s;
 
+	free(e->subject);
 	free(e->id);
 	free(e->svc);
 	free(e->env);
 	free(e->sev);
+	e->subject = xstrdup(subject != NULL ? subject : "");
 	p = json_tokener_parse(props);
 	l = json_tokener_parse(links);
 	s = gate_str(p, "incidentId");
@@ -594,7 +597,9 @@ gate_incident_one(const char *key, int64_t time, const char *subject,
 	seq = key != NULL && key[0] == '#' ? strtoll(key + 1, NULL, 10) : 0;
 	pthread_mutex_lock(&gate_inc_lock);
 	e = &gate_inc_cache[(size_t)(seq > 0 ? seq : 0) % GATE_INC_CACHE];
-	if (seq <= 0 || e->seq != seq)
+	/* The subject too: a process with two ledgers (tests) stays right. */
+	if (seq <= 0 || e->seq != seq || strcmp(e->subject, subject != NULL ?
+	    subject : "") != 0)
 		gate_inc_fill(e, seq, subject, props, links);
 	if (*e->id != '\0') {
 		if (s->resolving)
