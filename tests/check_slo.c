@@ -433,6 +433,60 @@ START_TEST(test_alert_slices)
 }
 END_TEST
 
+/*
+ * The running sums are the sums: 3000 events at pseudo-random times over
+ * 3 days (some late, up to 2 hours back), with time moving on between
+ * them, against a recount of the kept events by window, for the 1h, 6h
+ * and 1d windows and the 28-day aggregate.  A recount is what the
+ * buckets avoid; here it checks them.
+ */
+START_TEST(test_incremental)
+{
+	const struct slo_def	*d = one(SLO30);
+	struct burn		*b;
+	static int64_t		 et[3000];
+	static double		 eg[3000], etot[3000];
+	static const size_t	 win[] = { 3, 4, 6, 8 };	/* 28d 1h 6h 1d */
+	uint64_t		 x = 88172645463325252ULL;
+	int64_t			 now = T0, span, k;
+	double			 g, t, rg, rt;
+	size_t			 i, j, w, n = 0;
+
+	b = slo_burn_new(d);
+	for (i = 0; i < 3000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		now += (int64_t)(x % 120);		/* up to 2 minutes on */
+		et[n] = now - (int64_t)((x >> 20) % 7200);	/* late */
+		etot[n] = (double)(1 + (x >> 40) % 5);
+		eg[n] = etot[n] - (double)((x >> 50) % 2);
+		burn_add(b, et[n], eg[n], etot[n]);
+		if (et[n] / MIN > b->head)
+			ck_abort_msg("time went back");
+		n++;
+		if (i % 97 != 0)
+			continue;
+		for (j = 0; j < sizeof(win) / sizeof(win[0]); j++) {
+			w = win[j];
+			span = b->w[w].span;
+			rg = rt = 0;
+			for (k = 0; k < (int64_t)n; k++)
+				if (et[k] / MIN > b->head - span &&
+				    et[k] / MIN <= b->head) {
+					rg += eg[k];
+					rt += etot[k];
+				}
+			burn_sums(b, w, &g, &t);
+			ck_assert_msg(fabs(g - rg) < 1e-6 && fabs(t - rt) < 1e-6,
+			    "window %zu after %zu events: sums %g/%g, recount "
+			    "%g/%g", w, n, g, t, rg, rt);
+		}
+	}
+	burn_free(b);
+}
+END_TEST
+
 /* Every value is checked, with the nearest valid name. */
 START_TEST(test_conf_errors)
 {
@@ -522,6 +576,7 @@ make_slo_suite(void)
 	tcase_add_test(tc, test_calendar_vs_rolling);
 	tcase_add_test(tc, test_timeslices);
 	tcase_add_test(tc, test_alert_slices);
+	tcase_add_test(tc, test_incremental);
 	tcase_add_test(tc, test_conf_errors);
 	tcase_add_test(tc, test_filters);
 	suite_add_tcase(s, tc);
