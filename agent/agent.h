@@ -61,6 +61,10 @@ extern const struct cmd_entry	 cmd_outbox_entry;
 extern const struct cmd_entry	 cmd_run_entry;
 extern const struct cmd_entry	 cmd_services_entry;
 extern const struct cmd_entry	 cmd_status_entry;
+extern const struct cmd_entry	 cmd_sli_entry;		/* cmd-slo.c */
+extern const struct cmd_entry	 cmd_slo_entry;		/* cmd-slo.c */
+extern const struct cmd_entry	 cmd_gate_entry;	/* cmd-gate.c */
+extern const struct cmd_entry	 cmd_simulate_entry;	/* cmd-simulate.c */
 int		 cmd_claim_fetch(const char *, const char *, json_object **);
 void		 cmd_claim_print(json_object *);
 int		 cmd_emit_prop(const char *, json_object *);

@@ -8,7 +8,8 @@
  *
  *	open incidents: payments/production: INC-1
  *	milestones at risk: M-7 "Checkout v2" at_risk, due 2025-08-31
- *	gates closed: none (this receiver has no gates endpoint)
+ *	gates closed: none (or each closed gate and its reasons; "this
+ *	receiver has no gates endpoint" when it cannot say)
  *
  * Read from GET /v1/services (the deployments list when there is no
  * catalog), /v1/milestones and, when the receiver has it, GET
@@ -263,6 +264,30 @@ cmd_status_table(const struct status_cell *cells, size_t n, int colour)
 	}
 }
 
+/* A closed gate's reasons, in parentheses: " (freeze: Release freeze)". */
+static void
+cmd_status_reasons(json_object *one)
+{
+	json_object	*g, *rs, *r;
+	const char	*pol, *why;
+	size_t		 i, n;
+
+	if (!json_object_object_get_ex(one, "gate", &g) ||
+	    !json_object_object_get_ex(g, "reasons", &rs) ||
+	    !json_object_is_type(rs, json_type_array) ||
+	    (n = json_object_array_length(rs)) == 0)
+		return;
+	printf(" (");
+	for (i = 0; i < n; i++) {
+		r = json_object_array_get_idx(rs, i);
+		pol = cmd_status_str(r, "policy");
+		why = cmd_status_str(r, "reason");
+		printf("%s%s%s%s", i ? "; " : "", pol ? pol : "",
+		    pol && why ? ": " : "", why ? why : "");
+	}
+	printf(")");
+}
+
 /*
  * Is the gate of (service, environment) closed?  1 closed, 0 open, -1
  * when the receiver has no gates endpoint (or cannot say).
@@ -272,6 +297,7 @@ cmd_status_gate(const char *svc, const char *env, json_object **reply)
 {
 	struct client_reply	 r;
 	struct buf		 path, body;
+	json_object		*o;
 	char			*s, *e;
 	int			 rc = -1;
 
@@ -283,13 +309,13 @@ cmd_status_gate(const char *svc, const char *env, json_object **reply)
 	buf_printf(&path, "/v1/gates/%s/%s", s ? s : "", e ? e : "");
 	free(s);
 	free(e);
-	if (client_get(buf_cstr(&path), &body, &r) == 0 && (r.code == 200 ||
-	    r.code == 409 || r.code == 423)) {
-		*reply = json_tokener_parse(buf_cstr(&body));
-		rc = r.code != 200 || (*reply != NULL &&
-		    cmd_status_str(*reply, "state") != NULL &&
-		    strcmp(cmd_status_str(*reply, "state"), "open") != 0);
-	}
+	/* 200 {"open": bool, "reasons": [...]}: a closed gate is an answer
+	 * (api-gates.c); anything else and the gates cannot be said. */
+	if (client_get(buf_cstr(&path), &body, &r) == 0 && r.code == 200 &&
+	    (*reply = json_tokener_parse(buf_cstr(&body))) != NULL &&
+	    json_object_object_get_ex(*reply, "open", &o) &&
+	    json_object_is_type(o, json_type_boolean))
+		rc = !json_object_get_boolean(o);
 	buf_free(&path);
 	buf_free(&body);
 	return (rc);
@@ -461,6 +487,7 @@ cmd_status_exec(const struct cmd_entry *ce, int argc, char **argv)
 			one = json_object_array_get_idx(gates, i);
 			printf(" %s/%s", cmd_status_str(one, "service"),
 			    cmd_status_str(one, "environment"));
+			cmd_status_reasons(one);
 		}
 		printf("%s\n", json_object_array_length(gates) ? "" : " none");
 	}

@@ -26,6 +26,10 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_services_entry,
 	&cmd_status_entry,
 	&cmd_outbox_entry,
+	&cmd_sli_entry,
+	&cmd_slo_entry,
+	&cmd_gate_entry,
+	&cmd_simulate_entry,
 	NULL
 };
 

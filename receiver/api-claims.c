@@ -149,6 +149,7 @@ api_metrics(struct server *srv, struct evhttp_request *req)
 	metrics_render(&srv->metrics, &b);
 	push_metrics(srv->push, &b);
 	reads_metrics(srv->reads, &b);
+	gates_metrics(srv, &b);
 	api_reply_etag_bytes(req, "text/plain; version=0.0.4", b.data, b.len);
 	buf_free(&b);
 }
@@ -162,6 +163,11 @@ api_claim_known(struct server *srv, const char *type)
 		return (1);
 	if (strcmp(type, "Milestone") == 0)	/* built in: milestone.c */
 		return (1);
+	if (strcmp(type, "Slo") == 0 && srv->cf->rules->slos != NULL &&
+	    srv->cf->rules->slos->nslo > 0)
+		return (1);	/* slo.c */
+	if (strcmp(type, "GateViolation") == 0)
+		return (1);	/* gate.c */
 	if (strcmp(type, "Deployment") == 0 || strcmp(type, "Release") == 0 ||
 	    strcmp(type, "DeploymentRejection") == 0)
 		return (1);	/* deploy.c */
@@ -289,6 +295,11 @@ api_claim_types(struct server *srv, struct evhttp_request *req,
 		rc = api_claim_type(srv, tok, arr, r->cc[i].name, "computed");
 	for (i = 0; rc == 0 && i < sizeof(builtin) / sizeof(builtin[0]); i++)
 		rc = api_claim_type(srv, tok, arr, builtin[i], "builtin");
+	/* slo.c and gate.c: only where slos: and gates: are configured. */
+	if (rc == 0 && r->slos != NULL && r->slos->nslo > 0)
+		rc = api_claim_type(srv, tok, arr, "Slo", "builtin");
+	if (rc == 0 && r->gates != NULL && r->gates->declared)
+		rc = api_claim_type(srv, tok, arr, "GateViolation", "builtin");
 	if (rc == -1) {
 		json_object_put(arr);
 		api_unreadable(srv, req);

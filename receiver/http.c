@@ -178,6 +178,10 @@ http_admit(struct server *srv, json_object *o, const struct evidence *ev,
 		*prop = "time";
 		return (-1);
 	}
+	if (gates_watermark(srv, ev->source, ev->time, msg, len) == -1) {
+		*prop = "time";
+		return (-1);
+	}
 	return (0);
 }
 
@@ -615,6 +619,12 @@ http_route(struct evhttp_request *req, void *arg)
 	} else if (strncmp(path, "/v1/releases", 12) == 0 &&
 	    (path[12] == '\0' || path[12] == '/')) {
 		deployments_release_route(srv, req, path + 12);
+		return;
+	} else if (strncmp(path, "/v1/gates/", 10) == 0) {
+		gates_route(srv, req, path + 10);
+		return;
+	} else if (strncmp(path, "/v1/slos/", 9) == 0) {
+		gates_simulate(srv, req, path + 9);
 		return;
 	} else if (strncmp(path, "/v1/outbox", 10) == 0 &&
 	    (path[10] == '\0' || path[10] == '/')) {

@@ -277,6 +277,13 @@ json_object *api_milestones_one(struct server *, const struct milestone_def *,
 /* api-status.c: GET /status/{tenant}[.json], off by default */
 void	status_route(struct server *, struct evhttp_request *, const char *);
 
+/* api-gates.c: GET /v1/gates/{service}/{environment}, exceptions */
+void	gates_route(struct server *, struct evhttp_request *, const char *);
+void	gates_metrics(struct server *, struct buf *);
+int	gates_watermark(struct server *, const char *, int64_t, char *,
+	    size_t);
+void	gates_simulate(struct server *, struct evhttp_request *, const char *);
+
 /* api-services.c: GET /v1/services */
 void	api_services(struct server *, struct evhttp_request *);
 

@@ -27,6 +27,7 @@ main(void)
 	srunner_add_suite(sr, make_deploy_suite());
 	srunner_add_suite(sr, make_outbox_suite());
 	srunner_add_suite(sr, make_catalog_suite());
+	srunner_add_suite(sr, make_slo_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -36,6 +36,9 @@ Suite	*make_rate_suite(void);
 /* check_milestone.c */
 Suite	*make_milestone_suite(void);
 
+/* check_slo.c */
+Suite	*make_slo_suite(void);
+
 /* check_catalog.c */
 Suite	*make_catalog_suite(void);
 

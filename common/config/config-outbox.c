@@ -21,7 +21,7 @@
 
 /* Claim types that the deployment and milestone engines declare. */
 static const char *outbox_builtin_types[] = {
-	"Deployment", "Release", "Milestone", NULL
+	"Deployment", "Release", "Milestone", "Slo", "GateViolation", NULL
 };
 
 /*

@@ -122,7 +122,7 @@ config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 	static const char *const names[] = { "max_body", "max_headers",
 	    "max_connections", "max_connections_per_ip", "timeout",
 	    "header_timeout", "body_timeout", "queue_max", "batch_max",
-	    "max_future_skew" };
+	    "max_future_skew", "max_lateness" };
 	char		key[128], *why;
 	long long	n;
 	double		d;
@@ -185,6 +185,18 @@ config_limits(struct cfgctx *c, json_object *o, struct limits *l)
 				return (config_err(c, v, key, "must be between "
 				    "0s and 1d"));
 			l->max_future_skew = (int64_t)(d * 1000000);
+		} else if (strcmp(k, "max_lateness") == 0) {
+			/* The hard limit behind a source's watermark (slos). */
+			if (json_object_is_type(v, json_type_int))
+				d = (double)json_object_get_int64(v);
+			else if (!json_object_is_type(v, json_type_string) ||
+			    ts_parse(json_object_get_string(v), &d) == -1)
+				return (config_err(c, v, key, "must be a "
+				    "timespan such as 30d"));
+			if (d != 0 && (d < 60 || d > 3650.0 * 86400))
+				return (config_err(c, v, key, "must be 0 (off) "
+				    "or between 1m and 3650d"));
+			l->max_lateness = (int64_t)(d * 1000000);
 		} else if (strcmp(k, "queue_max") == 0) {
 			if (config_uint(c, v, key, 1, 10000000, &n) == -1)
 				return (-1);
@@ -694,6 +706,9 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 		} else if (strcmp(key, "status_pages") == 0 ||
 		    strcmp(key, "dashboard") == 0) {
 			continue;	/* config_web_load, below */
+		} else if (strcmp(key, "slos") == 0 ||
+		    strcmp(key, "gates") == 0) {
+			continue;	/* config_slos_load, below */
 		} else {
 			config_err(&c, val ? val : tree, key, "unknown setting "
 			    "(listen, user, ledger, ledger_mode, agent_secret, "
@@ -702,7 +717,7 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 			    "evidence_types, claim_types, computed_claims, "
 			    "deployments, milestones, milestone_rules, sinks, "
 			    "subscriptions, tenants, environments, services, "
-			    "status_pages, dashboard)");
+			    "status_pages, dashboard, slos, gates)");
 			goto fail;
 		}
 	}
@@ -721,6 +736,8 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 	if (config_services_load(cf, tree, file, err, errlen) == -1)
 		goto fail;
 	if (config_web_load(cf, tree, file, err, errlen) == -1)
+		goto fail;
+	if (config_slos_load(cf, tree, file, err, errlen) == -1)
 		goto fail;
 	if (cf->listens == NULL && config_listen_load(cf, NULL, file, err,
 	    errlen) == -1)

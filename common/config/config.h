@@ -38,6 +38,7 @@ struct limits {
 	size_t		queue_max;	/* evidence waiting for the writer */
 	size_t		batch_max;	/* evidence per transaction */
 	int64_t		max_future_skew;	/* microseconds ahead of now */
+	int64_t		max_lateness;	/* behind a source's watermark; 0: off */
 };
 /* access_log: one line per request, written off the loop (access-log.c) */
 struct access_log_conf {
@@ -132,6 +133,10 @@ int		 config_outbox_load(struct config *, json_object *,
 		    json_object *, const char *, char *, size_t);
 void		 config_outbox_free(struct config *);
 const struct sinkconf *config_sink(const struct config *, const char *);
+
+/* config-slos.c: slos: (derive/slo-conf.c), checked against the catalog */
+int		 config_slos_load(struct config *, json_object *, const char *,
+		    char *, size_t);
 
 /* config-services.c: tenants:, environments:, services: (the catalog) */
 int		 config_services_load(struct config *, json_object *,

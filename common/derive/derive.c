@@ -7,7 +7,8 @@
  * replays the ledger through the same three calls.  The batch order is
  * stated here and nowhere else: the claims engine first (lifecycle and
  * computed claims, and the deployment machine it drives), then milestones,
- * which read the Deployment revisions the engine wrote in that batch.
+ * which read the Deployment revisions the engine wrote in that batch and
+ * the Slo revisions slo.c wrote before them (SLOs read only evidence).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,10 @@
 #include "derive/derive.h"
 
 struct derive {
+	const struct rules	*rules;
 	struct engine		*engine;
 	struct milestones	*milestones;	/* NULL: none declared */
+	struct slos		*slos;		/* NULL: none declared */
 };
 
 /*
@@ -31,8 +34,11 @@ derive_new(const struct rules *rules, const struct milestone_conf *mc)
 	struct derive	*d;
 
 	d = xcalloc(1, sizeof(*d));
+	d->rules = rules;
 	d->engine = engine_new(rules);
 	d->milestones = mc != NULL && mc->nms > 0 ? milestone_new(mc) : NULL;
+	d->slos = rules->slos != NULL && rules->slos->nslo > 0 ?
+	    slo_new(rules->slos) : NULL;
 	return (d);
 }
 
@@ -43,6 +49,7 @@ derive_free(struct derive *d)
 		return;
 	engine_free(d->engine);
 	milestone_free(d->milestones);
+	slo_free(d->slos);
 	free(d);
 }
 
@@ -53,6 +60,10 @@ derive_apply(struct derive *d, struct ledger *l, const struct evidence *ev)
 	if (engine_apply(d->engine, l, ev) == -1)
 		return (-1);
 	if (d->milestones != NULL && milestone_apply(d->milestones, l, ev) == -1)
+		return (-1);
+	if (d->slos != NULL && slo_apply(d->slos, l, ev) == -1)
+		return (-1);
+	if (gate_apply(d->rules, l, ev) == -1)
 		return (-1);
 	return (0);
 }
@@ -66,7 +77,10 @@ derive_flush(struct derive *d, struct ledger *l, int64_t recorded_at)
 {
 	if (engine_flush(d->engine, l, recorded_at) == -1)
 		return (-1);
-	/* Milestones last: they read this batch's Deployment revisions. */
+	/* SLOs read only evidence; milestones read their revisions. */
+	if (d->slos != NULL && slo_flush(d->slos, l, recorded_at) == -1)
+		return (-1);
+	/* Milestones last: they read this batch's Deployment and Slo revisions. */
 	if (d->milestones != NULL &&
 	    milestone_flush(d->milestones, l, recorded_at) == -1)
 		return (-1);
@@ -80,13 +94,17 @@ derive_abort(struct derive *d)
 	engine_abort(d->engine);
 	if (d->milestones != NULL)
 		milestone_abort(d->milestones);
+	if (d->slos != NULL)
+		slo_abort(d->slos);
 }
 
 /* Does any claim depend on evidence (lifecycle or computed claims)? */
 int
 derive_active(const struct derive *d)
 {
-	return (engine_active(d->engine) || d->milestones != NULL);
+	return (engine_active(d->engine) || d->milestones != NULL ||
+	    d->slos != NULL || (d->rules->gates != NULL &&
+	    d->rules->gates->declared));
 }
 
 struct rebuild_walk {
@@ -168,7 +186,7 @@ derive_rebuild(struct ledger *l, const struct rules *t,
 	 * it does not declare (a computed claim of another file, given
 	 * --ledger alone) cannot be rebuilt, and is not a difference.
 	 */
-	types = xcalloc(t->ncl + t->ncc + 6, sizeof(*types));
+	types = xcalloc(t->ncl + t->ncc + 8, sizeof(*types));
 	for (i = 0; i < t->ncl; i++)
 		types[n++] = t->cl[i].t.name;
 	for (i = 0; i < t->ncc; i++)
@@ -180,6 +198,10 @@ derive_rebuild(struct ledger *l, const struct rules *t,
 		types[n++] = "Milestone";
 		types[n++] = "MilestoneUnknown";
 	}
+	if (t->slos != NULL && t->slos->nslo > 0)
+		types[n++] = "Slo";
+	if (t->gates != NULL && t->gates->declared)
+		types[n++] = "GateViolation";
 	rc = ledger_rebuild_diff(l, types, r->diff, sizeof(r->diff),
 	    r->skipped, sizeof(r->skipped));
 	free(types);

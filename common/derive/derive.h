@@ -26,6 +26,8 @@
 struct claimdef;
 struct computeddef;
 struct deployconf;
+struct slo_conf;
+struct gate_conf;
 struct rules {
 	const struct types *types;	/* borrowed: the evidence types */
 	struct claimdef	*cl;		/* claim types (claims.c) */
@@ -33,6 +35,8 @@ struct rules {
 	struct computeddef *cc;		/* computed claims (computed.c) */
 	size_t		 ncc;
 	struct deployconf *deploy;	/* deployments: (deploy.c), or NULL */
+	struct slo_conf	*slos;		/* slos: (slo-conf.c), or NULL */
+	struct gate_conf *gates;	/* gates: (gate.c), or NULL */
 };
 struct rules	*rules_new(const struct types *);
 void		 rules_free(struct rules *);
@@ -262,6 +266,8 @@ struct milestone_conf {
 	int		 clock;		/* milepostd's MilestoneClock */
 	double		 rollback_weight;
 	double		 default_weight;
+	double		 slo_page_weight;	/* slo_weights: page */
+	double		 slo_ticket_weight;	/* slo_weights: ticket */
 	char		**sev_names;
 	double		*sev_weights;
 	size_t		 nsev;
@@ -306,6 +312,171 @@ int		 milestone_flush(struct milestones *, struct ledger *, int64_t);
 void		 milestone_abort(struct milestones *);
 json_object	*milestone_initial(const struct milestone_def *);
 
+/*
+ * burn.c: error-budget arithmetic, pure.  Per-slice buckets (a minute for
+ * occurrences) in a ring that covers the longest window; each window keeps
+ * running sums, moved as events arrive and as time passes, so nothing is
+ * rescanned.  Times are seconds.
+ */
+#define BURN_ROLLING	0
+#define BURN_MONTH	1		/* calendar month, UTC */
+#define BURN_WEEK	2		/* ISO week, from Monday 00:00 UTC */
+struct burn_win {
+	int64_t		 span;		/* buckets; 0: the calendar period */
+	double		 good, total;	/* slices (timeslices) or events */
+};
+struct burn {
+	int64_t		 slice;		/* seconds per bucket */
+	int		 timeslices;	/* a bucket is one good or bad slice */
+	double		 slice_target;	/* its good fraction to be good */
+	int		 clocked;	/* alerts: every slice entered counts */
+	int		 open;		/* clocked: alerts open now */
+	int		 calendar;	/* BURN_* of windows with span 0 */
+	size_t		 nb;
+	double		*good, *total;	/* raw, by bucket % nb */
+	int64_t		 head;		/* bucket of now; INT64_MIN: none */
+	int64_t		 first;		/* the first head: the clock's start */
+	int64_t		 cal_start;	/* bucket the calendar period began */
+	struct burn_win	*w;
+	size_t		 nw;
+};
+struct burn	*burn_new(int64_t, int, double, int, int, const int64_t *,
+		    size_t);
+void		 burn_free(struct burn *);
+void		 burn_advance(struct burn *, int64_t);
+int		 burn_add(struct burn *, int64_t, double, double);
+int		 burn_alert_open(struct burn *, int64_t);
+int		 burn_alert_close(struct burn *, int64_t);
+void		 burn_sums(const struct burn *, size_t, double *, double *);
+double		 burn_error_ratio(const struct burn *, size_t);
+double		 burn_rate(const struct burn *, size_t, double);
+double		 burn_budget_left(const struct burn *, size_t, double);
+int64_t		 burn_period_start(int, int64_t);
+
+/* slo-conf.c: the slos: section */
+enum slo_kind { SLO_RATIO = 0, SLO_ALERTS, SLO_REPORTED };
+enum slo_state { SLO_OK = 0, SLO_TICKET, SLO_PAGE, SLO_EXHAUSTED };
+struct slo_match {			/* one property or link matcher */
+	char		*key;
+	int		 link;		/* links:, else properties: */
+	char		**values;	/* any of; NULL with an op */
+	size_t		  nvalues;
+	int		 op;		/* 0 equal, '<', 'l' (<=), '>', 'g' */
+	double		 num;
+};
+struct slo_filter {
+	char		*type;
+	struct slo_match *m;
+	size_t		  nm;
+};
+struct slo_alert {			/* one multi-window burn-rate rule */
+	int		 page;		/* page, else ticket */
+	int64_t		 long_win;	/* seconds */
+	int64_t		 short_win;
+	double		 factor;
+};
+struct slo_def {
+	char		*name;
+	char		*service;
+	char		*environment;
+	char		*tenant;	/* the service's only tenant, or NULL */
+	char		*description;
+	double		 objective;	/* percent */
+	int64_t		 window;	/* seconds; the period's for calendar */
+	int		 calendar;	/* BURN_* */
+	int		 timeslices;
+	int64_t		 slice;		/* seconds per bucket */
+	double		 slice_target;	/* fraction, timeslices of a ratio */
+	enum slo_kind	 kind;
+	struct slo_filter good, total;	/* SLO_RATIO */
+	struct slo_match *labels;	/* SLO_ALERTS */
+	size_t		  nlabels;
+	struct slo_alert *alerts;
+	size_t		  nalerts;
+	int		 alerts_default;	/* the scaled workbook table */
+};
+struct slo_conf {
+	struct slo_def	*slo;
+	size_t		 nslo;
+};
+int		 slo_conf_load(struct rules *, json_object *, const char *,
+		    char *, size_t);
+void		 slo_conf_free(struct rules *);
+const struct slo_def *slo_conf_find(const struct rules *, const char *);
+void		 slo_default_alerts(int64_t, int64_t, struct slo_alert *);
+const char	*slo_state_name(enum slo_state);
+char		*slo_window_name(int64_t);
+int		 slo_filter_match(const struct slo_filter *, const char *,
+		    json_object *, json_object *);
+enum slo_state	 slo_evaluate(const struct slo_def *, const struct burn *,
+		    json_object **);
+enum slo_state	 slo_state(const struct slo_def *, const struct burn *,
+		    enum slo_state *);
+struct burn	*slo_burn_new(const struct slo_def *);
+
+/* slo-sim.c: what-if, read-only */
+int		 slo_simulate(const struct rules *, const struct milestone_conf *,
+		    struct ledger *, const char *, double, int64_t, int64_t,
+		    json_object **, char *, size_t);
+
+/* slo.c: Slo claims, kept in the writer's transaction */
+struct slos;
+struct slos	*slo_new(const struct slo_conf *);
+void		 slo_free(struct slos *);
+int		 slo_apply(struct slos *, struct ledger *,
+		    const struct evidence *);
+int		 slo_flush(struct slos *, struct ledger *, int64_t);
+void		 slo_abort(struct slos *);
+
+/* gate.c: change windows, freezes, policies, exceptions; evaluation */
+struct gate_window {
+	unsigned	 days;		/* bit 0: Monday */
+	int		 from, to;	/* minutes of the day; to < from: overnight */
+	char		*tz;		/* IANA name, or "UTC" */
+	char		**services;	/* none: every one */
+	size_t		  nservices;
+	char		**envs;
+	size_t		  nenvs;
+};
+struct gate_freeze {
+	char		*reason;
+	int64_t		 start;		/* INT64_MIN: already */
+	int64_t		 end;
+	char		**services;
+	size_t		  nservices;
+	char		**envs;
+	size_t		  nenvs;
+};
+struct gate_conf {
+	struct gate_window *windows;
+	size_t		 nwindows;
+	struct gate_freeze *freezes;
+	size_t		 nfreezes;
+	int		 budget_exhausted;	/* policies */
+	int		 page_burn;
+	int		 outside_window;
+	char		**severities;	/* of incidents that deny; none: off */
+	size_t		  nseverities;
+	size_t		 approvals;	/* exceptions: N approvers */
+	char		**roles;	/* from these roles; none: any */
+	size_t		  nroles;
+	int64_t		 valid_for;	/* microseconds */
+	int		 declared;	/* gates: is in the file: violations */
+};
+int		 gate_conf_load(struct rules *, json_object *, const char *,
+		    char *, size_t);
+void		 gate_conf_free(struct rules *);
+int		 gate_window_open(const struct gate_window *, int64_t);
+int		 gate_evaluate(const struct rules *, struct ledger *,
+		    const char *, const char *, int64_t, const int *,
+		    json_object **);
+int		 gate_evaluate_seq(const struct rules *, struct ledger *,
+		    const char *, const char *, int64_t, int64_t, const int *,
+		    json_object **);
+int		 gate_apply(const struct rules *, struct ledger *,
+		    const struct evidence *);
+char		*gate_name_check(const struct rules *, const struct catalog *,
+		    const char *, const char *);
 
 /* derive.c: the one entry point */
 struct derive;

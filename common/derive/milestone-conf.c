@@ -310,6 +310,25 @@ msc_rules_block(const char *file, struct milestone_conf *mc, json_object *o,
 			if (msc_number(file, val, key, 0, 100,
 			    &mc->rollback_weight, err, errlen) == -1)
 				return (-1);
+		} else if (strcmp(key, "slo_weights") == 0) {
+			/* A burning SLO's delta, per class (slo.c, milestone.c). */
+			if (!json_object_is_type(val, json_type_object))
+				return (yaml_errf(err, errlen, file, val ? val : o,
+				    key, "%s", "must be { page: N, ticket: N }"));
+			json_object_object_foreach(val, ck, cv) {
+				if (strcmp(ck, "page") != 0 &&
+				    strcmp(ck, "ticket") != 0)
+					return (yaml_errf(err, errlen, file, cv ?
+					    cv : val, key, "unknown class %s "
+					    "(page or ticket)", ck));
+				if (msc_number(file, cv, key, 0, 100, &d, err,
+				    errlen) == -1)
+					return (-1);
+				if (strcmp(ck, "page") == 0)
+					mc->slo_page_weight = d;
+				else
+					mc->slo_ticket_weight = d;
+			}
 		} else if (strcmp(key, "default_weight") == 0) {
 			if (msc_number(file, val, key, 0, 100,
 			    &mc->default_weight, err, errlen) == -1)
@@ -345,7 +364,7 @@ msc_rules_block(const char *file, struct milestone_conf *mc, json_object *o,
 			    key, "unknown milestone rule (issue_keys, services, "
 			    "branches, max_per_deployment, max_checkpoints, "
 			    "severity_weights, default_weight, rollback_weight, "
-			    "at_risk_margin, clock)"));
+			    "slo_weights, at_risk_margin, clock)"));
 	}
 	return (0);
 }
@@ -370,6 +389,8 @@ milestone_conf_load(json_object *tree, const char *file, char *err,
 	mc->clock = 1;
 	mc->rollback_weight = MSC_DEFAULT_ROLLBACK;
 	mc->default_weight = MSC_DEFAULT_WEIGHT;
+	mc->slo_page_weight = 20;
+	mc->slo_ticket_weight = 5;
 	for (i = 0; i < sizeof(msc_default_weights) /
 	    sizeof(msc_default_weights[0]); i++)
 		msc_weight_set(mc, msc_default_weights[i].name,

@@ -29,6 +29,7 @@
  * only itself.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1235,6 +1236,115 @@ ms_collect(const struct claim *c, void *arg)
 	return (0);
 }
 
+/*
+ * An Slo revision of this batch: a milestone whose scope holds the SLO's
+ * service (in its target environment) takes a negative delta while the
+ * SLO burns (class page or ticket), weighted by the class's weight times
+ * the budget consumed (at least a tenth of it, at most all), naming the
+ * SLO and its burn; the delta is updated as the burn moves, and cleared
+ * when it stops.  Returns 0 or -1.
+ */
+static int
+ms_slo(struct milestones *ms, struct ledger *l, const struct claim *c)
+{
+	const struct milestone_conf	*mc = ms->mc;
+	json_object			*p, *links, *deltas, *d, *v, *burn;
+	const char			*svc, *env, *cls;
+	struct ms_state			*s;
+	char				*key = NULL, *basis = NULL, *reason = NULL;
+	double				 consumed = 0, w, b1 = 0;
+	size_t				 i;
+	int				 burning, rc = 0;
+
+	p = json_tokener_parse(c->properties);
+	links = json_tokener_parse(c->links);
+	svc = ms_str(links, "service");
+	env = ms_str(links, "environment");
+	cls = ms_str(p, "class");
+	if (svc == NULL || env == NULL || cls == NULL)
+		goto out;
+	burning = strcmp(cls, "page") == 0 || strcmp(cls, "ticket") == 0;
+	if (json_object_object_get_ex(p, "budget_consumed", &v))
+		consumed = json_object_get_double(v);
+	if (json_object_object_get_ex(p, "burn", &burn)) {
+		json_object_object_foreach(burn, wn, bv) {
+			(void)wn;
+			if (json_object_get_double(bv) > b1)
+				b1 = json_object_get_double(bv);
+		}
+	}
+	w = (strcmp(cls, "page") == 0 ? mc->slo_page_weight :
+	    mc->slo_ticket_weight) * (consumed / 100 < 0.1 ? 0.1 :
+	    consumed / 100 > 1 ? 1 : consumed / 100);
+	xasprintf(&key, "slo:%s", c->id);
+	xasprintf(&reason, "SLO %s burning (%s, burn rate up to %.3gx, %.4g%% "
+	    "of the error budget consumed) on %s in %s", c->id, cls, b1,
+	    consumed, svc, env);
+	basis = ms_basis_claim(c);
+	for (i = 0; i < mc->nms; i++) {
+		if (strcmp(mc->ms[i].environment, env) != 0 ||
+		    !milestone_service_in(mc, i, svc))
+			continue;
+		if ((rc = ms_load(ms, l, i)) == -1)
+			goto out;
+		s = &ms->st[i];
+		deltas = ms_get(s->props, "deltas");
+		d = ms_find_key(deltas, "key", key);
+		if (d != NULL && ms_bool(d, "active")) {
+			if (!burning) {
+				json_object_object_add(d, "active",
+				    json_object_new_boolean(0));
+				ms_set_time(d, "resolved", c->time);
+				ms_basis_add(s, basis);
+				continue;
+			}
+			if (fabs(json_object_get_double(ms_get(d, "weight")) +
+			    w) < 1e-9 && ms_str(d, "reason") != NULL &&
+			    strcmp(ms_str(d, "reason"), reason) == 0)
+				continue;
+			json_object_object_add(d, "weight",
+			    json_object_new_double(-w));
+			ms_set_str(d, "reason", reason);
+			ms_basis_add(s, basis);
+			continue;
+		}
+		if (!burning)
+			continue;
+		if (d != NULL) {	/* burning again: the same delta, anew */
+			json_object_object_add(d, "active",
+			    json_object_new_boolean(1));
+			json_object_object_del(d, "resolved");
+			json_object_object_add(d, "weight",
+			    json_object_new_double(-w));
+			ms_set_str(d, "reason", reason);
+			ms_set_time(d, "time", c->time);
+			ms_basis_add(s, basis);
+			continue;
+		}
+		d = json_object_new_object();
+		ms_set_str(d, "key", key);
+		ms_set_str(d, "kind", "slo");
+		ms_set_str(d, "slo", c->id);
+		ms_set_str(d, "service", svc);
+		ms_set_str(d, "reason", reason);
+		json_object_object_add(d, "weight", json_object_new_double(-w));
+		json_object_object_add(d, "active", json_object_new_boolean(1));
+		ms_set_time(d, "time", c->time);
+		json_object_object_add(d, "basis", json_object_new_array());
+		json_object_array_add(ms_get(d, "basis"), json_tokener_parse(
+		    basis));
+		ms_push(deltas, d, MS_DELTAS_MAX);
+		ms_basis_add(s, basis);
+	}
+out:
+	free(key);
+	free(reason);
+	free(basis);
+	json_object_put(p);
+	json_object_put(links);
+	return (rc);
+}
+
 /* Count, sum the deltas and evaluate milestone i at ms->now. */
 static void
 ms_evaluate(struct milestones *ms, size_t i)
@@ -1376,6 +1486,16 @@ milestone_flush(struct milestones *ms, struct ledger *l, int64_t now)
 		goto out;
 	for (i = 0; i < v.n; i++)
 		if (ms_deployment(ms, l, &v.c[i]) == -1)
+			goto out;
+	/* SLOs are flushed before milestones: their revisions of this batch. */
+	for (i = 0; i < v.n; i++)
+		claim_clear(&v.c[i]);
+	v.n = 0;
+	if (ledger_claim_scan(l, "Slo", 0, now, now + 1, 0, ms_collect,
+	    &v) == -1)
+		goto out;
+	for (i = 0; i < v.n; i++)
+		if (ms_slo(ms, l, &v.c[i]) == -1)
 			goto out;
 	for (i = 0; i < ms->mc->nms; i++) {
 		if (ms_load(ms, l, i) == -1)

@@ -25,5 +25,7 @@ rules_free(struct rules *r)
 	claims_free_defs(r);
 	computed_free_defs(r);
 	deploy_free_conf(r);
+	slo_conf_free(r);
+	gate_conf_free(r);
 	free(r);
 }

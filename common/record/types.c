@@ -166,6 +166,21 @@ static const struct builtin_prop builtin_props[] = {
 	ALERT_PROPS("AlertFiring"),
 	ALERT_PROPS("AlertResolved"),
 
+	/* derive/slo.c: an SLI computed elsewhere, for one SLO. */
+	{ "SliReported", "slo", PT_TEXT, 1, 0, NULL },
+	{ "SliReported", "good", PT_NUMBER, 1, 0, NULL },
+	{ "SliReported", "total", PT_NUMBER, 1, 0, NULL },
+	{ "SliReported", "start", PT_TIMESTAMP, 0, 0, NULL },
+	{ "SliReported", "end", PT_TIMESTAMP, 0, 0, NULL },
+
+	/* receiver/api-gates.c: one approval of a gate exception. */
+	{ "GateApproval", "service", PT_TEXT, 1, 0, NULL },
+	{ "GateApproval", "environment", PT_TEXT, 1, 0, NULL },
+	{ "GateApproval", "exception", PT_TEXT, 1, 0, NULL },
+	{ "GateApproval", "reason", PT_TEXT, 1, 0, NULL },
+	{ "GateApproval", "actor", PT_TEXT, 1, 0, NULL },
+	{ "GateApproval", "role", PT_TEXT, 1, 0, NULL },
+
 	{ "ReleasePublished", "tag", PT_TEXT, 1, 0, NULL },
 	{ "ReleasePublished", "name", PT_TEXT, 0, 0, NULL },
 	{ "ReleasePublished", "prerelease", PT_BOOLEAN, 0, 0, NULL },

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # milepost status (issue 14, point 3): services x environments with state
-# and age, open incidents, milestones at risk, gates closed (none: this
-# receiver has no gates endpoint); colour only on a terminal; --json; a
+# and age, open incidents, milestones at risk, gates closed (a freeze
+# closes shop/staging); colour only on a terminal; --json; a
 # client token sees its tenant only.  And progress (rate, ETA) on a
 # terminal for ledger verify and claims rebuild, nothing when piped.
 . "$(dirname "$0")/lib.sh"
@@ -21,6 +21,14 @@ s = s.replace("environment: production, scope: { services: [shop] } }\n",
               "environment: production, scope: { services: [shop] } }\n" + m8, 1)
 open(p, "w").write(s)
 PY
+# A freeze on shop/staging: the one gate closed.
+FROM=$(date -u -d '-1 hour' +%FT%TZ) UNTIL=$(date -u -d '+1 day' +%FT%TZ)
+cat >> "$T/milepost.yaml" <<YAML
+gates:
+  freezes:
+    - { reason: "Release freeze", start: "$FROM", end: "$UNTIL",
+        services: [shop], environments: [staging] }
+YAML
 start_daemon
 scenario_run
 export MILEPOST_TOKEN=$READER_TOKEN
@@ -33,16 +41,17 @@ check "... each cell's state and age (shop deployed in both, payments failed wit
 check "... the open incidents" grep -q '^open incidents: payments/production: INC-1' "$T/out"
 check "... the milestones at risk (M-8, due in 3 days, nothing verified), not M-7" \
     sh -c "grep -A1 '^milestones at risk:' '$T/out' | grep -q 'M-8 \"Card vault\" at_risk, due $SOON' && ! grep -q 'M-7' '$T/out'"
-check "... and no gates closed: this receiver has none" grep -q '^gates closed: none (this receiver has no gates endpoint)' "$T/out"
+check "... and the gates closed, each with its reasons (shop/staging: the freeze)" \
+    grep -q '^gates closed: shop/staging (freeze: freeze until .*: Release freeze)$' "$T/out"
 no_grep -q $'\033\\[' "$T/out"; eq "piped: no colour" 0 $?
 script -qec "env MILEPOST_URL=$URL MILEPOST_TOKEN=$READER_TOKEN TERM=xterm $MILEPOST status" /dev/null > "$T/tty" 2>&1
 check "on a terminal: colour (failed in red)" grep -q $'\033\\[31mfailed' "$T/tty"
 "$MILEPOST" status --json > "$T/resp"; rc=$?
 eq "--json: exit 0, every part" "0 gates_closed,incidents,milestones_at_risk,services" \
     "$rc $(json '",".join(sorted(d))')"
-eq "... the cells as the API has them, gates null (none to ask)" \
-    "ledgerly/production=failed payments/production=failed shop/production=deployed shop/staging=deployed None M-8" \
-    "$(json '" ".join(sorted("%s/%s=%s" % (c["service"], c["environment"], c["state"]) for c in d["services"])) + " %s %s" % (d["gates_closed"], ",".join(m["id"] for m in d["milestones_at_risk"]))')"
+eq "... the cells as the API has them, the closed gate as GET /v1/gates answers it" \
+    "ledgerly/production=failed payments/production=failed shop/production=deployed shop/staging=deployed shop/staging:False:freeze M-8" \
+    "$(json '" ".join(sorted("%s/%s=%s" % (c["service"], c["environment"], c["state"]) for c in d["services"])) + " %s %s" % (",".join("%s/%s:%s:%s" % (g["service"], g["environment"], g["gate"]["open"], "+".join(r["policy"] for r in g["gate"]["reasons"])) for g in d["gates_closed"]), ",".join(m["id"] for m in d["milestones_at_risk"]))')"
 MILEPOST_TOKEN=$CLIENT_TOKEN "$MILEPOST" status --json > "$T/resp"
 eq "a client token: its tenant's services only" "payments shop" \
     "$(json '" ".join(sorted(set(c["service"] for c in d["services"])))')"
