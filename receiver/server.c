@@ -362,9 +362,11 @@ fail:
 int
 server_run(struct server *srv)
 {
+	char	*safe = ledger_url_safe(srv->cf->ledger);
+
 	log_info("listening on %s, ledger %s, ledger at sequence %lld",
-	    srv->addr, srv->cf->ledger,
-	    (long long)atomic_load(&srv->metrics.ledger_seq));
+	    srv->addr, safe, (long long)atomic_load(&srv->metrics.ledger_seq));
+	free(safe);
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("%s: event loop failed", __func__);
 		return (1);

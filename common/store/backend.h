@@ -94,8 +94,14 @@ struct ledger_backend {
 	int64_t	(*outbox_retry)(struct ledger *, const char *, const char *,
 		    const char *);
 	int64_t	(*outbox_replay)(struct ledger *, const char *, int64_t);
+
+	/* Replicas (NULL: one process, always the leader; no versions). */
+	int	(*leader)(struct ledger *);	/* runs the timers: 1, 0 */
+	int	(*schema)(struct ledger *);	/* the schema's version */
 };
 
 extern const struct ledger_backend ledger_sqlite;
+extern const struct ledger_backend ledger_postgresql;
+extern const struct ledger_backend ledger_postgres;
 
 #endif /* MP_STORE_BACKEND_H */

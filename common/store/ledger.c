@@ -16,8 +16,31 @@
 
 static const struct ledger_backend *ledger_backends[] = {
 	&ledger_sqlite,
+	&ledger_postgresql,
+	&ledger_postgres,
 	NULL,
 };
+
+/*
+ * url for messages and logs: a password in it ("scheme://user:pw@…")
+ * becomes "***".  Returns a new string.
+ */
+char *
+ledger_url_safe(const char *url)
+{
+	const char	*auth, *at, *colon;
+	char		*s;
+
+	if ((auth = strstr(url, "://")) == NULL)
+		return (xstrdup(url));
+	auth += 3;
+	at = strrchr(auth, '@');
+	colon = strchr(auth, ':');
+	if (at == NULL || colon == NULL || colon > at)
+		return (xstrdup(url));
+	xasprintf(&s, "%.*s:***%s", (int)(colon - url), url, at);
+	return (s);
+}
 
 struct tip_walk {
 	const struct ledger	*l;
@@ -65,12 +88,13 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 	const struct ledger_backend	**be;
 	struct ledger			 *l;
 	const char			 *colon;
+	char				 *safe;
 	size_t				  n;
 	int				  rc;
 
 	if ((colon = strchr(url, ':')) == NULL) {
-		snprintf(err, errlen, "%s: not a ledger URL (sqlite:PATH)",
-		    url);
+		snprintf(err, errlen, "%s: not a ledger URL (sqlite:PATH or "
+		    "postgresql://…)", url);
 		return (NULL);
 	}
 	n = (size_t)(colon - url);
@@ -79,8 +103,8 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 		    strncmp((*be)->scheme, url, n) == 0)
 			break;
 	if (*be == NULL) {
-		snprintf(err, errlen, "%s: unknown ledger scheme (sqlite:PATH)",
-		    url);
+		snprintf(err, errlen, "%.*s: unknown ledger scheme (sqlite:PATH "
+		    "or postgresql://…)", (int)n, url);
 		return (NULL);
 	}
 	l = xcalloc(1, sizeof(*l));
@@ -91,8 +115,10 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 		free(l);
 		return (NULL);
 	}
+	safe = ledger_url_safe(url);
 	if (!l->readonly && l->be->head(l, &l->last_seq, l->last_hash) == -1) {
-		snprintf(err, errlen, "%s: %s", url, l->be->error(l));
+		snprintf(err, errlen, "%s: %s", safe, l->be->error(l));
+		free(safe);
 		ledger_close(l);
 		return (NULL);
 	}
@@ -100,12 +126,14 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 		if (rc == 1)
 			snprintf(err, errlen, "%s: the ledger's tip (entry "
 			    "%lld) is not its last entry; run milepost ledger "
-			    "verify", url, (long long)l->last_seq);
+			    "verify", safe, (long long)l->last_seq);
 		else
-			snprintf(err, errlen, "%s: %s", url, l->be->error(l));
+			snprintf(err, errlen, "%s: %s", safe, l->be->error(l));
+		free(safe);
 		ledger_close(l);
 		return (NULL);
 	}
+	free(safe);
 	l->pending_seq = l->last_seq;
 	memcpy(l->pending_hash, l->last_hash, MP_HASHLEN);
 	return (l);
@@ -120,12 +148,21 @@ ledger_close(struct ledger *l)
 	free(l);
 }
 
+/*
+ * Open a transaction.  A shared backend (PostgreSQL) locks the chain head
+ * here and may move last_seq/last_hash to what another replica committed
+ * (l->moved), so the pending tip is taken after the backend's begin.
+ */
 int
 ledger_begin(struct ledger *l)
 {
+	int	rc;
+
+	l->moved = 0;
+	rc = l->be->begin(l);
 	l->pending_seq = l->last_seq;
 	memcpy(l->pending_hash, l->last_hash, MP_HASHLEN);
-	return (l->be->begin(l));
+	return (rc);
 }
 
 /*
@@ -288,6 +325,18 @@ ledger_verify(struct ledger *l, struct ledger_verify *v)
 		return (1);
 	}
 	return (0);
+}
+
+int
+ledger_leader(struct ledger *l)
+{
+	return (l->be->leader != NULL ? l->be->leader(l) : 1);
+}
+
+int
+ledger_schema(struct ledger *l)
+{
+	return (l->be->schema != NULL ? l->be->schema(l) : 0);
 }
 
 /* The hook every claim revision stored passes through (NULL: none). */

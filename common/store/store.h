@@ -7,9 +7,9 @@
  * read-write handle; readers open their own with LEDGER_RDONLY.
  *
  * Rule: store/ includes util/, record/ and its backends' libraries
- * (SQLite; later libpq); it never calls derivation, the outbox's policy,
+ * (SQLite, libpq); it never calls derivation, the outbox's policy,
  * access or configuration.  The backend table (store/backend.h) is private
- * to this folder, and only this folder includes sqlite3.h.
+ * to this folder, and only this folder includes sqlite3.h and libpq-fe.h.
  */
 #ifndef MP_STORE_H
 #define MP_STORE_H
@@ -27,6 +27,12 @@ struct ledger {
 	char		 last_hash[MP_HASHLEN];
 	int64_t		 pending_seq;	/* tip inside an open transaction */
 	char		 pending_hash[MP_HASHLEN];
+	/*
+	 * Set by ledger_begin when another replica committed since this
+	 * handle's last commit (the tip was reloaded): caches built on
+	 * what this handle read before are stale.
+	 */
+	int		 moved;
 	/* Called for every claim revision stored, in its transaction. */
 	int		(*on_claim)(struct ledger *, const struct claim *,
 			    void *);
@@ -41,6 +47,8 @@ typedef int (*ledger_claim_cb)(const struct claim *, void *);
 /* ledger.c: the chain, and the facade over the backend */
 struct ledger	*ledger_open(const char *, int, char *, size_t);
 void		 ledger_close(struct ledger *);
+/* url with its password, if any, as "***" (for logs); a new string. */
+char		*ledger_url_safe(const char *);
 int		 ledger_begin(struct ledger *);
 int		 ledger_append(struct ledger *, struct evidence *);
 int		 ledger_commit(struct ledger *);
@@ -49,6 +57,10 @@ int		 ledger_scan(struct ledger *, int64_t, size_t, ledger_scan_cb,
 		    void *);
 void		 ledger_maintain(struct ledger *);
 const char	*ledger_error(struct ledger *);
+/* Does this handle's process run the timers (one replica does)? 1, 0. */
+int		 ledger_leader(struct ledger *);
+/* The schema version of the backend (its migrations applied). */
+int		 ledger_schema(struct ledger *);
 void		 ledger_on_claim(struct ledger *, int (*)(struct ledger *,
 		    const struct claim *, void *), void *);
 /* One evidence by sequence number: 1 found (taken), 0 not, -1 error. */
