@@ -17,14 +17,20 @@
 static int	cmd_ledger_exec(const struct cmd_entry *, int, char **);
 static int	cmd_ledger_verify(const char *);
 static int	cmd_ledger_raw(const char *, const char *, const char *);
+static int	cmd_ledger_migrate(const char *);
 
 const struct cmd_entry cmd_ledger_entry = {
 	.name = "ledger",
-	.usage = "verify|raw SOURCE DELIVERY [--ledger URL | -c FILE]",
-	.summary = "check the ledger's hash chain; print a raw payload",
+	.usage = "verify|migrate|raw SOURCE DELIVERY [--ledger URL | -c FILE]",
+	.summary = "check the ledger's hash chain; migrate its schema; print "
+	    "a raw payload",
 	.help =
 	    "commands:\n"
 	    "  verify                walk the hash chain\n"
+	    "  migrate               bring the ledger's schema to this "
+	    "version (milepostd\n"
+	    "                        also does at start); prints the "
+	    "version\n"
 	    "  raw SOURCE DELIVERY   write the payload of a tool's delivery "
 	    "(e.g. raw\n"
 	    "                        github 72d3162e-…) to stdout, byte for "
@@ -32,6 +38,7 @@ const struct cmd_entry cmd_ledger_entry = {
 	    "\noptions:\n"
 	    "  --ledger URL  the ledger, such as sqlite:/var/lib/milepost/"
 	    "ledger.db\n"
+	    "                or postgresql://user@host:5432/milepost\n"
 	    "  -c FILE       use the ledger of this milepostd "
 	    "configuration\n"
 	    "\nexit status: verify: 0 when the chain is intact, 1 when it is "
@@ -94,6 +101,27 @@ cmd_ledger_verify(const char *url)
 		log_warnx("ledger verify: %s: %s", url, v.reason);
 		return (CMD_EXIT_USAGE);
 	}
+}
+
+/*
+ * Open url read-write, which applies the schema's migrations (under the
+ * backend's lock, so beside running replicas too), and print the version.
+ * Returns 0, or 2 when the ledger cannot be opened.
+ */
+static int
+cmd_ledger_migrate(const char *url)
+{
+	struct ledger	*l;
+	char		 err[MP_ERRLEN];
+
+	if ((l = ledger_open(url, 0, err, sizeof(err))) == NULL) {
+		log_warnx("ledger migrate: %s", err);
+		return (CMD_EXIT_USAGE);
+	}
+	printf("ledger schema up to date (version %d), at sequence %lld\n",
+	    ledger_schema(l), (long long)l->last_seq);
+	ledger_close(l);
+	return (CMD_EXIT_OK);
 }
 
 /*
@@ -200,9 +228,10 @@ cmd_ledger_exec(const struct cmd_entry *ce, int argc, char **argv)
 	if ((rc = cmd_ledger_options(ce, argc, argv, &url, &file)) != -1)
 		return (rc);
 	if (optind >= argc)
-		return (cmd_usage_error(ce, "no ledger command (verify, raw)"));
+		return (cmd_usage_error(ce, "no ledger command (verify, "
+		    "migrate, raw)"));
 	sub = argv[optind];
-	if (strcmp(sub, "verify") == 0)
+	if (strcmp(sub, "verify") == 0 || strcmp(sub, "migrate") == 0)
 		nargs = 0;
 	else if (strcmp(sub, "raw") == 0)
 		nargs = 2;
@@ -221,7 +250,9 @@ cmd_ledger_exec(const struct cmd_entry *ce, int argc, char **argv)
 		}
 		url = cf->ledger;
 	}
-	if (nargs == 0)
+	if (strcmp(sub, "migrate") == 0)
+		rc = cmd_ledger_migrate(url);
+	else if (nargs == 0)
 		rc = cmd_ledger_verify(url);
 	else
 		rc = cmd_ledger_raw(url, argv[optind + 1], argv[optind + 2]);

@@ -93,6 +93,7 @@ struct push {
 	size_t			 nsinks;
 	struct push_reqs	 reqs;
 	int64_t			 kick_at;	/* kick armed for, or 0 */
+	int64_t			 db_head;	/* the feed's head, all replicas */
 };
 
 static void	push_scan(struct push *);
@@ -690,8 +691,12 @@ push_fill(struct push_sink *ps)
 	int64_t		 head;
 
 	if (ps->disabled || ps->filling || ps->pending >= PUSH_PENDING_MAX ||
-	    p->srv->outbox == NULL ||
-	    (head = outbox_head(p->srv->outbox)) <= ps->seen_head)
+	    p->srv->outbox == NULL)
+		return;
+	/* Another replica's changes count too (a shared ledger). */
+	if ((head = outbox_head(p->srv->outbox)) < p->db_head)
+		head = p->db_head;
+	if (head <= ps->seen_head)
 		return;
 	ps->filling = 1;
 	ps->fill_head = head;
@@ -708,7 +713,12 @@ push_scan(struct push *p)
 	int64_t			 now = push_now();
 	size_t			 i;
 
-	if (p->srv->stopping)
+	/*
+	 * Of the replicas sharing a ledger, the one that holds the leader
+	 * lock pushes, so that one object's pushes are never out of order
+	 * nor twice at once (docs/ARCHITECTURE.md).
+	 */
+	if (p->srv->stopping || !ledger_leader(p->srv->reader))
 		return;
 	for (i = 0; i < p->nsinks; i++) {
 		ps = &p->sinks[i];
@@ -742,6 +752,7 @@ static void
 push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 {
 	struct push	*p = arg;
+	int64_t		 n;
 	size_t		 i;
 
 	/*
@@ -751,7 +762,6 @@ push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 	 */
 	for (i = 0; i < p->nsinks; i++) {
 		struct push_sink *ps = &p->sinks[i];
-		int64_t		  n;
 
 		/*
 		 * Not while an outcome waits for the writer: the 410 that
@@ -766,6 +776,9 @@ push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 		    PUSH_PENDING_MAX)) != -1)
 			ps->pending = n;
 	}
+	/* The backstop for changes other replicas made (-1: none can). */
+	if ((n = ledger_feed_head(p->srv->reader)) > p->db_head)
+		p->db_head = n;
 	push_scan(p);
 }
 

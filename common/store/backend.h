@@ -98,6 +98,9 @@ struct ledger_backend {
 	/* Replicas (NULL: one process, always the leader; no versions). */
 	int	(*leader)(struct ledger *);	/* runs the timers: 1, 0 */
 	int	(*schema)(struct ledger *);	/* the schema's version */
+	int64_t	(*feed_head)(struct ledger *);	/* the last cursor */
+	/* One read snapshot from on (1) to off (0), for verify's walk. */
+	int	(*snapshot)(struct ledger *, int);
 };
 
 extern const struct ledger_backend ledger_sqlite;

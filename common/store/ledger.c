@@ -255,6 +255,8 @@ struct verify_walk {
 	char			 prev[MP_HASHLEN];
 };
 
+static int	ledger_verify_walk(struct ledger *, struct ledger_verify *);
+
 static int
 ledger_verify_one(const struct evidence *ev, void *arg)
 {
@@ -290,11 +292,27 @@ ledger_verify_one(const struct evidence *ev, void *arg)
 int
 ledger_verify(struct ledger *l, struct ledger_verify *v)
 {
+	int	rc;
+
+	memset(v, 0, sizeof(*v));
+	/* The walk and the tip in one snapshot, beside running writers. */
+	if (l->be->snapshot != NULL && l->be->snapshot(l, 1) == -1) {
+		snprintf(v->reason, sizeof(v->reason), "%s", ledger_error(l));
+		return (-1);
+	}
+	rc = ledger_verify_walk(l, v);
+	if (l->be->snapshot != NULL)
+		l->be->snapshot(l, 0);
+	return (rc);
+}
+
+static int
+ledger_verify_walk(struct ledger *l, struct ledger_verify *v)
+{
 	struct verify_walk	w;
 	int64_t			head_seq;
 	char			head_hash[MP_HASHLEN];
 
-	memset(v, 0, sizeof(*v));
 	w.v = v;
 	w.expect = 1;
 	strlcpy(w.prev, LEDGER_GENESIS, sizeof(w.prev));
@@ -467,6 +485,12 @@ int64_t
 ledger_feed_append(struct ledger *l, const struct change *ch)
 {
 	return (l->be->feed_append(l, ch));
+}
+
+int64_t
+ledger_feed_head(struct ledger *l)
+{
+	return (l->be->feed_head != NULL ? l->be->feed_head(l) : -1);
 }
 
 int

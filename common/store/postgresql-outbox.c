@@ -81,6 +81,21 @@ pgob_feed_append(struct ledger *l, const struct change *ch)
 	return (cursor);
 }
 
+/* The last cursor committed, by any replica; -1 on error. */
+int64_t
+pgob_feed_head(struct ledger *l)
+{
+	PGresult	*res;
+	int64_t		 n;
+
+	if ((res = pg_run(l, "SELECT coalesce(max(cursor), 0) FROM changes",
+	    NULL, 1)) == NULL)
+		return (-1);
+	n = pg_int(res, 0, 0);
+	PQclear(res);
+	return (n);
+}
+
 int
 pgob_feed_scan(struct ledger *l, int64_t after, size_t limit,
     const char *tenant, int (*cb)(const struct change *, void *), void *arg)

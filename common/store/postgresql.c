@@ -1142,7 +1142,9 @@ pg_rebuild_begin(struct ledger *l)
 		return (-1);
 	pg->nst = 0;
 	pg->noprep = 1;
-	if (pg_exec(l, "BEGIN READ WRITE") == -1)
+	/* One snapshot: evidence committed meanwhile is neither side's. */
+	if (pg_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ WRITE") ==
+	    -1)
 		return (-1);
 	pg->in_txn = 1;
 	return (pg_exec(l, pg_shadow));
@@ -1264,6 +1266,23 @@ pg_leader(struct ledger *l)
 	return (pg->leader);
 }
 
+/* verify: the walk and the tip read in one REPEATABLE READ snapshot. */
+static int
+pg_snapshot(struct ledger *l, int on)
+{
+	struct pg	*pg = PG(l);
+	int		 rc;
+
+	if (on) {
+		if ((rc = pg_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ "
+		    "READ ONLY")) == 0)
+			pg->in_txn = 1;
+		return (rc);
+	}
+	pg->in_txn = 0;
+	return (pg_exec(l, "COMMIT"));
+}
+
 static int
 pg_schema(struct ledger *l)
 {
@@ -1316,6 +1335,8 @@ pg_schema(struct ledger *l)
 	.outbox_replay = pgob_replay,					\
 	.leader = pg_leader,						\
 	.schema = pg_schema,						\
+	.snapshot = pg_snapshot,					\
+	.feed_head = pgob_feed_head,					\
 }
 
 const struct ledger_backend ledger_postgresql = PG_BACKEND("postgresql");

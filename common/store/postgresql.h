@@ -38,6 +38,7 @@ const char	*pg_val(const PGresult *, int, int);
 /* postgresql-outbox.c */
 extern const char	*pgob_schema_v1;
 int64_t		 pgob_feed_append(struct ledger *, const struct change *);
+int64_t		 pgob_feed_head(struct ledger *);
 int		 pgob_feed_scan(struct ledger *, int64_t, size_t,
 		    const char *, int (*)(const struct change *, void *),
 		    void *);

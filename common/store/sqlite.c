@@ -1097,6 +1097,13 @@ lite_claim_history(struct ledger *l, const char *type, const char *id,
 	return (lite_claim_each(st, type, id, cb, arg) == -1 ? -1 : 0);
 }
 
+/* The schema's version (PRAGMA user_version, set by lite_schema). */
+static int
+lite_schema_version(struct ledger *l)
+{
+	return (3);
+}
+
 const struct ledger_backend ledger_sqlite = {
 	.scheme = "sqlite",
 	.open = lite_open,
@@ -1141,6 +1148,7 @@ const struct ledger_backend ledger_sqlite = {
 	.outbox_ack = liteob_ack,
 	.outbox_retry = liteob_retry,
 	.outbox_replay = liteob_replay,
+	.schema = lite_schema_version,
 };
 
 /* The connection (sqlite-outbox.c shares it, in the same transaction). */

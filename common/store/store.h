@@ -149,6 +149,8 @@ struct change {
 };
 /* Append one entry (writer, in its transaction); its cursor, or -1. */
 int64_t		 ledger_feed_append(struct ledger *, const struct change *);
+/* The feed's last cursor, as committed by any replica; -1 (unknown). */
+int64_t		 ledger_feed_head(struct ledger *);
 /* Up to limit entries after cursor (of tenant, unless NULL); -1 error. */
 int		 ledger_feed_scan(struct ledger *, int64_t, size_t,
 		    const char *, int (*)(const struct change *, void *),
