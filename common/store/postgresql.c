@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/postgresql.h"
 
@@ -139,6 +140,7 @@ struct pg {
 	int		 in_txn;
 	int		 noprep;	/* rebuild: TEMP shadows, no plans */
 	int		 leader;	/* holds PG_LOCK_LEADER */
+	time_t		 reset_at;	/* the last reconnection tried */
 	struct pgstmt	 st[PG_NSTMT];
 	int		 nst;
 	char		 err[MP_ERRLEN];
@@ -212,6 +214,13 @@ pg_alive(struct ledger *l)
 		    "database was lost");
 		return (-1);
 	}
+	/* At most one attempt a second: a reset blocks its thread. */
+	if (time(NULL) == pg->reset_at) {
+		snprintf(pg->err, sizeof(pg->err), "no connection to the "
+		    "database (retrying)");
+		return (-1);
+	}
+	pg->reset_at = time(NULL);
 	PQreset(pg->conn);
 	pg->nst = 0;
 	pg->leader = 0;
@@ -219,6 +228,8 @@ pg_alive(struct ledger *l)
 		pg_line(pg->err, sizeof(pg->err), PQerrorMessage(pg->conn));
 		return (-1);
 	}
+	PQclear(PQexec(pg->conn, "SET lock_timeout = '5s'; SET "
+	    "statement_timeout = '60s'"));
 	if (l->readonly)
 		PQclear(PQexec(pg->conn, "SET default_transaction_read_only = "
 		    "on"));
@@ -486,6 +497,14 @@ pg_open(struct ledger *l, const char *rest, int readonly, char *err,
 		goto fail;
 	}
 	PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
+	/*
+	 * Bounded waits: the writer gives up on a lock after 5 s (SQLite's
+	 * busy timeout) and its batch gets a 503; no statement runs longer
+	 * than a minute.
+	 */
+	if (pg_exec(l, "SET lock_timeout = '5s'; SET statement_timeout = "
+	    "'60s'") == -1)
+		goto fail;
 	if (readonly) {
 		if (pg_exec(l, "SET default_transaction_read_only = on") == -1 ||
 		    pg_schema_check(l) == -1)

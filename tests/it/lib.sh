@@ -52,6 +52,14 @@ CREATE AGGREGATE group_concat(anyelement, text) (SFUNC = gc_step,
 CREATE FUNCTION json_extract(j text, p text) RETURNS text LANGUAGE sql
  IMMUTABLE AS $$ SELECT (j::jsonb) #>> string_to_array(nullif(substr(p, 3),
  ''), '.') $$;
+CREATE FUNCTION json_type(j text, p text) RETURNS text LANGUAGE sql
+ IMMUTABLE AS $$ SELECT CASE jsonb_typeof(v) WHEN 'number' THEN CASE WHEN
+ v #>> '{}' ~ '^-?[0-9]+$' THEN 'integer' ELSE 'real' END WHEN 'string'
+ THEN 'text' WHEN 'boolean' THEN v #>> '{}' ELSE jsonb_typeof(v) END FROM
+ (SELECT (j::jsonb) #> string_to_array(nullif(substr(p, 3), ''), '.') AS v)
+ AS x $$;
+CREATE FUNCTION hex(b bytea) RETURNS text LANGUAGE sql IMMUTABLE AS
+ $$ SELECT upper(encode(b, 'hex')) $$;
 CREATE VIEW sqlite_master AS SELECT table_name::text AS name,
  'table'::text AS type FROM information_schema.tables
  WHERE table_schema = 'public' AND table_name <> 'sqlite_master';
@@ -85,8 +93,8 @@ if [ -n "${MILEPOST_TEST_PG:-}" ]; then
 		pg_newdb "$MILEPOST_TEST_PG"
 		sqlite3() {
 			if [ "$#" -ge 2 ] && [ "$1" = "$T/ledger.db" ]; then
-				printf '%s\n' "$2" | psql "$LEDGER_URL" -qAt -F'|' \
-				    -v ON_ERROR_STOP=1 -f -
+				printf '%s\n' "$2" | python3 "$top_srcdir/tests/it/pg-sql.py" |
+				    psql "$LEDGER_URL" -qAt -F'|' -v ON_ERROR_STOP=1 -f -
 			else
 				command sqlite3 "$@"
 			fi
