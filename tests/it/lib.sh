@@ -50,8 +50,9 @@ CREATE AGGREGATE group_concat(anyelement) (SFUNC = gc_step, STYPE = text);
 CREATE AGGREGATE group_concat(anyelement, text) (SFUNC = gc_step,
  STYPE = text);
 CREATE FUNCTION json_extract(j text, p text) RETURNS text LANGUAGE sql
- IMMUTABLE AS $$ SELECT (j::jsonb) #>> string_to_array(nullif(substr(p, 3),
- ''), '.') $$;
+ IMMUTABLE AS $$ SELECT CASE json_typeof(v) WHEN 'boolean' THEN CASE WHEN
+ v::text = 'true' THEN '1' ELSE '0' END ELSE v #>> '{}' END FROM (SELECT
+ (j::json) #> string_to_array(nullif(substr(p, 3), ''), '.') AS v) AS x $$;
 CREATE FUNCTION json_type(j text, p text) RETURNS text LANGUAGE sql
  IMMUTABLE AS $$ SELECT CASE jsonb_typeof(v) WHEN 'number' THEN CASE WHEN
  v #>> '{}' ~ '^-?[0-9]+$' THEN 'integer' ELSE 'real' END WHEN 'string'
