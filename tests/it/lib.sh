@@ -93,12 +93,29 @@ if [ -n "${MILEPOST_TEST_PG:-}" ]; then
 	else
 		pg_newdb "$MILEPOST_TEST_PG"
 		sqlite3() {
+			local sep='|'
+			if [ "$#" -ge 4 ] && [ "$1" = -separator ]; then
+				sep=$2; shift 2
+			fi
 			if [ "$#" -ge 2 ] && [ "$1" = "$T/ledger.db" ]; then
 				printf '%s\n' "$2" | python3 "$top_srcdir/tests/it/pg-sql.py" |
-				    psql "$LEDGER_URL" -qAt -F'|' -v ON_ERROR_STOP=1 -f -
+				    psql "$LEDGER_URL" -qAt -F"$sep" -v ON_ERROR_STOP=1 -f -
 			else
-				command sqlite3 "$@"
+				command sqlite3 ${sep:+-separator "$sep"} "$@"
 			fi
+		}
+		# rm of the SQLite ledger (a script starting afresh): a new
+		# database in its place.
+		rm() {
+			local a
+			for a in "$@"; do
+				case $a in "$T/ledger.db"*)
+					psql "$PG_BASE/postgres" -qAt -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null
+					pg_newdb "$PG_BASE"
+					break ;;
+				esac
+			done
+			command rm "$@"
 		}
 		# The agent, with the SQLite URL of the ledger mapped to it.
 		cat > "$T/milepost" <<EOF

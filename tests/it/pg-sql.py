@@ -27,6 +27,9 @@ for st in sql.split(";"):
                     r"\1min(\2)\3", st, flags=re.I)
     stmts.append(st)
 sql = ";".join(stmts)
+# A comparison as the one column: SQLite prints 1/0, PostgreSQL t/f.
+sql = re.sub(r"^(\s*SELECT\s+)([^,;]*?(?:<=|>=|<>|!=|<|>|=)[^,;]*?)(\s+FROM\b)",
+             r"\1(\2)::int\3", sql, flags=re.I)
 sql = re.sub(r"\b[xX]'([0-9a-fA-F]*)'", r"'\\x\1'::bytea", sql)
 sql = re.sub(r"\bWHERE\s+1\b(?!\s*[=<>!])", "WHERE true", sql)
 
