@@ -61,6 +61,15 @@ CREATE FUNCTION json_type(j text, p text) RETURNS text LANGUAGE sql
  AS x $$;
 CREATE FUNCTION hex(b bytea) RETURNS text LANGUAGE sql IMMUTABLE AS
  $$ SELECT upper(encode(b, 'hex')) $$;
+CREATE FUNCTION printf(f text, a text, b bigint) RETURNS text LANGUAGE sql
+ IMMUTABLE AS $$ SELECT replace(replace(f, '%s', a), '%06d',
+ lpad(b::text, 6, '0')) $$;
+CREATE FUNCTION strftime(f text, t bigint, m text) RETURNS text
+ LANGUAGE sql IMMUTABLE AS $$ SELECT replace(replace(replace(replace(
+ replace(replace(f, '%Y', to_char(ts, 'YYYY')), '%m', to_char(ts, 'MM')),
+ '%d', to_char(ts, 'DD')), '%H', to_char(ts, 'HH24')), '%M',
+ to_char(ts, 'MI')), '%S', to_char(ts, 'SS')) FROM (SELECT to_timestamp(t)
+ AT TIME ZONE 'UTC' AS ts) AS x $$;
 CREATE VIEW sqlite_master AS SELECT table_name::text AS name,
  'table'::text AS type FROM information_schema.tables
  WHERE table_schema = 'public' AND table_name <> 'sqlite_master';
