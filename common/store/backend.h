@@ -99,6 +99,11 @@ struct ledger_backend {
 	int	(*leader)(struct ledger *);	/* runs the timers: 1, 0 */
 	int	(*schema)(struct ledger *);	/* the schema's version */
 	int64_t	(*feed_head)(struct ledger *);	/* the last cursor */
+	/* milepost ledger copy: everything else, in storage order. */
+	int	(*raw_scan)(struct ledger *, ledger_raw_cb, void *);
+	int	(*claim_all)(struct ledger *, ledger_claim_cb, void *);
+	int	(*pending_all)(struct ledger *, int (*)(const char *,
+		    const char *, int64_t, void *), void *);
 	/* One read snapshot from on (1) to off (0), for verify's walk. */
 	int	(*snapshot)(struct ledger *, int);
 };

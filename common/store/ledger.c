@@ -469,6 +469,25 @@ ledger_raw_get(struct ledger *l, const char *source, const char *delivery,
 }
 
 int
+ledger_raw_scan(struct ledger *l, ledger_raw_cb cb, void *arg)
+{
+	return (l->be->raw_scan(l, cb, arg));
+}
+
+int
+ledger_claim_all(struct ledger *l, ledger_claim_cb cb, void *arg)
+{
+	return (l->be->claim_all(l, cb, arg));
+}
+
+int
+ledger_pending_all(struct ledger *l, int (*cb)(const char *, const char *,
+    int64_t, void *), void *arg)
+{
+	return (l->be->pending_all(l, cb, arg));
+}
+
+int
 ledger_rebuild_begin(struct ledger *l)
 {
 	return (l->be->rebuild_begin(l));

@@ -1285,6 +1285,103 @@ pg_leader(struct ledger *l)
 	return (pg->leader);
 }
 
+/* Every raw payload in arrival order, PG_PAGE/10 a query (ledger copy). */
+static int
+pg_raw_scan(struct ledger *l, ledger_raw_cb cb, void *arg)
+{
+	struct pgargs	 a;
+	PGresult	*res;
+	unsigned char	*raw;
+	int64_t		 after = 0;
+	size_t		 len;
+	int		 i, n, rc = 0;
+
+	do {
+		a.n = 0;
+		pg_arg_int(&a, after);
+		if ((res = pg_run(l, "SELECT n, source, delivery, recorded_at, "
+		    "encoding, body FROM raw_payloads WHERE n > $1 ORDER BY n "
+		    "LIMIT 100", &a, 1)) == NULL)
+			return (-1);
+		n = PQntuples(res);
+		for (i = 0; i < n && rc == 0; i++) {
+			after = pg_int(res, i, 0);
+			if ((raw = PQunescapeBytea((const unsigned char *)
+			    PQgetvalue(res, i, 5), &len)) == NULL) {
+				rc = -1;
+				break;
+			}
+			rc = cb(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+			    pg_int(res, i, 3), PQgetvalue(res, i, 4), raw, len,
+			    arg);
+			PQfreemem(raw);
+		}
+		PQclear(res);
+	} while (rc == 0 && n == 100);
+	return (rc);
+}
+
+/* Every claim revision in (type, id, revision) order, by pages. */
+static int
+pg_claim_all(struct ledger *l, ledger_claim_cb cb, void *arg)
+{
+	struct pgargs	 a;
+	struct claim	 c;
+	PGresult	*res;
+	char		*type = xstrdup(""), *id = xstrdup("");
+	int64_t		 rev = 0;
+	int		 i, n, rc = 0;
+
+	do {
+		a.n = 0;
+		pg_arg_text(&a, type);
+		pg_arg_text(&a, id);
+		pg_arg_int(&a, rev);
+		if ((res = pg_run(l, "SELECT type, id, " PG_CL_COLS " FROM "
+		    "claim_revisions WHERE (type, id, revision) > ($1, $2, $3) "
+		    "ORDER BY type, id, revision LIMIT 1000", &a, 1)) == NULL) {
+			rc = -1;
+			break;
+		}
+		n = PQntuples(res);
+		for (i = 0; i < n && rc == 0; i++) {
+			memset(&c, 0, sizeof(c));
+			c.type = pg_dup(res, i, 0);
+			c.id = pg_dup(res, i, 1);
+			pg_claim_row(res, i, 2, &c);
+			rc = cb(&c, arg);
+			free(type);
+			free(id);
+			type = xstrdup(c.type);
+			id = xstrdup(c.id);
+			rev = c.revision;
+			claim_clear(&c);
+		}
+		PQclear(res);
+	} while (rc == 0 && n == 1000);
+	free(type);
+	free(id);
+	return (rc);
+}
+
+static int
+pg_pending_all(struct ledger *l, int (*cb)(const char *, const char *,
+    int64_t, void *), void *arg)
+{
+	PGresult	*res;
+	int		 i, n, rc = 0;
+
+	if ((res = pg_run(l, "SELECT ctype, subject, seq FROM claim_pending "
+	    "ORDER BY ctype, subject, seq", NULL, 1)) == NULL)
+		return (-1);
+	n = PQntuples(res);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = cb(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    pg_int(res, i, 2), arg);
+	PQclear(res);
+	return (rc);
+}
+
 /* verify: the walk and the tip read in one REPEATABLE READ snapshot. */
 static int
 pg_snapshot(struct ledger *l, int on)
@@ -1356,6 +1453,9 @@ pg_schema(struct ledger *l)
 	.schema = pg_schema,						\
 	.snapshot = pg_snapshot,					\
 	.feed_head = pgob_feed_head,					\
+	.raw_scan = pg_raw_scan,					\
+	.claim_all = pg_claim_all,					\
+	.pending_all = pg_pending_all,					\
 }
 
 const struct ledger_backend ledger_postgresql = PG_BACKEND("postgresql");

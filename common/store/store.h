@@ -122,6 +122,18 @@ int		 ledger_raw_put(struct ledger *, const char *, const char *,
 int		 ledger_raw_get(struct ledger *, const char *, const char *,
 		    int64_t *, struct buf *, struct buf *);
 /*
+ * For milepost ledger copy, everything beside the chain in storage order:
+ * every raw payload (source, delivery, recorded_at, encoding, body, len:
+ * borrowed), every claim revision in (type, id, revision) order, every
+ * held revision.  A cb returning -1 stops with an error.  0 or -1.
+ */
+typedef int (*ledger_raw_cb)(const char *, const char *, int64_t,
+		    const char *, const void *, size_t, void *);
+int		 ledger_raw_scan(struct ledger *, ledger_raw_cb, void *);
+int		 ledger_claim_all(struct ledger *, ledger_claim_cb, void *);
+int		 ledger_pending_all(struct ledger *, int (*)(const char *,
+		    const char *, int64_t, void *), void *);
+/*
  * claims rebuild: claim writes go to shadow tables from rebuild_begin on;
  * rebuild_diff compares them with the stored claims of the types named
  * (a NULL-terminated list: those the replay derives) (0 equal, 1 with the
