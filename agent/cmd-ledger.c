@@ -107,7 +107,12 @@ cmd_ledger_verify(const char *url)
 		    (long long)v.bad_seq, v.reason);
 		return (CMD_EXIT_FAIL);
 	default:
-		log_warnx("ledger verify: %s: %s", url, v.reason);
+		{
+			char	*safe = ledger_url_safe(url);
+
+			log_warnx("ledger verify: %s: %s", safe, v.reason);
+			free(safe);
+		}
 		return (CMD_EXIT_USAGE);
 	}
 }
@@ -202,7 +207,12 @@ cmd_ledger_raw(const char *url, const char *source, const char *delivery)
 	buf_init(&out);
 	rc = ledger_raw_get(l, source, delivery, &at, &enc, &z);
 	if (rc == -1) {
-		log_warnx("ledger raw: %s: %s", url, ledger_error(l));
+		{
+			char	*safe = ledger_url_safe(url);
+
+			log_warnx("ledger raw: %s: %s", safe, ledger_error(l));
+			free(safe);
+		}
 		rc = CMD_EXIT_USAGE;
 	} else if (rc == 0) {
 		log_warnx("ledger raw: no payload of source %s with delivery "
@@ -442,8 +452,8 @@ cmd_ledger_copy(const struct cmd_entry *ce, int argc, char **argv)
 	}
 	if (cp.dst->last_seq != 0 || ledger_claim_all(cp.dst,
 	    cmd_ledger_digest_one, &cp) == -1 || cp.claims != 0) {
-		log_warnx("ledger copy: %s: not an empty ledger (entry %lld)",
-		    to, (long long)cp.dst->last_seq);
+		log_warnx("ledger copy: the destination is not an empty ledger "
+		    "(entry %lld)", (long long)cp.dst->last_seq);
 		rc = CMD_EXIT_USAGE;
 		goto out;
 	}

@@ -363,7 +363,10 @@ pgob_ack(struct ledger *l, const struct outbox_ack *a)
 	return (0);
 }
 
-/* Statements of retry and replay: (sink, type, id, since), any NULL. */
+/*
+ * Statements of retry and replay: $1 sink, then $2 type and $3 id
+ * (nargs 3), or $2 since (nargs 2); text may be NULL.
+ */
 static int64_t
 pgob_exec(struct ledger *l, const char *sql, const char *sink,
     const char *type, const char *id, int64_t since, int nargs)
@@ -371,12 +374,12 @@ pgob_exec(struct ledger *l, const char *sql, const char *sink,
 	struct pgargs	a = { .n = 0 };
 
 	pg_arg_text(&a, sink);
-	if (nargs > 1)
-		pg_arg_text(&a, type);
-	if (nargs > 2)
-		pg_arg_text(&a, id);
-	if (nargs > 3)
+	if (nargs == 2)
 		pg_arg_int(&a, since);
+	if (nargs == 3) {
+		pg_arg_text(&a, type);
+		pg_arg_text(&a, id);
+	}
 	return (pg_cmd(l, sql, &a));
 }
 
@@ -429,8 +432,8 @@ pgob_replay(struct ledger *l, const char *sink, int64_t since)
 	    "acked_rev = CASE WHEN status = 'done' THEN 0 ELSE acked_rev END, "
 	    "etag = CASE WHEN status = 'done' THEN NULL ELSE etag END, "
 	    "status = 'pending', attempts = 0, next_at = 0 "
-	    "WHERE want_at >= $4 AND ($1::text IS NULL OR sink = $1::text)",
-	    sink, NULL, NULL, since, 4);
+	    "WHERE want_at >= $2 AND ($1::text IS NULL OR sink = $1::text)",
+	    sink, NULL, NULL, since, 2);
 	return (pgob_enable(l, sink, n));
 }
 
