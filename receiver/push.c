@@ -94,12 +94,15 @@ struct push {
 	struct push_reqs	 reqs;
 	int64_t			 kick_at;	/* kick armed for, or 0 */
 	int64_t			 db_head;	/* the feed's head, all replicas */
+	struct event		*wake;		/* another replica committed */
+	int			 wake_fd;
 };
 
 static void	push_scan(struct push *);
 static void	push_send(struct push_req *);
 static void	push_reset_http(struct push_req *);
 static void	push_kick_at(struct push *, int64_t);
+static void	push_wake_watch(struct push *);
 
 static int64_t
 push_now(void)
@@ -748,6 +751,41 @@ push_later_cb(evutil_socket_t fd, short kind, void *arg)
 	push_scan(p);
 }
 
+/*
+ * A shared ledger's wake-up (PostgreSQL's NOTIFY at another replica's
+ * commit that changed the feed): read the feed's head and scan now, not
+ * at the next poll.
+ */
+static void
+push_wake_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct push	*p = arg;
+	int64_t		 n;
+
+	if (ledger_wake_drain(p->srv->reader) == 0)
+		return;
+	if ((n = ledger_feed_head(p->srv->reader)) > p->db_head)
+		p->db_head = n;
+	push_scan(p);
+}
+
+/* Watch the wake-up socket; a reset connection has another. */
+static void
+push_wake_watch(struct push *p)
+{
+	int	fd = ledger_wake_fd(p->srv->reader);
+
+	if (fd == p->wake_fd)
+		return;
+	if (p->wake != NULL)
+		event_free(p->wake);
+	p->wake = NULL;
+	p->wake_fd = fd;
+	if (fd >= 0 && (p->wake = event_new(p->base, fd, EV_READ | EV_PERSIST,
+	    push_wake_cb, p)) != NULL)
+		event_add(p->wake, NULL);
+}
+
 static void
 push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 {
@@ -777,6 +815,8 @@ push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 			ps->pending = n;
 	}
 	/* The backstop for changes other replicas made (-1: none can). */
+	push_wake_watch(p);
+	ledger_wake_drain(p->srv->reader);
 	if ((n = ledger_feed_head(p->srv->reader)) > p->db_head)
 		p->db_head = n;
 	push_scan(p);
@@ -899,7 +939,9 @@ push_new(struct server *srv, char *err, size_t errlen)
 		    p->sinks[i].sc->impl->name, p->sinks[i].disabled ?
 		    ": disabled (410); milepost outbox retry enables it" : "");
 	}
+	p->wake_fd = -1;
 	if (p->nsinks > 0) {
+		push_wake_watch(p);
 		event_add(p->poll, &tv);
 		event_active(p->kick, EV_TIMEOUT, 0);
 	}
@@ -931,5 +973,7 @@ push_free(struct push *p)
 	event_free(p->kick);
 	event_free(p->later);
 	event_free(p->poll);
+	if (p->wake != NULL)
+		event_free(p->wake);
 	free(p);
 }

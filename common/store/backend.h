@@ -99,6 +99,9 @@ struct ledger_backend {
 	int	(*leader)(struct ledger *);	/* runs the timers: 1, 0 */
 	int	(*schema)(struct ledger *);	/* the schema's version */
 	int64_t	(*feed_head)(struct ledger *);	/* the last cursor */
+	/* Wake-ups when any replica's commit changed the feed. */
+	int	(*wake_fd)(struct ledger *);	/* a socket to watch, or -1 */
+	int	(*wake_drain)(struct ledger *);	/* wake-ups read: N, or 0 */
 	/* milepost ledger copy: everything else, in storage order. */
 	int	(*raw_scan)(struct ledger *, ledger_raw_cb, void *);
 	int	(*claim_all)(struct ledger *, ledger_claim_cb, void *);

@@ -506,6 +506,18 @@ ledger_feed_append(struct ledger *l, const struct change *ch)
 	return (l->be->feed_append(l, ch));
 }
 
+int
+ledger_wake_fd(struct ledger *l)
+{
+	return (l->be->wake_fd != NULL ? l->be->wake_fd(l) : -1);
+}
+
+int
+ledger_wake_drain(struct ledger *l)
+{
+	return (l->be->wake_drain != NULL ? l->be->wake_drain(l) : 0);
+}
+
 int64_t
 ledger_feed_head(struct ledger *l)
 {

@@ -78,6 +78,7 @@ pgob_feed_append(struct ledger *l, const struct change *ch)
 		return (-1);
 	cursor = pg_int(res, 0, 0);
 	PQclear(res);
+	pg_feed_changed(l);
 	return (cursor);
 }
 

@@ -141,6 +141,8 @@ struct pg {
 	int		 noprep;	/* rebuild: TEMP shadows, no plans */
 	int		 leader;	/* holds PG_LOCK_LEADER */
 	time_t		 reset_at;	/* the last reconnection tried */
+	int		 notify;	/* this transaction changed the feed */
+	int		 listening;	/* LISTEN milepost_changes done */
 	struct pgstmt	 st[PG_NSTMT];
 	int		 nst;
 	char		 err[MP_ERRLEN];
@@ -224,6 +226,7 @@ pg_alive(struct ledger *l)
 	PQreset(pg->conn);
 	pg->nst = 0;
 	pg->leader = 0;
+	pg->listening = 0;
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		pg_line(pg->err, sizeof(pg->err), PQerrorMessage(pg->conn));
 		return (-1);
@@ -570,6 +573,13 @@ pg_commit(struct ledger *l)
 	PGresult	*res;
 	int64_t		 version;
 
+	/* Wake the pushers of every replica (delivered at COMMIT). */
+	if (pg->notify && (res = pg_run(l, "SELECT pg_notify("
+	    "'milepost_changes', '')", NULL, 1)) == NULL)
+		return (-1);
+	if (pg->notify)
+		PQclear(res);
+	pg->notify = 0;
 	if ((res = pg_run(l, "UPDATE ledger_head SET version = version + 1 "
 	    "WHERE k = 1 RETURNING version", NULL, 1)) == NULL)
 		return (-1);
@@ -593,6 +603,7 @@ pg_rollback(struct ledger *l)
 	    PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(pg->conn, "ROLLBACK"));
 	pg->in_txn = 0;
+	pg->notify = 0;
 	memcpy(pg->err, saved, sizeof(saved));
 }
 
@@ -1382,6 +1393,46 @@ pg_pending_all(struct ledger *l, int (*cb)(const char *, const char *,
 	return (rc);
 }
 
+/* The feed changed in this transaction: NOTIFY at commit. */
+void
+pg_feed_changed(struct ledger *l)
+{
+	PG(l)->notify = 1;
+}
+
+/*
+ * The pushers' wake-up: LISTEN on this (read-only) connection, once per
+ * connection; its socket, or -1 while there is none.
+ */
+static int
+pg_wake_fd(struct ledger *l)
+{
+	struct pg	*pg = PG(l);
+
+	if (pg_alive(l) == -1)
+		return (-1);
+	if (!pg->listening && pg_exec(l, "LISTEN milepost_changes") == 0)
+		pg->listening = 1;
+	return (pg->listening ? PQsocket(pg->conn) : -1);
+}
+
+/* Read what arrived on the socket: how many notifications. */
+static int
+pg_wake_drain(struct ledger *l)
+{
+	struct pg	*pg = PG(l);
+	PGnotify	*n;
+	int		 count = 0;
+
+	if (PQconsumeInput(pg->conn) == 0)
+		return (0);	/* broken: the next statement resets it */
+	while ((n = PQnotifies(pg->conn)) != NULL) {
+		PQfreemem(n);
+		count++;
+	}
+	return (count);
+}
+
 /* verify: the walk and the tip read in one REPEATABLE READ snapshot. */
 static int
 pg_snapshot(struct ledger *l, int on)
@@ -1453,6 +1504,8 @@ pg_schema(struct ledger *l)
 	.schema = pg_schema,						\
 	.snapshot = pg_snapshot,					\
 	.feed_head = pgob_feed_head,					\
+	.wake_fd = pg_wake_fd,						\
+	.wake_drain = pg_wake_drain,					\
 	.raw_scan = pg_raw_scan,					\
 	.claim_all = pg_claim_all,					\
 	.pending_all = pg_pending_all,					\

@@ -32,6 +32,7 @@ PGresult	*pg_run(struct ledger *, const char *, struct pgargs *, int);
 int		 pg_exec(struct ledger *, const char *);
 int		 pg_cmd(struct ledger *, const char *, struct pgargs *);
 int64_t		 pg_int(const PGresult *, int, int);
+void		 pg_feed_changed(struct ledger *);
 char		*pg_dup(const PGresult *, int, int);
 const char	*pg_val(const PGresult *, int, int);
 

@@ -163,6 +163,14 @@ struct change {
 int64_t		 ledger_feed_append(struct ledger *, const struct change *);
 /* The feed's last cursor, as committed by any replica; -1 (unknown). */
 int64_t		 ledger_feed_head(struct ledger *);
+/*
+ * A read-only handle's wake-up (PostgreSQL: LISTEN, NOTIFY at every
+ * commit that changed the feed): the socket to watch for it, or -1 (none:
+ * poll), which changes when the connection is reset; drain says how many
+ * arrived since (0: a spurious wake).
+ */
+int		 ledger_wake_fd(struct ledger *);
+int		 ledger_wake_drain(struct ledger *);
 /* Up to limit entries after cursor (of tenant, unless NULL); -1 error. */
 int		 ledger_feed_scan(struct ledger *, int64_t, size_t,
 		    const char *, int (*)(const struct change *, void *),
