@@ -16,6 +16,40 @@ import re
 import sys
 
 sql = sys.stdin.read()
+
+
+def items(s):
+    """Split a select list at its top-level commas."""
+    out, depth, quote, cur = [], 0, None, ""
+    for c in s:
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+            continue
+        cur += c
+    return out + [cur]
+
+
+def bare_min(st):
+    """count(*), a, b FROM … -> count(*), min(a), min(b) FROM …"""
+    m = re.match(r"(\s*SELECT\s+)(.*?)(\s+FROM\b.*)$", st, re.I | re.S)
+    if m is None:
+        return st
+    cols = items(m.group(2))
+    if not re.match(r"\s*count\(\*\)\s*$", cols[0], re.I):
+        return st
+    cols = [cols[0]] + ["min(%s)" % c.strip() for c in cols[1:]]
+    return m.group(1) + ", ".join(cols) + m.group(3)
+
+
 # SQLite orders an aggregate's single row by anything, and takes bare
 # columns beside count(*) from any row: drop the ORDER BY, take min().
 stmts = []
@@ -23,12 +57,12 @@ for st in sql.split(";"):
     if re.match(r"\s*SELECT\s+(count|group_concat|max|min|sum|total)\s*\(",
                 st, re.I) and not re.search(r"\bGROUP\s+BY\b", st, re.I):
         st = re.sub(r"\s+ORDER\s+BY\s+[\w., ]+\s*$", "", st, flags=re.I)
-        st = re.sub(r"^(\s*SELECT\s+count\(\*\)\s*,\s*)(\w+)(\s+FROM)",
-                    r"\1min(\2)\3", st, flags=re.I)
+        st = bare_min(st)
     stmts.append(st)
 sql = ";".join(stmts)
 # A comparison as the one column: SQLite prints 1/0, PostgreSQL t/f.
-sql = re.sub(r"^(\s*SELECT\s+)([^,;]*?(?:<=|>=|<>|!=|<|>|=)[^,;]*?)(\s+FROM\b)",
+sql = re.sub(r"^(\s*SELECT\s+)((?:(?!\bFROM\b)[^,;])*?(?:<=|>=|<>|!=|<|>|=)"
+             r"(?:(?!\bFROM\b)[^,;])*?)(\s+FROM\b)",
              r"\1(\2)::int\3", sql, flags=re.I)
 sql = re.sub(r"\b[xX]'([0-9a-fA-F]*)'", r"'\\x\1'::bytea", sql)
 sql = re.sub(r"\bWHERE\s+1\b(?!\s*[=<>!])", "WHERE true", sql)
