@@ -60,10 +60,44 @@ for st in sql.split(";"):
         st = bare_min(st)
     stmts.append(st)
 sql = ";".join(stmts)
-# A comparison as the one column: SQLite prints 1/0, PostgreSQL t/f.
-sql = re.sub(r"^(\s*SELECT\s+)((?:(?!\bFROM\b)[^,;])*?(?:<=|>=|<>|!=|<|>|=)"
-             r"(?:(?!\bFROM\b)[^,;])*?)(\s+FROM\b)",
-             r"\1(\2)::int\3", sql, flags=re.I)
+
+
+def toplevel(s):
+    """s with everything in quotes or parentheses blanked (same length)."""
+    out, depth, quote = [], 0, None
+    for c in s:
+        if quote:
+            out.append(" ")
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+            out.append(" ")
+        elif c == "(":
+            depth += 1
+            out.append(" ")
+        elif c == ")":
+            depth -= 1
+            out.append(" ")
+        else:
+            out.append(c if depth == 0 else " ")
+    return "".join(out)
+
+
+def bool_int(st):
+    """A comparison as the one column: SQLite prints 1/0, PostgreSQL t/f."""
+    m = re.match(r"\s*SELECT\s+", st, re.I)
+    if m is None:
+        return st
+    top = toplevel(st)
+    f = re.search(r"\bFROM\b", top[m.end():], re.I)
+    end = m.end() + f.start() if f else len(st.rstrip())
+    item, flat = st[m.end():end], top[m.end():end]
+    if "," in flat or not re.search(r"<=|>=|<>|!=|<|>|=", flat):
+        return st
+    return st[:m.end()] + "(" + item.rstrip() + ")::int " + st[end:]
+
+
+sql = ";".join(bool_int(st) for st in sql.split(";"))
 sql = re.sub(r"\b[xX]'([0-9a-fA-F]*)'", r"'\\x\1'::bytea", sql)
 sql = re.sub(r"\bWHERE\s+1\b(?!\s*[=<>!])", "WHERE true", sql)
 
