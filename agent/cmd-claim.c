@@ -426,7 +426,12 @@ cmd_claims_rebuild(const struct cmd_entry *ce, int argc, char **argv)
 		rc = CMD_EXIT_FAIL;
 		break;
 	default:
-		log_warnx("claims rebuild: %s: %s", url, r.diff);
+		{
+			char	*safe = ledger_url_safe(url);
+
+			log_warnx("claims rebuild: %s: %s", safe, r.diff);
+			free(safe);
+		}
 		rc = CMD_EXIT_USAGE;
 		goto out;
 	}

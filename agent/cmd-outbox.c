@@ -231,7 +231,12 @@ cmd_outbox_exec(const struct cmd_entry *ce, int argc, char **argv)
 	}
 out:
 	if (rc == CMD_EXIT_USAGE && l != NULL)
-		log_warnx("outbox: %s: %s", url, ledger_error(l));
+		{
+			char	*safe = ledger_url_safe(url);
+
+			log_warnx("outbox: %s: %s", safe, ledger_error(l));
+			free(safe);
+		}
 	free(type);
 	ledger_close(l);
 	config_free(cf);

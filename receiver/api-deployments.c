@@ -852,7 +852,8 @@ deployments_tick(evutil_socket_t fd, short what, void *arg)
 	struct deployments_scan	 sc;
 
 	metrics_timer(&srv->metrics, METRICS_TIMER_STALL, srv->stall_us);
-	if (srv->stopping)
+	/* One replica of those sharing a ledger runs the stall timer. */
+	if (srv->stopping || !ledger_leader(srv->reader))
 		return;
 	memset(&sc, 0, sizeof(sc));
 	sc.srv = srv;

@@ -83,7 +83,8 @@ clock_tick(evutil_socket_t fd, short what, void *arg)
 
 	metrics_timer(&srv->metrics, METRICS_TIMER_CLOCK,
 	    CLOCK_TICK_MS * 1000LL);
-	if (srv->stopping || srv->clock_busy ||
+	/* One replica of those sharing a ledger runs the clock. */
+	if (srv->stopping || srv->clock_busy || !ledger_leader(srv->reader) ||
 	    (point = clock_point(mc, now, &at, &ms)) <= srv->clock_last)
 		return;
 	snprintf(id, sizeof(id), "clock.%lld", (long long)point);

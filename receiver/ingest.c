@@ -137,7 +137,8 @@ ingest_commit(struct ingest *in, struct ingest_queue *batch, size_t nev,
 	if (ledger_begin(in->ledger) == -1) {
 		log_warnx("%s: begin: %s", __func__, ledger_error(in->ledger));
 		failed = 1;
-	}
+	} else if (in->ledger->moved)
+		derive_abort(in->derive);	/* another replica wrote */
 	TAILQ_FOREACH(ir, batch, entry) {
 		fresh = 0;
 		for (i = 0; !failed && i < ir->nev; i++) {

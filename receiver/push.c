@@ -96,12 +96,16 @@ struct push {
 	/* A reload changed sinks or subscriptions (reload.c). */
 	int			 draining;	/* start nothing new */
 	int			 drained;	/* reload_push_drained is queued */
+	int64_t			 db_head;	/* the feed's head, all replicas */
+	struct event		*wake;		/* another replica committed */
+	int			 wake_fd;
 };
 
 static void	push_scan(struct push *);
 static void	push_send(struct push_req *);
 static void	push_reset_http(struct push_req *);
 static void	push_kick_at(struct push *, int64_t);
+static void	push_wake_watch(struct push *);
 
 static int64_t
 push_now(void)
@@ -695,8 +699,12 @@ push_fill(struct push_sink *ps)
 	int64_t		 head;
 
 	if (ps->disabled || ps->filling || ps->pending >= PUSH_PENDING_MAX ||
-	    p->srv->outbox == NULL ||
-	    (head = outbox_head(p->srv->outbox)) <= ps->seen_head)
+	    p->srv->outbox == NULL)
+		return;
+	/* Another replica's changes count too (a shared ledger). */
+	if ((head = outbox_head(p->srv->outbox)) < p->db_head)
+		head = p->db_head;
+	if (head <= ps->seen_head)
 		return;
 	ps->filling = 1;
 	ps->fill_head = head;
@@ -713,7 +721,12 @@ push_scan(struct push *p)
 	int64_t			 now = push_now();
 	size_t			 i;
 
-	if (p->srv->stopping)
+	/*
+	 * Of the replicas sharing a ledger, the one that holds the leader
+	 * lock pushes, so that one object's pushes are never out of order
+	 * nor twice at once (docs/ARCHITECTURE.md).
+	 */
+	if (p->srv->stopping || !ledger_leader(p->srv->reader))
 		return;
 	if (p->draining) {
 		/* Once nothing is in flight, reload.c swaps push and outbox. */
@@ -755,10 +768,46 @@ push_later_cb(evutil_socket_t fd, short kind, void *arg)
 	push_scan(p);
 }
 
+/*
+ * A shared ledger's wake-up (PostgreSQL's NOTIFY at another replica's
+ * commit that changed the feed): read the feed's head and scan now, not
+ * at the next poll.
+ */
+static void
+push_wake_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct push	*p = arg;
+	int64_t		 n;
+
+	if (ledger_wake_drain(p->srv->reader) == 0)
+		return;
+	if ((n = ledger_feed_head(p->srv->reader)) > p->db_head)
+		p->db_head = n;
+	push_scan(p);
+}
+
+/* Watch the wake-up socket; a reset connection has another. */
+static void
+push_wake_watch(struct push *p)
+{
+	int	fd = ledger_wake_fd(p->srv->reader);
+
+	if (fd == p->wake_fd)
+		return;
+	if (p->wake != NULL)
+		event_free(p->wake);
+	p->wake = NULL;
+	p->wake_fd = fd;
+	if (fd >= 0 && (p->wake = event_new(p->base, fd, EV_READ | EV_PERSIST,
+	    push_wake_cb, p)) != NULL)
+		event_add(p->wake, NULL);
+}
+
 static void
 push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 {
 	struct push	*p = arg;
+	int64_t		 n;
 	size_t		 i;
 
 	/*
@@ -768,7 +817,6 @@ push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 	 */
 	for (i = 0; i < p->nsinks; i++) {
 		struct push_sink *ps = &p->sinks[i];
-		int64_t		  n;
 
 		/*
 		 * Not while an outcome waits for the writer: the 410 that
@@ -783,6 +831,11 @@ push_poll_cb(evutil_socket_t fd, short kind, void *arg)
 		    PUSH_PENDING_MAX)) != -1)
 			ps->pending = n;
 	}
+	/* The backstop for changes other replicas made (-1: none can). */
+	push_wake_watch(p);
+	ledger_wake_drain(p->srv->reader);
+	if ((n = ledger_feed_head(p->srv->reader)) > p->db_head)
+		p->db_head = n;
 	push_scan(p);
 }
 
@@ -903,7 +956,9 @@ push_new(struct server *srv, char *err, size_t errlen)
 		    p->sinks[i].sc->impl->name, p->sinks[i].disabled ?
 		    ": disabled (410); milepost outbox retry enables it" : "");
 	}
+	p->wake_fd = -1;
 	if (p->nsinks > 0) {
+		push_wake_watch(p);
 		event_add(p->poll, &tv);
 		event_active(p->kick, EV_TIMEOUT, 0);
 	}
@@ -946,5 +1001,7 @@ push_free(struct push *p)
 	event_free(p->kick);
 	event_free(p->later);
 	event_free(p->poll);
+	if (p->wake != NULL)
+		event_free(p->wake);
 	free(p);
 }

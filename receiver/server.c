@@ -422,13 +422,15 @@ fail:
 int
 server_run(struct server *srv)
 {
-	size_t	i;
+	char	*safe = ledger_url_safe(srv->cf->ledger);
+	size_t	 i;
 
 	for (i = 0; i < srv->nls; i++)
 		log_info("listening on %s%s", srv->ls[i].addr,
 		    srv->ls[i].ctx != NULL ? " (TLS)" : "");
-	log_info("ledger %s, at sequence %lld", srv->cf->ledger,
+	log_info("ledger %s, at sequence %lld", safe,
 	    (long long)atomic_load(&srv->metrics.ledger_seq));
+	free(safe);
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("%s: event loop failed", __func__);
 		return (1);

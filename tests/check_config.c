@@ -197,8 +197,9 @@ START_TEST(test_bad_listen_ledger)
 {
 	load_fails("listen: \"localhost\"\n", 1, "listen", NULL);
 	load_fails("listen: \"127.0.0.1:99999\"\n", 1, "listen", NULL);
-	load_fails("ledger: \"postgresql://db/milepost\"\n", 1, "ledger",
-	    NULL);
+	load_fails("ledger: \"mysql://db/milepost\"\n", 1, "ledger",
+	    "postgresql://");
+	load_fails("ledger: \"postgresql://\"\n", 1, "ledger", NULL);
 	load_fails("ledger: \"sqlite:\"\n", 1, "ledger", NULL);
 }
 END_TEST

@@ -682,9 +682,15 @@ START_TEST(test_open_errors)
 {
 	ck_assert_ptr_null(ledger_open("no-scheme", 0, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "no-scheme"));
-	ck_assert_ptr_null(ledger_open("postgresql://db/x", 0, err,
+	ck_assert_ptr_null(ledger_open("mysql://db/x", 0, err,
 	    sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "unknown ledger scheme"));
+	/* PostgreSQL: nothing listens on port 1; one line, no password. */
+	ck_assert_ptr_null(ledger_open("postgresql://u:s3cret@127.0.0.1:1/x",
+	    0, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "postgresql://u:***@127.0.0.1:1/x"));
+	ck_assert_ptr_null(strstr(err, "s3cret"));
+	ck_assert_ptr_null(strchr(err, '\n'));
 	/* Read-only never creates a ledger. */
 	ck_assert_ptr_null(ledger_open(url, LEDGER_RDONLY, err, sizeof(err)));
 	ck_assert_int_eq(access(dbpath, F_OK), -1);

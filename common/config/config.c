@@ -601,6 +601,14 @@ config_source(const struct config *cf, const struct mp_source *src)
 	return (sc);
 }
 
+/* A ledger URL: sqlite:PATH, or postgresql:// (postgres://) and more. */
+static int
+config_ledger_ok(const char *s)
+{
+	return ((strncmp(s, "sqlite:", 7) == 0 && s[7] != '\0') ||
+	    (strncmp(s, "postgresql://", 13) == 0 && s[13] != '\0') ||
+	    (strncmp(s, "postgres://", 11) == 0 && s[11] != '\0'));
+}
 /* Turn a parsed tree into settings; the tree is taken. */
 static struct config *
 config_build(json_object *tree, const char *file, char *err, size_t errlen)
@@ -640,12 +648,10 @@ config_build(json_object *tree, const char *file, char *err, size_t errlen)
 				goto fail;
 		} else if (strcmp(key, "ledger") == 0) {
 			if (!json_object_is_type(val, json_type_string) ||
-			    strncmp(json_object_get_string(val), "sqlite:",
-			    7) != 0 || json_object_get_string(val)[7] ==
-			    '\0') {
+			    !config_ledger_ok(json_object_get_string(val))) {
 				config_err(&c, val ? val : tree, key, "must be "
-				    "\"sqlite:PATH\" (postgresql:// is not "
-				    "built yet)");
+				    "\"sqlite:PATH\" or \"postgresql://user@"
+				    "host:port/db\" (or postgres://)");
 				goto fail;
 			}
 		} else if (strcmp(key, "ledger_mode") == 0) {

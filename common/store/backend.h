@@ -97,8 +97,25 @@ struct ledger_backend {
 	int64_t	(*outbox_retry)(struct ledger *, const char *, const char *,
 		    const char *);
 	int64_t	(*outbox_replay)(struct ledger *, const char *, int64_t);
+
+	/* Replicas (NULL: one process, always the leader; no versions). */
+	int	(*leader)(struct ledger *);	/* runs the timers: 1, 0 */
+	int	(*schema)(struct ledger *);	/* the schema's version */
+	int64_t	(*feed_head)(struct ledger *);	/* the last cursor */
+	/* Wake-ups when any replica's commit changed the feed. */
+	int	(*wake_fd)(struct ledger *);	/* a socket to watch, or -1 */
+	int	(*wake_drain)(struct ledger *);	/* wake-ups read: N, or 0 */
+	/* milepost ledger copy: everything else, in storage order. */
+	int	(*raw_scan)(struct ledger *, ledger_raw_cb, void *);
+	int	(*claim_all)(struct ledger *, ledger_claim_cb, void *);
+	int	(*pending_all)(struct ledger *, int (*)(const char *,
+		    const char *, int64_t, void *), void *);
+	/* One read snapshot from on (1) to off (0), for verify's walk. */
+	int	(*snapshot)(struct ledger *, int);
 };
 
 extern const struct ledger_backend ledger_sqlite;
+extern const struct ledger_backend ledger_postgresql;
+extern const struct ledger_backend ledger_postgres;
 
 #endif /* MP_STORE_BACKEND_H */

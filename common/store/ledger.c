@@ -16,8 +16,31 @@
 
 static const struct ledger_backend *ledger_backends[] = {
 	&ledger_sqlite,
+	&ledger_postgresql,
+	&ledger_postgres,
 	NULL,
 };
+
+/*
+ * url for messages and logs: a password in it ("scheme://user:pw@…")
+ * becomes "***".  Returns a new string.
+ */
+char *
+ledger_url_safe(const char *url)
+{
+	const char	*auth, *at, *colon;
+	char		*s;
+
+	if ((auth = strstr(url, "://")) == NULL)
+		return (xstrdup(url));
+	auth += 3;
+	at = strrchr(auth, '@');
+	colon = strchr(auth, ':');
+	if (at == NULL || colon == NULL || colon > at)
+		return (xstrdup(url));
+	xasprintf(&s, "%.*s:***%s", (int)(colon - url), url, at);
+	return (s);
+}
 
 struct tip_walk {
 	const struct ledger	*l;
@@ -82,12 +105,13 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 	struct ledger			 *l;
 	const char			 *colon;
 	struct ledger_verify		  v;
+	char				 *safe;
 	size_t				  n;
 	int				  rc;
 
 	if ((colon = strchr(url, ':')) == NULL) {
-		snprintf(err, errlen, "%s: not a ledger URL (sqlite:PATH)",
-		    url);
+		snprintf(err, errlen, "%s: not a ledger URL (sqlite:PATH or "
+		    "postgresql://…)", url);
 		return (NULL);
 	}
 	n = (size_t)(colon - url);
@@ -96,8 +120,8 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 		    strncmp((*be)->scheme, url, n) == 0)
 			break;
 	if (*be == NULL) {
-		snprintf(err, errlen, "%s: unknown ledger scheme (sqlite:PATH)",
-		    url);
+		snprintf(err, errlen, "%.*s: unknown ledger scheme (sqlite:PATH "
+		    "or postgresql://…)", (int)n, url);
 		return (NULL);
 	}
 	l = xcalloc(1, sizeof(*l));
@@ -109,8 +133,10 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 		free(l);
 		return (NULL);
 	}
+	safe = ledger_url_safe(url);
 	if (!l->readonly && l->be->head(l, &l->last_seq, l->last_hash) == -1) {
-		snprintf(err, errlen, "%s: %s", url, l->be->error(l));
+		snprintf(err, errlen, "%s: %s", safe, l->be->error(l));
+		free(safe);
 		ledger_close(l);
 		return (NULL);
 	}
@@ -119,10 +145,11 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: the ledger's tip (entry "
 			    "%lld) is not its last entry, or does not match "
 			    "its hash; refusing to append to a broken chain: "
-			    "run milepost ledger verify", url,
+			    "run milepost ledger verify", safe,
 			    (long long)l->last_seq);
 		else
-			snprintf(err, errlen, "%s: %s", url, l->be->error(l));
+			snprintf(err, errlen, "%s: %s", safe, l->be->error(l));
+		free(safe);
 		ledger_close(l);
 		return (NULL);
 	}
@@ -131,13 +158,15 @@ ledger_open(const char *url, int flags, char *err, size_t errlen)
 		if (rc == 1)
 			snprintf(err, errlen, "%s: the chain is broken at "
 			    "entry %lld (%s); refusing to append to it: run "
-			    "milepost ledger verify", url,
+			    "milepost ledger verify", safe,
 			    (long long)v.bad_seq, v.reason);
 		else
-			snprintf(err, errlen, "%s: %s", url, v.reason);
+			snprintf(err, errlen, "%s: %s", safe, v.reason);
+		free(safe);
 		ledger_close(l);
 		return (NULL);
 	}
+	free(safe);
 	l->pending_seq = l->last_seq;
 	memcpy(l->pending_hash, l->last_hash, MP_HASHLEN);
 	return (l);
@@ -153,19 +182,34 @@ ledger_close(struct ledger *l)
 }
 
 /*
- * Open a write transaction.  The head is read again inside it (which
- * holds the write lock): another writer of the same ledger, such as
+ * Open a write transaction.  The head is taken inside it, where the
+ * write lock is held: a shared backend (PostgreSQL) locks the chain head
+ * in its begin and may move last_seq/last_hash to what another replica
+ * committed; a backend of one process (SQLite, no leader operation) reads
+ * the head again here, because another writer of the same file (such as
  * "milepost outbox retry" appending its audit evidence beside a running
- * milepostd, may have moved it.  Returns 0 or -1.
+ * milepostd) may have moved it.  Either way l->moved says so, and the
+ * writer drops its derivation caches.  Returns 0 or -1.
  */
 int
 ledger_begin(struct ledger *l)
 {
+	int64_t	seq;
+	char	hash[MP_HASHLEN];
+
+	l->moved = 0;
 	if (l->be->begin(l) == -1)
 		return (-1);
-	if (!l->readonly && l->be->head(l, &l->last_seq, l->last_hash) == -1) {
-		l->be->rollback(l);
-		return (-1);
+	if (!l->readonly && l->be->leader == NULL) {
+		if (l->be->head(l, &seq, hash) == -1) {
+			l->be->rollback(l);
+			return (-1);
+		}
+		if (seq != l->last_seq || strcmp(hash, l->last_hash) != 0) {
+			l->moved = 1;
+			l->last_seq = seq;
+			memcpy(l->last_hash, hash, MP_HASHLEN);
+		}
 	}
 	l->pending_seq = l->last_seq;
 	memcpy(l->pending_hash, l->last_hash, MP_HASHLEN);
@@ -311,6 +355,8 @@ struct verify_walk {
 	char			 prev[MP_HASHLEN];
 };
 
+static int	ledger_verify_walk(struct ledger *, struct ledger_verify *);
+
 static int
 ledger_verify_one(const struct evidence *ev, void *arg)
 {
@@ -346,11 +392,27 @@ ledger_verify_one(const struct evidence *ev, void *arg)
 int
 ledger_verify(struct ledger *l, struct ledger_verify *v)
 {
+	int	rc;
+
+	memset(v, 0, sizeof(*v));
+	/* The walk and the tip in one snapshot, beside running writers. */
+	if (l->be->snapshot != NULL && l->be->snapshot(l, 1) == -1) {
+		snprintf(v->reason, sizeof(v->reason), "%s", ledger_error(l));
+		return (-1);
+	}
+	rc = ledger_verify_walk(l, v);
+	if (l->be->snapshot != NULL)
+		l->be->snapshot(l, 0);
+	return (rc);
+}
+
+static int
+ledger_verify_walk(struct ledger *l, struct ledger_verify *v)
+{
 	struct verify_walk	w;
 	int64_t			head_seq;
 	char			head_hash[MP_HASHLEN];
 
-	memset(v, 0, sizeof(*v));
 	w.v = v;
 	w.expect = 1;
 	strlcpy(w.prev, LEDGER_GENESIS, sizeof(w.prev));
@@ -381,6 +443,18 @@ ledger_verify(struct ledger *l, struct ledger_verify *v)
 		return (1);
 	}
 	return (0);
+}
+
+int
+ledger_leader(struct ledger *l)
+{
+	return (l->be->leader != NULL ? l->be->leader(l) : 1);
+}
+
+int
+ledger_schema(struct ledger *l)
+{
+	return (l->be->schema != NULL ? l->be->schema(l) : 0);
 }
 
 /* The hook every claim revision stored passes through (NULL: none). */
@@ -508,6 +582,25 @@ ledger_raw_get(struct ledger *l, const char *source, const char *delivery,
 }
 
 int
+ledger_raw_scan(struct ledger *l, ledger_raw_cb cb, void *arg)
+{
+	return (l->be->raw_scan(l, cb, arg));
+}
+
+int
+ledger_claim_all(struct ledger *l, ledger_claim_cb cb, void *arg)
+{
+	return (l->be->claim_all(l, cb, arg));
+}
+
+int
+ledger_pending_all(struct ledger *l, int (*cb)(const char *, const char *,
+    int64_t, void *), void *arg)
+{
+	return (l->be->pending_all(l, cb, arg));
+}
+
+int
 ledger_rebuild_begin(struct ledger *l)
 {
 	return (l->be->rebuild_begin(l));
@@ -524,6 +617,24 @@ int64_t
 ledger_feed_append(struct ledger *l, const struct change *ch)
 {
 	return (l->be->feed_append(l, ch));
+}
+
+int
+ledger_wake_fd(struct ledger *l)
+{
+	return (l->be->wake_fd != NULL ? l->be->wake_fd(l) : -1);
+}
+
+int
+ledger_wake_drain(struct ledger *l)
+{
+	return (l->be->wake_drain != NULL ? l->be->wake_drain(l) : 0);
+}
+
+int64_t
+ledger_feed_head(struct ledger *l)
+{
+	return (l->be->feed_head != NULL ? l->be->feed_head(l) : -1);
 }
 
 int

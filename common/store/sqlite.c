@@ -1179,6 +1179,84 @@ lite_claim_history(struct ledger *l, const char *type, const char *id,
 	return (lite_claim_each(st, type, id, cb, arg) == -1 ? -1 : 0);
 }
 
+/* Every raw payload in arrival order (ledger copy). */
+static int
+lite_raw_scan(struct ledger *l, ledger_raw_cb cb, void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(SQ(l)->db, "SELECT source, delivery, "
+	    "recorded_at, encoding, body FROM raw_payloads ORDER BY rowid", -1,
+	    &st, NULL) != SQLITE_OK)
+		return (-1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (cb((const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    sqlite3_column_int64(st, 2),
+		    (const char *)sqlite3_column_text(st, 3),
+		    sqlite3_column_blob(st, 4),
+		    (size_t)sqlite3_column_bytes(st, 4), arg) == -1)
+			break;
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* Every claim revision, in (type, id, revision) order (ledger copy). */
+static int
+lite_claim_all(struct ledger *l, ledger_claim_cb cb, void *arg)
+{
+	sqlite3_stmt	*st;
+	struct claim	 c;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(SQ(l)->db, "SELECT type, id, revision, anchor, "
+	    "time, recorded_at, properties, links, basis, about FROM "
+	    "claim_revisions ORDER BY type, id, revision", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return (-1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		c.type = lite_coltext(st, 0);
+		c.id = lite_coltext(st, 1);
+		lite_claim_row(st, 2, &c);
+		rc = cb(&c, arg);
+		claim_clear(&c);
+		if (rc == -1)
+			break;
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* Every held revision (ledger copy). */
+static int
+lite_pending_all(struct ledger *l, int (*cb)(const char *, const char *,
+    int64_t, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(SQ(l)->db, "SELECT ctype, subject, seq FROM "
+	    "claim_pending ORDER BY ctype, subject, seq", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return (-1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (cb((const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    sqlite3_column_int64(st, 2), arg) == -1)
+			break;
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* The schema's version (PRAGMA user_version, set by lite_schema). */
+static int
+lite_schema_version(struct ledger *l)
+{
+	return (3);
+}
+
 const struct ledger_backend ledger_sqlite = {
 	.scheme = "sqlite",
 	.open = lite_open,
@@ -1224,6 +1302,10 @@ const struct ledger_backend ledger_sqlite = {
 	.outbox_ack = liteob_ack,
 	.outbox_retry = liteob_retry,
 	.outbox_replay = liteob_replay,
+	.schema = lite_schema_version,
+	.raw_scan = lite_raw_scan,
+	.claim_all = lite_claim_all,
+	.pending_all = lite_pending_all,
 };
 
 /* The connection (sqlite-outbox.c shares it, in the same transaction). */

@@ -7,9 +7,9 @@
  * read-write handle; readers open their own with LEDGER_RDONLY.
  *
  * Rule: store/ includes util/, record/ and its backends' libraries
- * (SQLite; later libpq); it never calls derivation, the outbox's policy,
+ * (SQLite, libpq); it never calls derivation, the outbox's policy,
  * access or configuration.  The backend table (store/backend.h) is private
- * to this folder, and only this folder includes sqlite3.h.
+ * to this folder, and only this folder includes sqlite3.h and libpq-fe.h.
  */
 #ifndef MP_STORE_H
 #define MP_STORE_H
@@ -28,6 +28,12 @@ struct ledger {
 	char		 last_hash[MP_HASHLEN];
 	int64_t		 pending_seq;	/* tip inside an open transaction */
 	char		 pending_hash[MP_HASHLEN];
+	/*
+	 * Set by ledger_begin when another replica committed since this
+	 * handle's last commit (the tip was reloaded): caches built on
+	 * what this handle read before are stale.
+	 */
+	int		 moved;
 	/* Called for every claim revision stored, in its transaction. */
 	int		(*on_claim)(struct ledger *, const struct claim *,
 			    void *);
@@ -48,6 +54,8 @@ typedef int (*ledger_claim_cb)(const struct claim *, void *);
 /* ledger.c: the chain, and the facade over the backend */
 struct ledger	*ledger_open(const char *, int, char *, size_t);
 void		 ledger_close(struct ledger *);
+/* url with its password, if any, as "***" (for logs); a new string. */
+char		*ledger_url_safe(const char *);
 int		 ledger_begin(struct ledger *);
 int		 ledger_append(struct ledger *, struct evidence *);
 int		 ledger_commit(struct ledger *);
@@ -56,6 +64,10 @@ int		 ledger_scan(struct ledger *, int64_t, size_t, ledger_scan_cb,
 		    void *);
 void		 ledger_maintain(struct ledger *);
 const char	*ledger_error(struct ledger *);
+/* Does this handle's process run the timers (one replica does)? 1, 0. */
+int		 ledger_leader(struct ledger *);
+/* The schema version of the backend (its migrations applied). */
+int		 ledger_schema(struct ledger *);
 void		 ledger_on_claim(struct ledger *, int (*)(struct ledger *,
 		    const struct claim *, void *), void *);
 /* One evidence by sequence number: 1 found (taken), 0 not, -1 error. */
@@ -128,6 +140,18 @@ int		 ledger_raw_put(struct ledger *, const char *, const char *,
 int		 ledger_raw_get(struct ledger *, const char *, const char *,
 		    int64_t *, struct buf *, struct buf *);
 /*
+ * For milepost ledger copy, everything beside the chain in storage order:
+ * every raw payload (source, delivery, recorded_at, encoding, body, len:
+ * borrowed), every claim revision in (type, id, revision) order, every
+ * held revision.  A cb returning -1 stops with an error.  0 or -1.
+ */
+typedef int (*ledger_raw_cb)(const char *, const char *, int64_t,
+		    const char *, const void *, size_t, void *);
+int		 ledger_raw_scan(struct ledger *, ledger_raw_cb, void *);
+int		 ledger_claim_all(struct ledger *, ledger_claim_cb, void *);
+int		 ledger_pending_all(struct ledger *, int (*)(const char *,
+		    const char *, int64_t, void *), void *);
+/*
  * claims rebuild: claim writes go to shadow tables from rebuild_begin on;
  * rebuild_diff compares them with the stored claims of the types named
  * (a NULL-terminated list: those the replay derives) (0 equal, 1 with the
@@ -155,6 +179,16 @@ struct change {
 };
 /* Append one entry (writer, in its transaction); its cursor, or -1. */
 int64_t		 ledger_feed_append(struct ledger *, const struct change *);
+/* The feed's last cursor, as committed by any replica; -1 (unknown). */
+int64_t		 ledger_feed_head(struct ledger *);
+/*
+ * A read-only handle's wake-up (PostgreSQL: LISTEN, NOTIFY at every
+ * commit that changed the feed): the socket to watch for it, or -1 (none:
+ * poll), which changes when the connection is reset; drain says how many
+ * arrived since (0: a spurious wake).
+ */
+int		 ledger_wake_fd(struct ledger *);
+int		 ledger_wake_drain(struct ledger *);
 /* Up to limit entries after cursor (of tenant, unless NULL); -1 error. */
 int		 ledger_feed_scan(struct ledger *, int64_t, size_t,
 		    const char *, int (*)(const struct change *, void *),

@@ -28,7 +28,8 @@ HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Makefile (config.status), what that prints is not a test.
 harness_tests() {
 	make -s --no-print-directory -C "$1" -f Makefile \
-	    -f "$HARNESS_DIR/print-tests.mk" harness-print-tests |
+	    -f "$HARNESS_DIR/print-tests.mk" harness-print-tests \
+	    ${HARNESS_MAKEARGS:-} |
 	    { grep -E '^[A-Za-z0-9_./+-]+$' || true; }
 }
 
@@ -112,7 +113,7 @@ harness_suite() {
 	harness_clean "$dir"
 	echo "== $name: make check"
 	rc=0
-	(cd "$dir" && make -s -j2 check) > "$dir/harness-check.log" 2>&1 || rc=$?
+	(cd "$dir" && make -s -j2 check ${HARNESS_MAKEARGS:-}) > "$dir/harness-check.log" 2>&1 || rc=$?
 	local tests=()
 	mapfile -t tests < <(harness_tests "$dir")
 	if [ ${#tests[@]} -eq 0 ]; then

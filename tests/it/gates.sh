@@ -12,7 +12,7 @@ plan 55
 OPERATOR_TOKEN="operator-token-$(head -c 8 /dev/urandom | xxd -p)"
 cat > "$T/milepost.yaml" <<YAML
 listen: "127.0.0.1:0"
-ledger: "sqlite:$T/ledger.db"
+ledger: "$LEDGER_URL"
 agent_secret: "$SECRET"
 tokens:
   - { token: "$READER_TOKEN", role: reader }

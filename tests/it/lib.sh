@@ -19,10 +19,135 @@ CLIENT_TOKEN="client-token-$(head -c 8 /dev/urandom | xxd -p)"
 export MILEPOST_SECRET="$SECRET" MILEPOST_SPOOL="$T/spool"
 unset MILEPOST_URL MILEPOST_TOKEN GITHUB_RUN_ID BUILD_TAG CI_JOB_ID
 
+# The backend.  By default SQLite ($T/ledger.db).  With MILEPOST_TEST_PG set
+# (a base URL from tests/harness/pg, as script/test's PostgreSQL suite
+# does), the script gets a database of its own on that real PostgreSQL,
+# created here and dropped at exit; `sqlite3 "$T/ledger.db" SQL` then runs
+# SQL there through psql (same output: '|' between columns; the few SQLite
+# functions the scripts use are defined there, for the tests only), and the
+# agent's `--ledger sqlite:$T/ledger.db` names it.  The scripts listed in
+# tests/it/sqlite-only (each with its reason) stay on SQLite, and say so.
+LEDGER_URL="sqlite:$T/ledger.db"
+PGDB=
+PG_BASE=
+PG_OWN=
+# pg_newdb BASE: a new database of this script's own on the PostgreSQL at
+# BASE (dropped at exit); sets PG_BASE, PGDB and LEDGER_URL.
+pg_newdb() {
+	PG_BASE=$1
+	PGDB="mp_$(basename "$0" .sh | tr -c 'a-z0-9\n' _)_$$"
+	psql "$PG_BASE/postgres" -qAt -v ON_ERROR_STOP=1 \
+	    -c "CREATE DATABASE $PGDB" || {
+		echo "# lib.sh: cannot create database $PGDB"; exit 1; }
+	LEDGER_URL="$PG_BASE/$PGDB"
+	psql "$LEDGER_URL" -qAt -v ON_ERROR_STOP=1 > /dev/null <<'SQL' || {
+CREATE FUNCTION gc_step(acc text, v anyelement, sep text) RETURNS text
+ LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN v IS NULL THEN acc
+ WHEN acc IS NULL THEN v::text ELSE acc || sep || v::text END $$;
+CREATE FUNCTION gc_step(acc text, v anyelement) RETURNS text
+ LANGUAGE sql IMMUTABLE AS $$ SELECT gc_step(acc, v, ',') $$;
+CREATE AGGREGATE group_concat(anyelement) (SFUNC = gc_step, STYPE = text);
+CREATE AGGREGATE group_concat(anyelement, text) (SFUNC = gc_step,
+ STYPE = text);
+CREATE FUNCTION json_extract(j text, p text) RETURNS text LANGUAGE sql
+ IMMUTABLE AS $$ SELECT CASE json_typeof(v) WHEN 'boolean' THEN CASE WHEN
+ v::text = 'true' THEN '1' ELSE '0' END ELSE v #>> '{}' END FROM (SELECT
+ (j::json) #> string_to_array(nullif(substr(p, 3), ''), '.') AS v) AS x $$;
+CREATE FUNCTION json_type(j text, p text) RETURNS text LANGUAGE sql
+ IMMUTABLE AS $$ SELECT CASE jsonb_typeof(v) WHEN 'number' THEN CASE WHEN
+ v #>> '{}' ~ '^-?[0-9]+$' THEN 'integer' ELSE 'real' END WHEN 'string'
+ THEN 'text' WHEN 'boolean' THEN v #>> '{}' ELSE jsonb_typeof(v) END FROM
+ (SELECT (j::jsonb) #> string_to_array(nullif(substr(p, 3), ''), '.') AS v)
+ AS x $$;
+CREATE FUNCTION hex(b bytea) RETURNS text LANGUAGE sql IMMUTABLE AS
+ $$ SELECT upper(encode(b, 'hex')) $$;
+CREATE FUNCTION printf(f text, a text, b bigint) RETURNS text LANGUAGE sql
+ IMMUTABLE AS $$ SELECT replace(replace(f, '%s', a), '%06d',
+ lpad(b::text, 6, '0')) $$;
+CREATE FUNCTION strftime(f text, t bigint, m text) RETURNS text
+ LANGUAGE sql IMMUTABLE AS $$ SELECT replace(replace(replace(replace(
+ replace(replace(f, '%Y', to_char(ts, 'YYYY')), '%m', to_char(ts, 'MM')),
+ '%d', to_char(ts, 'DD')), '%H', to_char(ts, 'HH24')), '%M',
+ to_char(ts, 'MI')), '%S', to_char(ts, 'SS')) FROM (SELECT to_timestamp(t)
+ AT TIME ZONE 'UTC' AS ts) AS x $$;
+CREATE VIEW sqlite_master AS SELECT table_name::text AS name,
+ 'table'::text AS type FROM information_schema.tables
+ WHERE table_schema = 'public' AND table_name <> 'sqlite_master';
+SQL
+		echo "# lib.sh: cannot prepare database $PGDB"; exit 1; }
+}
+# pg_need [own]: the PostgreSQL of a pg-*.sh script: the suite's when
+# MILEPOST_TEST_PG is set, else (or with "own", for a script that stops
+# the server) a private one started here and stopped at exit.  Either way
+# LEDGER_URL is then a database of this script's own on it.
+pg_need() {
+	if [ -n "$PGDB" ] && [ "${1:-}" != own ]; then
+		return 0
+	fi
+	if [ -n "$PGDB" ]; then
+		psql "$PG_BASE/postgres" -qAt -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1
+		PGDB=
+	fi
+	PG_OWN=$(mktemp -d /tmp/mp-pg.XXXXXX)
+	local base
+	base=$("$top_srcdir/tests/harness/pg" start "$PG_OWN") || {
+		echo "# lib.sh: cannot start PostgreSQL (tests/harness/pg)"; exit 1; }
+	pg_newdb "$base"
+}
+if [ -n "${MILEPOST_TEST_PG:-}" ]; then
+	SQLITE_ONLY=$(awk -v s="$(basename "$0")" '$1 == s { $1 = ""; sub(/^ /, ""); print }' \
+	    "$(dirname "$0")/sqlite-only")
+	if [ -n "$SQLITE_ONLY" ]; then
+		echo "# lib.sh: on SQLite, not PostgreSQL: $SQLITE_ONLY"
+	else
+		pg_newdb "$MILEPOST_TEST_PG"
+		sqlite3() {
+			local sep='|'
+			if [ "$#" -ge 4 ] && [ "$1" = -separator ]; then
+				sep=$2; shift 2
+			fi
+			if [ "$#" -ge 2 ] && [ "$1" = "$T/ledger.db" ]; then
+				printf '%s\n' "$2" | python3 "$top_srcdir/tests/it/pg-sql.py" |
+				    psql "$LEDGER_URL" -qAt -F"$sep" -v ON_ERROR_STOP=1 -f -
+			else
+				command sqlite3 ${sep:+-separator "$sep"} "$@"
+			fi
+		}
+		# rm of the SQLite ledger (a script starting afresh): a new
+		# database in its place.
+		rm() {
+			local a
+			for a in "$@"; do
+				case $a in "$T/ledger.db"*)
+					psql "$PG_BASE/postgres" -qAt -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null
+					pg_newdb "$PG_BASE"
+					break ;;
+				esac
+			done
+			command rm "$@"
+		}
+		# The agent, with the SQLite URL of the ledger mapped to it.
+		cat > "$T/milepost" <<EOF
+#!/usr/bin/env bash
+a=()
+for x in "\$@"; do
+	[ "\$x" = "sqlite:$T/ledger.db" ] && x="$LEDGER_URL"
+	a+=("\$x")
+done
+exec "$MILEPOST" "\${a[@]}"
+EOF
+		chmod 700 "$T/milepost"
+		MILEPOST="$T/milepost"
+	fi
+fi
+
 cleanup() {
 	local rc=$?
 	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
 	wait 2>/dev/null
+	[ -z "$PGDB" ] || psql "$PG_BASE/postgres" -qAt \
+	    -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1
+	[ -z "$PG_OWN" ] || "$top_srcdir/tests/harness/pg" stop "$PG_OWN"
 	rm -rf "$T"
 	# An exit before finish (a crash, set -e, an early exit 0) is a failure,
 	# whatever the status: the harness finds no summary line and fails it.
@@ -125,7 +250,7 @@ oracle() {
 write_config() {
 	cat > "$T/milepost.yaml" <<YAML
 listen: "127.0.0.1:${PORT:-0}"
-ledger: "sqlite:$T/ledger.db"
+ledger: "$LEDGER_URL"
 agent_secret: "$SECRET"
 tokens:
   - { token: "$READER_TOKEN", role: reader }

@@ -16,7 +16,7 @@ GH_NEW="gh-new-$(head -c 8 /dev/urandom | xxd -p)"
 conf() {
 	cat > "$T/milepost.yaml.new" <<YAML
 listen: "127.0.0.1:${PORT:-0}"
-ledger: "sqlite:$T/ledger.db"
+ledger: "$LEDGER_URL"
 agent_secret: "$SECRET"
 tokens:
   - { token: "$1", role: reader }

@@ -16,7 +16,7 @@ HOOKSECRET="whsec_$(head -c 32 /dev/urandom | base64)"
 start_sink hook; HOOK=$SINKPORT
 cat > "$T/milepost.yaml" <<YAML
 listen: "127.0.0.1:0"
-ledger: "sqlite:$T/ledger.db"
+ledger: "$LEDGER_URL"
 agent_secret: "$SECRET"
 tokens:
   - { token: "$READER_TOKEN", role: reader }

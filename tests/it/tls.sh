@@ -35,7 +35,7 @@ listen:
   - address: "127.0.0.1:0"
     tls: { cert: "$P/server.pem", key: "$P/server.key", client_ca: "$P/clientca.pem" }
   - "127.0.0.1:0"
-ledger: "sqlite:$T/ledger.db"
+ledger: "$LEDGER_URL"
 agent_secret: "$SECRET"
 tokens:
   - { token: "$READER_TOKEN", role: reader }
