@@ -33,6 +33,7 @@ const STATES = {
 	missed: ["✖", "s-bad"], ok: ["✔", "s-ok"], ticket: ["⚠", "s-warn"],
 	page: ["✖", "s-bad"], exhausted: ["✖", "s-bad"], done: ["✔", "s-ok"],
 	pending: ["◐", "s-run"], dead: ["✖", "s-bad"],
+	open: ["✔", "s-ok"], closed: ["⛔", "s-bad"],
 };
 export function state(s) {
 	const [icon, cls] = STATES[s] || ["•", ""];
@@ -347,9 +348,33 @@ views.slos = async (_, { api, out }) => {
 		out.append(h("p", {}, "No SLOs yet: once slos: are configured, each Slo claim's state, budget and burn appear here."));
 		return;
 	}
-	out.append(table("Each SLO's state, remaining budget and burn rate", ["SLO", "State", "Budget left", "Burn"],
-	    cs.map((c) => { const p = c.properties || {};
-		return [c.id, state(p.state), p.budget_remaining ?? p.budget ?? "—", p.burn_rate ?? p.burn ?? "—"]; })));
+	// The Slo claim's properties (docs/slos.md): budget_remaining in
+	// percent, burn per alerting window, aggregates over 7/14/28 days.
+	const num = (v, d) => v == null || Number.isNaN(Number(v)) ? "—" : Number(v).toFixed(d);
+	const burns = (b) => b && typeof b === "object" && Object.keys(b).length ?
+	    Object.entries(b).map(([w, x]) => `${w} ${num(x, 1)}×`).join(" · ") : "—";
+	const rolling = (a) => a && typeof a === "object" ?
+	    ["7d", "14d", "28d"].filter((k) => a[k]).map((k) => `${k} ${num(a[k].burn, 2)}×`).join(" · ") || "—" : "—";
+	out.append(table("Each SLO's state, error budget left, burn rate over each alerting window, and the rolling burn",
+	    ["SLO", "Service", "State", "Budget left", "Burn per window", "Rolling burn"],
+	    cs.map((c) => { const p = c.properties || {}, l = c.links || {};
+		return [c.id, `${l.service || "—"} / ${l.environment || "—"}`, state(p.state),
+		    p.budget_remaining == null ? "—" : `${num(p.budget_remaining, 1)} %`,
+		    burns(p.burn), rolling(p.aggregates)]; })));
+	// The change gate of each SLO's service and environment, as
+	// GET /v1/gates answers it (a client token cannot ask: none shown).
+	const pairs = [...new Set(cs.map((c) => c.links && c.links.service && c.links.environment ?
+	    `${c.links.service}\u0000${c.links.environment}` : null).filter(Boolean))];
+	const gates = (await Promise.all(pairs.map(async (k) => { const [sv, env] = k.split("\u0000");
+		const g = await api(`/v1/gates/${encodeURIComponent(sv)}/${encodeURIComponent(env)}`).catch(() => null);
+		return g && typeof g.open === "boolean" ? [sv, env, g] : null; }))).filter(Boolean);
+	if (!gates.length)
+		return;
+	out.append(h("h3", {}, "Change gates"));
+	out.append(table("Each gate of an SLO's service and environment: open or closed, and every reason",
+	    ["Service", "Environment", "Gate", "Reasons"],
+	    gates.map(([sv, env, g]) => [sv, env, state(g.open ? "open" : "closed"),
+		(g.reasons || []).map((x) => x.reason || x.policy).join("; ") || "—"])));
 };
 
 views.outbox = async (_, { api, out }) => {

@@ -180,13 +180,26 @@ const cellState = (page, s, e) => page.getAttribute(
 		return [/status-page/.test(t) && /Dead letters/.test(t), t.slice(0, 200)];
 	});
 
-	await attempt("the SLO view: Slo claims when there are any, else says there are none yet", async () => {
+	await attempt("the SLO view: each Slo claim's state, budget left and burn per window as the API has them, and its gate", async () => {
 		await page.click('nav a[data-view="slos"]');
 		await page.waitForSelector('body[data-view="slos"]', { timeout: 15000 });
-		const t = await page.textContent("#view");
-		const api = await fetch(`${URL}/v1/claims/Slo`, { headers: { Authorization: `Bearer ${process.env.ADMIN_TOKEN}` } });
-		const n = api.ok ? ((await api.json()).claims || []).length : 0;
-		return [n ? (await page.locator("#view tbody tr").count()) === n : /No SLOs yet/.test(t), `${n} Slo claims; ${t.slice(0, 120)}`];
+		await page.waitForFunction(() => /Change gates/.test(
+		    (document.querySelector("#view") || {}).textContent || ""),
+		    null, { timeout: 15000 }).catch(() => {});
+		const auth = { headers: { Authorization: `Bearer ${process.env.ADMIN_TOKEN}` } };
+		const cs = ((await (await fetch(`${URL}/v1/claims/Slo`, auth)).json()).claims || []);
+		const g = await (await fetch(`${URL}/v1/gates/shop/production`, auth)).json();
+		const rows = await page.locator("#view table").first().locator("tbody tr").allTextContents();
+		const c = cs.find((x) => x.id === "shop-availability");
+		const p = (c && c.properties) || {};
+		const row = rows.find((t) => t.includes("shop-availability")) || "";
+		const gates = await page.locator("#view table").nth(1).locator("tbody tr").allTextContents();
+		const ok = cs.length === rows.length && c && ["page", "exhausted"].includes(p.state) &&
+		    row.includes(p.state) && row.includes(`${Number(p.budget_remaining).toFixed(1)} %`) &&
+		    row.includes(`1h ${Number(p.burn["1h"]).toFixed(1)}×`) && row.includes(`5m ${Number(p.burn["5m"]).toFixed(1)}×`) &&
+		    g.open === false && gates.length === 1 && /shop/.test(gates[0]) && /closed/.test(gates[0]) &&
+		    (g.reasons || []).length > 0 && g.reasons.every((x) => gates[0].includes(x.reason));
+		return [ok, `claims ${cs.length}, rows ${rows.length}: ${row.slice(0, 160)} | gate ${JSON.stringify(g).slice(0, 160)} | ${gates.join(" / ").slice(0, 160)}`];
 	});
 
 	await attempt("releases: the composite state, what holds it back, and each region's state", async () => {

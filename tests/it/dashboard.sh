@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/browser/scenario.sh"
 BROWSER_CHECKS=25
-plan $((BROWSER_CHECKS + 26))
+plan $((BROWSER_CHECKS + 27))
 
 MANY_TOKEN="many-token-$(head -c 8 /dev/urandom | xxd -p)"
 write_config "$(scenario_config "sinks:
@@ -19,6 +19,13 @@ subscriptions:
   - { sink: status-page, types: [Deployment, Milestone], tenant: acme }
 status_pages:
   acme: {}
+slos:
+  shop-availability:
+    service: shop
+    environment: production
+    objective: 99.9
+    window: 30d
+    indicator: { reported: {} }
 computed_claims:
   BuildLifeCycleSLA:
     id: \"\$MonthName-\$YYYY\"
@@ -33,6 +40,12 @@ scenario_run
 # Two builds, one within its 500 s SLA: BuildLifeCycleSLA says 50.
 "$MILEPOST" emit BuildCompleted --subject b1 buildStatus=success duration=420s > /dev/null
 "$MILEPOST" emit BuildCompleted --subject b2 buildStatus=success duration=9m > /dev/null
+# Five minutes at 2 % errors on shop's production SLO (99.9 %), and nothing
+# else in its window: a 20x burn over every window, the budget spent, and
+# so shop/production's gate is closed.
+check "sli report: five minutes at 2 % errors on shop-availability" "$MILEPOST" sli report \
+    --slo shop-availability --good 9800 --total 10000 \
+    --start "$(date -u -d '-5 min' +%FT%TZ)" --end "$(date -u +%FT%TZ)"
 
 # --- the files ------------------------------------------------------------
 curl -s -D "$T/h" -o "$T/index" "$URL/"
