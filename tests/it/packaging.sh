@@ -15,7 +15,7 @@
 #    (the distribution's tree is built, installed and uninstalled; the
 #    integration suite runs in the ordinary make check).
 . "$(dirname "$0")/lib.sh"
-plan 53
+plan 55
 
 src="$top_srcdir"
 pkg="$src/packaging"
@@ -117,6 +117,26 @@ eq "it runs as a non-root user (the last USER)" "milepost:milepost" \
     "$(sed -n 's/^USER //p' "$df" | tail -1)"
 check "it has a HEALTHCHECK" grep -q '^HEALTHCHECK ' "$df"
 check "the HEALTHCHECK asks /healthz" grep -q 'http://127.0.0.1:8780/healthz' "$df"
+# The run stage installs every package whose library the built binaries
+# link directly (their NEEDED entries, found through ldd, then dpkg -S;
+# apt brings what those need), so the image's milepostd can start at all.
+for b in "$root/usr/bin/milepost" "$root/usr/bin/milepostd"; do
+	ldd "$b" > "$T/ldd"
+	objdump -p "$b" | awk '$1 == "NEEDED" { print $2 }' |
+	    while read -r n; do awk -v n="$n" '$1 == n && $3 ~ /^\// { print $3 }' "$T/ldd"; done
+done | sort -u |
+    while read -r so; do dpkg -S "$(readlink -f "$so")" 2>/dev/null || dpkg -S "$so"; done |
+    cut -d: -f1 | sort -u | grep -v -x -e libc6 -e libgcc-s1 -e libstdc++6 > "$T/needs"
+sed -n '/^FROM debian:12-slim$/,$p' "$df" | tr -s ' \\' '\n' > "$T/run-stage"
+missing=$(grep -v -x -F -f "$T/run-stage" "$T/needs" | paste -sd ' ')
+check "the run stage installs every library package the binaries load ($(wc -l < "$T/needs") packages; missing: ${missing:-none})" \
+    test -s "$T/needs" -a -z "$missing"
+# The build stage and debian/control name every -dev package configure.ac
+# requires (its "apt-get install X" hints), so both builds can run.
+grep -o 'apt-get install [a-z0-9.+-]*' "$top_srcdir/configure.ac" | awk '{ print $3 }' | sort -u > "$T/devs"
+missing=$(for d in $(cat "$T/devs"); do grep -q -w -- "$d" "$df" && grep -q -w -- "$d" "$pkg/debian/control" || echo "$d"; done | paste -sd ' ')
+check "the build stage and debian/control name every package configure requires ($(wc -l < "$T/devs"); missing: ${missing:-none})" \
+    test -s "$T/devs" -a -z "$missing"
 "$root/usr/bin/milepostd" -n -c "$pkg/docker.yaml" 2>/dev/null; rc=$?
 eq "the image's configuration loads (milepostd -n)" 0 "$rc"
 
