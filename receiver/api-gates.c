@@ -373,51 +373,87 @@ gates_simulate(struct server *srv, struct evhttp_request *req,
 
 /*
  * Late events (limits.max_lateness): each source's watermark is the
- * largest event time it has sent since milepostd started; evidence more
- * than max_lateness behind it is refused (422), so that a replay of old
- * history cannot revise closed SLO windows without an operator meaning
- * it.  Below the limit it is admitted, and derivation flags the revisions
- * it causes as late.  The table belongs to the loop thread.  Returns 0,
- * or -1 with msg.
+ * largest trusted event time it has sent; at start (or at the first
+ * evidence once a reload turned the limit on) it is read from the
+ * ledger (ledger_source_times), so a restart does not forget it.
+ * Evidence more than max_lateness behind it is refused (422), so that a
+ * replay of old history cannot revise closed SLO windows without an
+ * operator meaning it.  Below the limit it is admitted, and derivation
+ * flags the revisions it causes as late.  The table belongs to the loop
+ * thread (struct server).  Returns 0, or -1 with msg.
  */
 #define GATES_SOURCES_MAX	64
-static struct {
+#define GATES_TRUST_AHEAD	(86400LL * 1000000)	/* as derivation */
+struct gates_wm {
 	char	name[64];
 	int64_t	max;
-} gates_wm[GATES_SOURCES_MAX];
-static size_t gates_nwm;
+};
+
+static struct gates_wm *
+gates_wm_find(struct server *srv, const char *source, int create)
+{
+	struct gates_wm	*w;
+	size_t		 i;
+
+	for (i = 0; i < srv->nwm; i++)
+		if (strcmp(srv->wm[i].name, source) == 0)
+			return (&srv->wm[i]);
+	if (!create || srv->nwm == GATES_SOURCES_MAX ||
+	    strlen(source) >= sizeof(w->name))
+		return (NULL);
+	if (srv->wm == NULL)
+		srv->wm = xcalloc(GATES_SOURCES_MAX, sizeof(*srv->wm));
+	w = &srv->wm[srv->nwm++];
+	strlcpy(w->name, source, sizeof(w->name));
+	w->max = INT64_MIN;
+	return (w);
+}
+
+static void
+gates_wm_load_one(const char *source, int64_t t, void *arg)
+{
+	struct gates_wm	*w;
+
+	if ((w = gates_wm_find(arg, source, 1)) != NULL && t > w->max)
+		w->max = t;
+}
+
+/* Read every source's watermark from the ledger (one pass).  0 or -1. */
+int
+gates_watermark_load(struct server *srv)
+{
+	if (ledger_source_times(srv->reader, INT64_MAX, GATES_TRUST_AHEAD,
+	    gates_wm_load_one, srv) == -1) {
+		log_warnx("%s: %s", __func__, ledger_error(srv->reader));
+		return (-1);
+	}
+	srv->wm_loaded = 1;
+	return (0);
+}
 
 int
 gates_watermark(struct server *srv, const char *source, int64_t t, char *msg,
     size_t len)
 {
-	int64_t	limit = srv->cf->limits.max_lateness;
-	char	ts[MP_TIMELEN], ws[MP_TIMELEN];
-	size_t	i;
+	int64_t		 limit = srv->cf->limits.max_lateness;
+	struct gates_wm	*w;
+	char		 ts[MP_TIMELEN], ws[MP_TIMELEN];
 
 	if (limit <= 0 || source == NULL)
 		return (0);
-	for (i = 0; i < gates_nwm; i++)
-		if (strcmp(gates_wm[i].name, source) == 0)
-			break;
-	if (i == gates_nwm) {
-		if (gates_nwm == GATES_SOURCES_MAX)
-			return (0);
-		snprintf(gates_wm[i].name, sizeof(gates_wm[i].name), "%s",
-		    source);
-		gates_wm[i].max = t;
-		gates_nwm++;
+	if (!srv->wm_loaded && gates_watermark_load(srv) == -1)
+		return (0);	/* cannot say: admitted, as before a limit */
+	if ((w = gates_wm_find(srv, source, 1)) == NULL)
 		return (0);
-	}
-	if (t < gates_wm[i].max - limit) {
+	if (w->max != INT64_MIN && t < w->max - limit) {
 		tf_format(t, ts);
-		tf_format(gates_wm[i].max, ws);
+		tf_format(w->max, ws);
 		snprintf(msg, len, "time %s is too late: more than "
 		    "limits.max_lateness behind the watermark of source %s "
 		    "(%s)", ts, source, ws);
 		return (-1);
 	}
-	if (t > gates_wm[i].max)
-		gates_wm[i].max = t;
+	if (t <= tf_now() + GATES_TRUST_AHEAD && t > w->max)
+		w->max = t;
 	return (0);
 }

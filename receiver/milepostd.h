@@ -136,6 +136,10 @@ struct server {
 	struct ingest		*ingest;
 	struct ledger		*reader;	/* read-only, loop thread */
 	struct reads		*reads;		/* large reads, off the loop */
+	struct gates_wm		*wm;		/* api-gates.c: each source's
+						   watermark, loop thread */
+	size_t			 nwm;
+	int			 wm_loaded;
 	struct json_tokener	*tok;		/* request bodies, loop thread */
 	struct rate_bucket	*rates;		/* one per cf->tokens, loop */
 	struct outbox		*outbox;	/* the writer's on_claim hook */
@@ -280,6 +284,7 @@ void	status_route(struct server *, struct evhttp_request *, const char *);
 /* api-gates.c: GET /v1/gates/{service}/{environment}, exceptions */
 void	gates_route(struct server *, struct evhttp_request *, const char *);
 void	gates_metrics(struct server *, struct buf *);
+int	gates_watermark_load(struct server *);
 int	gates_watermark(struct server *, const char *, int64_t, char *,
 	    size_t);
 void	gates_simulate(struct server *, struct evhttp_request *, const char *);

@@ -401,6 +401,12 @@ server_new(struct config *cf, char *err, size_t errlen)
 		goto fail;
 	if ((srv->reads = reads_new(srv, cf->ledger, err, errlen)) == NULL)
 		goto fail;
+	/* Late events' watermarks, read once now rather than on the loop. */
+	if (cf->limits.max_lateness > 0 && gates_watermark_load(srv) == -1) {
+		snprintf(err, errlen, "the ledger: cannot read the sources' "
+		    "watermarks: %s", ledger_error(srv->reader));
+		goto fail;
+	}
 	if ((srv->push = push_new(srv, err, errlen)) == NULL)
 		goto fail;
 	if (server_listeners(srv, err, errlen) == -1)
@@ -455,6 +461,7 @@ server_free(struct server *srv)
 	outbox_free(srv->outbox);
 	ingest_free(srv->ingest);
 	reads_free(srv->reads);		/* before evhttp_free: its requests */
+	free(srv->wm);
 	srv->stopping = 1;	/* closing connections must not resume listeners */
 	for (i = 0; i < srv->nls; i++) {
 		if (srv->ls[i].http != NULL)

@@ -17,10 +17,14 @@
  * evidence being applied (ledger_collect, bounded by seq), replayed in
  * ledger order: the same arithmetic the writer did.
  *
- * Late events: an event older than the watermark minus SLO_LATENESS
- * still lands in its bucket (the windows it is in move); the revision it
- * causes says `late: true`, and `as_of` still answers the revision
- * before it.  An event older than the ring changes nothing.
+ * Late events: each source has a watermark, the latest trusted event
+ * time it sent (after a restart, read once from the ledger up to the
+ * evidence being applied: ledger_source_times, so that `claims rebuild`
+ * flags the same revisions).  An event older than its source's
+ * watermark minus SLO_LATENESS still lands in its bucket (the windows it
+ * is in move); the revision it causes says `late: true`, and `as_of`
+ * still answers the revision before it.  An event older than the ring
+ * changes nothing.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@
 #define SLO_OPEN_MAX	1024			/* alert instances */
 #define SLO_SPREAD_MAX	1440			/* buckets a report spans */
 #define SLO_LOAD_MAX	1000000			/* items loaded per type */
+#define SLO_SOURCES_MAX	64			/* watermarks kept */
 
 struct slo_rt {
 	struct burn	*b;
@@ -51,9 +56,18 @@ struct slo_rt {
 	size_t		  nopen;
 };
 
+struct slo_wm {
+	char		 source[64];
+	int64_t		 max;		/* the source's watermark */
+	int64_t		 committed;	/* at the last flush */
+};
+
 struct slos {
 	const struct slo_conf *sc;
 	struct slo_rt	*st;
+	struct slo_wm	 wm[SLO_SOURCES_MAX];
+	size_t		 nwm, committed_nwm;
+	int		 wm_loaded;	/* from the ledger, after a restart */
 	int64_t		 now;		/* watermark, microseconds */
 	int64_t		 committed_now;
 	char		*last_id;
@@ -61,6 +75,37 @@ struct slos {
 };
 
 static char	*slo_key(json_object *);
+
+/* The watermark of source, made (at INT64_MIN) when create; NULL when
+ * there is none, or no room (past SLO_SOURCES_MAX nothing is late). */
+static struct slo_wm *
+slo_wm(struct slos *ss, const char *source, int create)
+{
+	struct slo_wm	*w;
+	size_t		 i;
+
+	if (source == NULL)
+		return (NULL);
+	for (i = 0; i < ss->nwm; i++)
+		if (strcmp(ss->wm[i].source, source) == 0)
+			return (&ss->wm[i]);
+	if (!create || ss->nwm == SLO_SOURCES_MAX ||
+	    strlen(source) >= sizeof(w->source))
+		return (NULL);
+	w = &ss->wm[ss->nwm++];
+	strlcpy(w->source, source, sizeof(w->source));
+	w->max = w->committed = INT64_MIN;
+	return (w);
+}
+
+static void
+slo_wm_load_one(const char *source, int64_t t, void *arg)
+{
+	struct slo_wm	*w;
+
+	if ((w = slo_wm(arg, source, 1)) != NULL)
+		w->max = w->committed = t;
+}
 
 struct slos *
 slo_new(const struct slo_conf *sc)
@@ -112,6 +157,9 @@ slo_abort(struct slos *ss)
 	for (i = 0; i < ss->sc->nslo; i++)
 		slo_rt_drop(&ss->st[i]);
 	ss->now = ss->committed_now;
+	ss->nwm = ss->committed_nwm;
+	for (i = 0; i < ss->nwm; i++)
+		ss->wm[i].max = ss->wm[i].committed;
 }
 
 static const char *
@@ -408,14 +456,27 @@ slo_apply(struct slos *ss, struct ledger *l, const struct evidence *ev)
 	json_object		*props = NULL, *links = NULL;
 	const char		*types[2];
 	struct slo_rt		*r;
+	struct slo_wm		*w;
 	size_t			 i, j, n;
-	int			 wants, parsed = 0, rc = 0;
+	int			 wants, parsed = 0, rc = 0, trusted, late;
 
 	for (i = 0; i < sc->nslo; i++)
 		if (!ss->st[i].loaded && slo_load(ss, l, i, ev) == -1)
 			return (-1);
-	if (ev->time <= ev->recorded_at + SLO_TRUST_AHEAD && ev->time >
-	    ss->now)
+	if (!ss->wm_loaded) {
+		if (ledger_source_times(l, ev->seq - 1, SLO_TRUST_AHEAD,
+		    slo_wm_load_one, ss) == -1)
+			return (-1);
+		ss->committed_nwm = ss->nwm;
+		ss->wm_loaded = 1;
+	}
+	trusted = ev->time <= ev->recorded_at + SLO_TRUST_AHEAD;
+	w = slo_wm(ss, ev->source, trusted);
+	late = w != NULL && w->max != INT64_MIN &&
+	    ev->time < w->max - SLO_LATENESS;
+	if (w != NULL && trusted && ev->time > w->max)
+		w->max = ev->time;
+	if (trusted && ev->time > ss->now)
 		ss->now = ev->time;
 	free(ss->last_id);
 	ss->last_id = xstrdup(ev->id);
@@ -436,7 +497,7 @@ slo_apply(struct slos *ss, struct ledger *l, const struct evidence *ev)
 		    props, links))
 			continue;
 		r->dirty = 1;
-		if (ss->now != INT64_MIN && ev->time < ss->now - SLO_LATENESS)
+		if (late)
 			r->late = 1;
 		basis_add_ev(&r->basis, ev->id, ev->seq);
 	}
@@ -581,5 +642,8 @@ slo_flush(struct slos *ss, struct ledger *l, int64_t recorded_at)
 		basis_reset(&r->basis);
 	}
 	ss->committed_now = ss->now;
+	ss->committed_nwm = ss->nwm;
+	for (i = 0; i < ss->nwm; i++)
+		ss->wm[i].committed = ss->wm[i].max;
 	return (0);
 }

@@ -35,6 +35,8 @@ struct ledger_backend {
 	int	(*scan)(struct ledger *, int64_t, size_t, ledger_scan_cb,
 		    void *);
 	int	(*get)(struct ledger *, int64_t, struct evidence **);
+	int	(*source_times)(struct ledger *, int64_t, int64_t,
+		    void (*)(const char *, int64_t, void *), void *);
 	int	(*subject_find)(struct ledger *, const char *, const char *,
 		    int64_t, size_t, ledger_scan_cb, void *);
 	int	(*raw_put)(struct ledger *, const char *, const char *,

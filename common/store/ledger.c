@@ -561,6 +561,13 @@ ledger_collect(struct ledger *l, const char *type, int claims, int64_t from,
 }
 
 int
+ledger_source_times(struct ledger *l, int64_t max_seq, int64_t ahead,
+    void (*cb)(const char *, int64_t, void *), void *arg)
+{
+	return (l->be->source_times(l, max_seq, ahead, cb, arg));
+}
+
+int
 ledger_subject_find(struct ledger *l, const char *type, const char *s,
     int64_t max_seq, size_t limit, ledger_scan_cb cb, void *arg)
 {

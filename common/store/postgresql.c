@@ -992,6 +992,28 @@ pg_claim_history(struct ledger *l, const char *type, const char *id,
 	    "ORDER BY revision", &a, 1), type, id, cb, arg) == -1 ? -1 : 0);
 }
 
+/* Each source's latest trusted event time up to max_seq (one pass). */
+static int
+pg_source_times(struct ledger *l, int64_t max_seq, int64_t ahead,
+    void (*cb)(const char *, int64_t, void *), void *arg)
+{
+	struct pgargs	 a = { .n = 0 };
+	PGresult	*res;
+	int		 i, n;
+
+	pg_arg_int(&a, max_seq);
+	pg_arg_int(&a, ahead);
+	if ((res = pg_run(l, "SELECT source, max(time) FROM evidence WHERE "
+	    "seq <= $1 AND time <= recorded_at + $2 GROUP BY source", &a,
+	    1)) == NULL)
+		return (-1);
+	n = PQntuples(res);
+	for (i = 0; i < n; i++)
+		cb(PQgetvalue(res, i, 0), pg_int(res, i, 1), arg);
+	PQclear(res);
+	return (0);
+}
+
 /*
  * Evidence of type whose subject is s, or (s of 7 characters or more,
  * with no GLOB metacharacters, as in sqlite.c) starts with s; newest
@@ -1520,6 +1542,7 @@ pg_schema(struct ledger *l)
 	.raw_put = pg_raw_put,						\
 	.raw_get = pg_raw_get,						\
 	.claim_scan = pg_claim_scan,					\
+	.source_times = pg_source_times,				\
 	.subject_find = pg_subject_find,				\
 	.rebuild_begin = pg_rebuild_begin,				\
 	.rebuild_diff = pg_rebuild_diff,				\

@@ -785,6 +785,27 @@ lite_claim_scan(struct ledger *l, const char *type, int by, int64_t from,
 	return (lite_claim_each(st, type, NULL, cb, arg));
 }
 
+/* Each source's latest trusted event time up to max_seq (one pass). */
+static int
+lite_source_times(struct ledger *l, int64_t max_seq, int64_t ahead,
+    void (*cb)(const char *, int64_t, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(SQ(l)->db, "SELECT source, max(time) FROM "
+	    "evidence WHERE seq <= ?1 AND time <= recorded_at + ?2 GROUP BY "
+	    "source", -1, &st, NULL) != SQLITE_OK)
+		return (-1);
+	sqlite3_bind_int64(st, 1, max_seq);
+	sqlite3_bind_int64(st, 2, ahead);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_int64(st, 1), arg);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
 /*
  * Evidence of type whose subject is s, or (s of 7 characters or more,
  * with no GLOB metacharacters) starts with s; newest first.
@@ -1282,6 +1303,7 @@ const struct ledger_backend ledger_sqlite = {
 	.raw_put = lite_raw_put,
 	.raw_get = lite_raw_get,
 	.claim_scan = lite_claim_scan,
+	.source_times = lite_source_times,
 	.subject_find = lite_subject_find,
 	.rebuild_begin = lite_rebuild_begin,
 	.rebuild_diff = lite_rebuild_diff,

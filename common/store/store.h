@@ -126,6 +126,15 @@ int		 ledger_collect(struct ledger *, const char *, int, int64_t,
 		    int64_t, int64_t, size_t, int (*)(const char *, int64_t,
 		    const char *, const char *, const char *, void *), void *);
 /*
+ * Each source's latest event time among the evidence stored at or before
+ * max_seq whose time is at most ahead microseconds past its recorded_at
+ * (a time trusted as derivation trusts it): cb(source, time, arg) once a
+ * source.  The watermarks of late events (derive/slo.c, receiver/api-
+ * gates.c) start from it after a restart.  Returns 0 or -1.
+ */
+int		 ledger_source_times(struct ledger *, int64_t, int64_t,
+		    void (*)(const char *, int64_t, void *), void *);
+/*
  * Evidence of a type whose subject is s, or starts with s when s has 7 or
  * more characters (an abbreviated SHA), stored at or before max_seq (0:
  * any); newest first, at most limit.  Derivation passes the entry it is

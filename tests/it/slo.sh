@@ -8,7 +8,7 @@
 # flagged; `claims rebuild` equals the stored claims; the Slo claims are
 # in the change feed.
 . "$(dirname "$0")/lib.sh"
-plan 43
+plan 45
 
 CATALOG='
 tenants: [acme]
@@ -178,6 +178,14 @@ check "… the Slo claims are among those compared" \
 # A restart loads the buckets from the ledger: the next evidence gives
 # the same figures as the running daemon had.
 start_daemon
+# The receiver reads its sources' watermarks from the ledger at start
+# (the agent's: 12:15, b1), not only what it sees after: before any new
+# evidence, two days behind is still refused.
+out=$("$MILEPOST" sli report --slo checkout-latency --good 1 --total 1 \
+    --end 2025-06-29T12:00:00Z 2>&1); rc=$?
+eq "after a restart a report two days behind is still refused" "2 1" \
+    "$rc $(grep -c 'is too late: more than limits.max_lateness behind the watermark of source agent (2025-07-01T12:15:00' <<<"$out")"
+eq "… and changes nothing" "10011000" "$(slo checkout-latency '"%d" % d["properties"]["total"]')"
 E BuildStartedEvent --subject b2 --id b2 --time 2025-07-01T12:16:00Z buildId=b2
 eq "after a restart the alerts SLO keeps its slices (one more, good)" "74 77" \
     "$(slo checkout-alerts '"%d %d" % (d["properties"]["good"], d["properties"]["total"])')"
