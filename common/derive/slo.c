@@ -422,7 +422,8 @@ slo_load(struct slos *ss, struct ledger *l, size_t i,
 		rc = ledger_collect(l, types[j], 0, from, INT64_MAX,
 		    ev->seq - 1, SLO_LOAD_MAX, slo_load_one, &ld);
 	}
-	qsort(ld.it, ld.n, sizeof(*ld.it), slo_itemcmp);
+	if (ld.n > 0)	/* ld.it is NULL when nothing was collected */
+		qsort(ld.it, ld.n, sizeof(*ld.it), slo_itemcmp);
 	for (j = 0; j < ld.n; j++) {
 		p = json_tokener_parse(ld.it[j].props);
 		lk = json_tokener_parse(ld.it[j].links);

@@ -15,7 +15,7 @@
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../..)
 O ?= $(TOP)/build/fuzz
 FUZZ_CC ?= clang
-PKGS = json-c yaml-0.1 libcrypto sqlite3 libpq liblz4 libcurl libevent libevent_pthreads
+PKGS = json-c yaml-0.1 libcrypto libssl sqlite3 libpq liblz4 libcurl libevent libevent_pthreads libevent_openssl
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))

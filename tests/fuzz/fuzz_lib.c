@@ -34,6 +34,18 @@ static struct server	 fuzz_srv;
 static int		 fuzz_errfd = 2;
 
 /*
+ * reload.c is linked (push.c calls it) but never runs here: no SIGHUP
+ * reaches a fuzz target.  It calls server.c's server_outbox, and server.c
+ * (the loop, the listeners, the signals) is left out of the fuzz build.
+ */
+struct outbox *
+server_outbox(struct config *cf, struct ledger *l, char *err, size_t errlen)
+{
+	fuzz_fail("server_outbox: a reload inside a fuzz target");
+	return (NULL);
+}
+
+/*
  * An invariant is broken: say which, and crash so that libFuzzer keeps the
  * input.  Said on a copy of stderr, which -close_fd_mask=2 leaves open.
  */
