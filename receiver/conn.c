@@ -534,6 +534,7 @@ conn_count(const struct conns *cs)
 void
 conn_free(struct conns *cs)
 {
+	struct conn	*c;
 	struct conn_ip	*ip, *next;
 	size_t		 i;
 
@@ -543,6 +544,20 @@ conn_free(struct conns *cs)
 		event_free(cs->tick);
 	if (cs->enforce != NULL)
 		event_free(cs->enforce);
+	/*
+	 * Connections libevent did not close through conn_closed before the
+	 * base went (parked requests at exit): free what is left of them,
+	 * each once (by its slot, else from the live list).
+	 */
+	while ((c = TAILQ_FIRST(&cs->live)) != NULL) {
+		TAILQ_REMOVE(&cs->live, c, entry);
+		if (c->fd >= 0 && (size_t)c->fd < cs->nslot &&
+		    cs->slot[c->fd] == c)
+			continue;	/* freed below, by its slot */
+		free(c);
+	}
+	for (i = 0; i < cs->nslot; i++)
+		free(cs->slot[i]);
 	for (i = 0; i < CONN_IP_BUCKETS; i++)
 		for (ip = cs->ips[i]; ip != NULL; ip = next) {
 			next = ip->next;

@@ -204,7 +204,11 @@ const cellState = (page, s, e) => page.getAttribute(
 
 	await attempt("releases: the composite state, what holds it back, and each region's state", async () => {
 		await page.click('nav a[data-view="releases"]');
-		await page.waitForSelector("#view table", { timeout: 15000 });
+		// The SLO view's tables stay until the releases replace them:
+		// wait for the release itself, not for any table.
+		await page.waitForFunction(() => /2026\.1/.test(
+		    (document.querySelector("#view") || {}).textContent || ""),
+		    null, { timeout: 15000 }).catch(() => {});
 		const row = await page.textContent("#view tbody tr");
 		const regions = await page.evaluate(() => [...document.querySelectorAll("#view .region")]
 		    .map((e) => `${e.dataset.region}=${e.querySelector("[data-state]").dataset.state}`).join(" "));
